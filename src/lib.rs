@@ -1,0 +1,73 @@
+//! # arenapool
+//!
+//! A general-purpose memory allocator: every thread owns an **arena**, an
+//! address-sorted free list carved from `mmap`'d spans, and one global,
+//! mutex-protected **page pool** hands out spans, takes them back (coalescing
+//! neighbours), serves large blocks and resolves frees into arenas of exited threads.
+//!
+//! ## Layers, bottom-up (a module uses only those above it in this list)
+//!
+//! 1. [`os`]: `mmap`, `munmap`, `madvise`, `mremap`, `write(2)`, abort.
+//! 2. [`sync`]: a futex mutex that never allocates.
+//! 3. [`size`]: size arithmetic and the boundaries between block kinds.
+//! 4. [`span`]: spans, chunk headers, the address-sorted free list of a span.
+//! 5. [`arena`]: the per-thread cache and store over a set of spans.
+//! 6. [`pool`]: the shared page pool (free runs, regions, parked arenas).
+//! 7. [`large`]: pool blocks and huge blocks.
+//! 8. [`thread`]: TLS, thread exit, fork.
+//! 9. `heap`: C `malloc` semantics on top of all that.
+//! 10. [`ArenaPool`] (`GlobalAlloc`) and, with feature `preload`, the exported C
+//!     symbols (`capi`).
+//!
+//! The core uses `core` only: no `Vec`, no `Box`, no formatting, no panics. The
+//! crate links `std` only so that the shared library has a panic handler; clippy's
+//! `disallowed_types` and `disallowed_macros` (see `clippy.toml`) keep heap types
+//! and formatting out of `src/`.
+
+#![warn(clippy::undocumented_unsafe_blocks)]
+#![warn(clippy::std_instead_of_core)]
+#![allow(clippy::missing_safety_doc)]
+
+pub mod arena;
+pub mod large;
+pub mod os;
+pub mod pool;
+pub mod size;
+pub mod span;
+pub mod sync;
+pub mod thread;
+
+mod global;
+mod heap;
+
+#[cfg(feature = "preload")]
+mod capi;
+
+pub use global::ArenaPool;
+
+/// Low-level entry points with C `malloc` semantics, for tests and tools.
+pub mod raw {
+    pub use crate::heap::{aligned, free, malloc, realloc, usable_size, zalloc};
+}
+
+/// Consistency checks for tests and debugging: walk the structures and verify every
+/// invariant they document.
+pub mod check {
+    use crate::pool::POOL;
+
+    /// Checks the calling thread's arena (cache, store, spans), if it has one.
+    pub fn thread_arena() -> Result<(), &'static str> {
+        let a = crate::thread::arena();
+        if a.is_null() {
+            return Ok(());
+        }
+        // SAFETY: the calling thread owns its arena; nobody else changes its
+        // non-atomic parts meanwhile.
+        unsafe { (*a).check().map(|_| ()) }
+    }
+
+    /// Checks the page pool's free runs.
+    pub fn pool() -> Result<(), &'static str> {
+        POOL.lock().check()
+    }
+}

@@ -1,0 +1,173 @@
+//! OS layer: the only module that talks to the kernel about memory.
+//!
+//! Contract: every address passed in or returned is page-aligned, every length is a
+//! non-zero multiple of [`PAGE`]. Failures are reported as a null pointer (map) and
+//! never panic. Nothing here allocates.
+
+use core::ptr;
+
+/// The OS page size this allocator assumes (x86-64 and most aarch64 Linux kernels).
+pub const PAGE: usize = 4096;
+
+/// Rounds `n` up to a multiple of `align` (a power of two). Wraps only for `n`
+/// within `align` of `usize::MAX`; callers bound their sizes first.
+#[inline(always)]
+pub const fn align_up(n: usize, align: usize) -> usize {
+    (n + align - 1) & !(align - 1)
+}
+
+/// Maps `len` bytes of fresh, zeroed, read-write memory. Returns null on failure.
+///
+/// # Safety
+/// `len` must be a non-zero multiple of [`PAGE`].
+pub unsafe fn map(len: usize) -> *mut u8 {
+    let p = libc::mmap(
+        ptr::null_mut(),
+        len,
+        libc::PROT_READ | libc::PROT_WRITE,
+        libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+        -1,
+        0,
+    );
+    if p == libc::MAP_FAILED {
+        ptr::null_mut()
+    } else {
+        p as *mut u8
+    }
+}
+
+/// Maps `len` bytes whose start is a multiple of `align` (a power of two, at least
+/// [`PAGE`]) by mapping more and trimming both ends. Returns null on failure.
+///
+/// # Safety
+/// `len` must be a non-zero multiple of [`PAGE`].
+pub unsafe fn map_aligned(len: usize, align: usize) -> *mut u8 {
+    if align <= PAGE {
+        return map(len);
+    }
+    let Some(total) = len.checked_add(align - PAGE) else {
+        return ptr::null_mut();
+    };
+    let raw = map(total);
+    if raw.is_null() {
+        return raw;
+    }
+    let start = align_up(raw as usize, align);
+    let lead = start - raw as usize;
+    if lead > 0 {
+        unmap(raw, lead);
+    }
+    let tail = total - lead - len;
+    if tail > 0 {
+        unmap((start + len) as *mut u8, tail);
+    }
+    start as *mut u8
+}
+
+/// Returns a range to the OS.
+///
+/// # Safety
+/// The range must be page-aligned, mapped by this module, and hold no live data.
+pub unsafe fn unmap(p: *mut u8, len: usize) {
+    if libc::munmap(p as *mut libc::c_void, len) != 0 {
+        fatal(b"munmap failed");
+    }
+}
+
+/// Drops the physical pages behind a range; it reads back as zeros afterwards.
+///
+/// # Safety
+/// The range must be page-aligned, mapped by this module, and hold no live data.
+pub unsafe fn purge(p: *mut u8, len: usize) {
+    libc::madvise(p as *mut libc::c_void, len, libc::MADV_DONTNEED);
+}
+
+/// Grows or shrinks a mapping, moving it if needed (`mremap` with `MREMAP_MAYMOVE`).
+/// Returns null on failure, leaving the old mapping intact.
+///
+/// # Safety
+/// `p`/`old` must describe one whole mapping made by this module; `new` a non-zero
+/// multiple of [`PAGE`].
+pub unsafe fn remap(p: *mut u8, old: usize, new: usize) -> *mut u8 {
+    let q = libc::mremap(p as *mut libc::c_void, old, new, libc::MREMAP_MAYMOVE);
+    if q == libc::MAP_FAILED {
+        ptr::null_mut()
+    } else {
+        q as *mut u8
+    }
+}
+
+/// Writes bytes to standard error with `write(2)`; no buffering, no allocation.
+pub fn write_stderr(mut bytes: &[u8]) {
+    while !bytes.is_empty() {
+        // SAFETY: the pointer and length come from a live slice.
+        let n = unsafe { libc::write(2, bytes.as_ptr() as *const libc::c_void, bytes.len()) };
+        if n <= 0 {
+            return;
+        }
+        bytes = &bytes[n as usize..];
+    }
+}
+
+/// Formats `v` as `0x...` hexadecimal into `buf`, returning the used tail.
+pub fn hex(v: usize, buf: &mut [u8; 18]) -> &[u8] {
+    let mut i = buf.len();
+    let mut v = v;
+    loop {
+        i -= 1;
+        buf[i] = b"0123456789abcdef"[v & 15];
+        v >>= 4;
+        if v == 0 {
+            break;
+        }
+    }
+    i -= 1;
+    buf[i] = b'x';
+    i -= 1;
+    buf[i] = b'0';
+    &buf[i..]
+}
+
+/// Formats `v` in decimal into `buf`, returning the used tail.
+pub fn dec(v: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut i = buf.len();
+    let mut v = v;
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    &buf[i..]
+}
+
+/// Prints `arenapool: <msg>` and aborts the process. Never unwinds, never allocates.
+#[cold]
+pub fn fatal(msg: &[u8]) -> ! {
+    fatal_at(msg, None)
+}
+
+/// Prints `arenapool: <msg> 0x<addr>` and aborts the process.
+#[cold]
+pub fn fatal_at(msg: &[u8], addr: Option<usize>) -> ! {
+    let mut line = [0u8; 160];
+    let mut n = 0;
+    let mut push = |b: &[u8]| {
+        let k = b.len().min(line.len() - n);
+        line[n..n + k].copy_from_slice(&b[..k]);
+        n += k;
+    };
+    push(b"arenapool: ");
+    push(msg);
+    if let Some(a) = addr {
+        let mut buf = [0u8; 18];
+        push(b" ");
+        push(hex(a, &mut buf));
+    }
+    push(b"\n");
+    write_stderr(&line[..n]);
+    // SAFETY: abort has no preconditions; it never returns.
+    unsafe { libc::abort() }
+}

@@ -1,0 +1,421 @@
+//! The page pool: the one place that holds shared mutable state.
+//!
+//! One global instance behind a futex [`Mutex`]. It maps memory from the OS in
+//! regions, hands out runs of pages (arena spans and pool blocks), takes them back
+//! into a table of free runs kept sorted by address and coalesced with their
+//! neighbours, and returns free memory to the OS once more than
+//! [`RETAIN`] bytes are free. It also owns the arenas of exited threads (parked,
+//! waiting for a new thread to adopt them) and resolves frees into them.
+//!
+//! Invariants (checked by [`PoolInner::check`]): free runs are page-aligned,
+//! sorted by start, non-overlapping and never adjacent (adjacent runs are merged);
+//! `free_bytes` is the sum of their lengths.
+
+use crate::arena::{Arena, SpanSource, OWNED, PARKED};
+use crate::os::{self, align_up, PAGE};
+use crate::size::SPAN;
+use crate::sync::Mutex;
+use core::ptr::null_mut;
+use core::sync::atomic::Ordering;
+
+/// Free bytes the pool keeps mapped for reuse before it returns memory to the OS.
+/// Large enough that a loop over blocks up to 32 MiB reuses warm pages, like glibc
+/// after its mmap threshold adapts; small enough that RSS falls back after a phase
+/// of heavy use.
+pub const RETAIN: usize = 32 * 1024 * 1024;
+/// Bytes mapped from the OS at a time when the pool runs dry.
+pub const REGION: usize = 4 * 1024 * 1024;
+/// Capacity of the free-run table (a run that finds no room is unmapped at once).
+const RUN_CAP: usize = 1 << 16;
+
+#[derive(Clone, Copy)]
+#[repr(C)]
+struct Run {
+    start: usize,
+    /// Length in bytes; bit 0 set when the whole run is known to read as zeros.
+    len: usize,
+}
+const CLEAN: usize = 1;
+
+pub struct PoolInner {
+    runs: *mut Run,
+    nruns: usize,
+    pub free_bytes: usize,
+    pub mapped_bytes: usize,
+    pub unmapped_total: u64,
+    pub large_in_use: usize,
+    /// Every arena ever made (linked by `all_next`).
+    pub arenas: *mut Arena,
+    /// Arenas of exited threads (linked by `park_next`).
+    pub parked: *mut Arena,
+    meta: *mut u8,
+    meta_end: *mut u8,
+}
+
+// SAFETY: the raw pointers are only dereferenced under the pool lock.
+unsafe impl Send for PoolInner {}
+
+pub static POOL: Mutex<PoolInner> = Mutex::new(PoolInner {
+    runs: null_mut(),
+    nruns: 0,
+    free_bytes: 0,
+    mapped_bytes: 0,
+    unmapped_total: 0,
+    large_in_use: 0,
+    arenas: null_mut(),
+    parked: null_mut(),
+    meta: null_mut(),
+    meta_end: null_mut(),
+});
+
+impl PoolInner {
+    fn table(&mut self) -> bool {
+        if self.runs.is_null() {
+            // SAFETY: a fresh mapping of whole pages.
+            self.runs = unsafe { os::map(RUN_CAP * core::mem::size_of::<Run>()) } as *mut Run;
+        }
+        !self.runs.is_null()
+    }
+
+    #[inline]
+    fn run(&self, i: usize) -> Run {
+        // SAFETY: i < nruns <= RUN_CAP, inside the table mapping.
+        unsafe { *self.runs.add(i) }
+    }
+    #[inline]
+    fn set_run(&mut self, i: usize, r: Run) {
+        // SAFETY: i < RUN_CAP, inside the table mapping.
+        unsafe { *self.runs.add(i) = r }
+    }
+    fn insert_at(&mut self, i: usize, r: Run) -> bool {
+        if self.nruns == RUN_CAP {
+            return false;
+        }
+        // SAFETY: both ranges lie inside the table (nruns < RUN_CAP).
+        unsafe { core::ptr::copy(self.runs.add(i), self.runs.add(i + 1), self.nruns - i) };
+        self.nruns += 1;
+        self.set_run(i, r);
+        true
+    }
+    fn remove_at(&mut self, i: usize) {
+        // SAFETY: both ranges lie inside the table.
+        unsafe { core::ptr::copy(self.runs.add(i + 1), self.runs.add(i), self.nruns - i - 1) };
+        self.nruns -= 1;
+    }
+
+    /// Takes `len` bytes (page multiple) whose start `s` has `(s + lead) % align ==
+    /// 0`, first fit in address order. Returns the start and whether it reads as
+    /// zeros, or null when the OS refuses more memory.
+    pub fn alloc_run(&mut self, len: usize, align: usize, lead: usize) -> (*mut u8, bool) {
+        if !self.table() {
+            return (null_mut(), false);
+        }
+        let align = align.max(PAGE);
+        for i in 0..self.nruns {
+            let r = self.run(i);
+            let rlen = r.len & !CLEAN;
+            let s = align_up(r.start + lead, align) - lead;
+            if s + len <= r.start + rlen {
+                return (self.take(i, s, len), r.len & CLEAN != 0);
+            }
+        }
+        // Map a new region big enough for the request at any alignment.
+        let Some(want) = len.checked_add(align + lead) else {
+            return (null_mut(), false);
+        };
+        let rlen = align_up(want.max(REGION), SPAN);
+        // SAFETY: rlen is a non-zero page multiple.
+        let base = unsafe { os::map_aligned(rlen, SPAN) };
+        if base.is_null() {
+            return (null_mut(), false);
+        }
+        self.mapped_bytes += rlen;
+        let s = align_up(base as usize + lead, align) - lead;
+        let s = if s < base as usize { s + align } else { s };
+        // Put the pieces around the taken part back as free runs.
+        if s > base as usize {
+            self.free_run(base, s - base as usize, true);
+        }
+        let end = s + len;
+        let rend = base as usize + rlen;
+        if rend > end {
+            self.free_run(end as *mut u8, rend - end, true);
+        }
+        (s as *mut u8, true)
+    }
+
+    fn take(&mut self, i: usize, s: usize, len: usize) -> *mut u8 {
+        let r = self.run(i);
+        let clean = r.len & CLEAN;
+        let rlen = r.len & !CLEAN;
+        let front = s - r.start;
+        let back = r.start + rlen - (s + len);
+        self.free_bytes -= len;
+        match (front > 0, back > 0) {
+            (false, false) => self.remove_at(i),
+            (true, false) => self.set_run(
+                i,
+                Run {
+                    start: r.start,
+                    len: front | clean,
+                },
+            ),
+            (false, true) => self.set_run(
+                i,
+                Run {
+                    start: s + len,
+                    len: back | clean,
+                },
+            ),
+            (true, true) => {
+                self.set_run(
+                    i,
+                    Run {
+                        start: r.start,
+                        len: front | clean,
+                    },
+                );
+                if !self.insert_at(
+                    i + 1,
+                    Run {
+                        start: s + len,
+                        len: back | clean,
+                    },
+                ) {
+                    // No room to remember it: give the back part to the OS.
+                    self.free_bytes -= back;
+                    self.unmap(s + len, back);
+                }
+            }
+        }
+        s as *mut u8
+    }
+
+    fn unmap(&mut self, start: usize, len: usize) {
+        // SAFETY: the range is a free run of ours: mapped, page-aligned, unused.
+        unsafe { os::unmap(start as *mut u8, len) };
+        self.mapped_bytes -= len;
+        self.unmapped_total += len as u64;
+    }
+
+    /// Returns `len` bytes at `start` (page-aligned) to the pool, merging with free
+    /// neighbours, then trims the pool down if it holds too much.
+    pub fn free_run(&mut self, start: *mut u8, len: usize, clean: bool) {
+        let s = start as usize;
+        let c = if clean { CLEAN } else { 0 };
+        // First run starting after s.
+        let (mut lo, mut hi) = (0, self.nruns);
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            if self.run(mid).start < s {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        let i = lo;
+        self.free_bytes += len;
+        let merge_prev = i > 0 && {
+            let p = self.run(i - 1);
+            p.start + (p.len & !CLEAN) == s
+        };
+        let merge_next = i < self.nruns && self.run(i).start == s + len;
+        match (merge_prev, merge_next) {
+            (true, true) => {
+                let (p, n) = (self.run(i - 1), self.run(i));
+                let l = (p.len & !CLEAN) + len + (n.len & !CLEAN);
+                let cl = p.len & n.len & c & CLEAN;
+                self.set_run(
+                    i - 1,
+                    Run {
+                        start: p.start,
+                        len: l | cl,
+                    },
+                );
+                self.remove_at(i);
+            }
+            (true, false) => {
+                let p = self.run(i - 1);
+                let cl = p.len & c & CLEAN;
+                self.set_run(
+                    i - 1,
+                    Run {
+                        start: p.start,
+                        len: ((p.len & !CLEAN) + len) | cl,
+                    },
+                );
+            }
+            (false, true) => {
+                let n = self.run(i);
+                let cl = n.len & c & CLEAN;
+                self.set_run(
+                    i,
+                    Run {
+                        start: s,
+                        len: ((n.len & !CLEAN) + len) | cl,
+                    },
+                );
+            }
+            (false, false) => {
+                if !self.insert_at(
+                    i,
+                    Run {
+                        start: s,
+                        len: len | c,
+                    },
+                ) {
+                    self.free_bytes -= len;
+                    self.unmap(s, len);
+                }
+            }
+        }
+        if self.free_bytes > RETAIN {
+            self.trim(RETAIN / 2);
+        }
+    }
+
+    /// Unmaps free runs, highest addresses first, until at most `keep` bytes are free.
+    pub fn trim(&mut self, keep: usize) {
+        while self.free_bytes > keep && self.nruns > 0 {
+            let r = self.run(self.nruns - 1);
+            let rlen = r.len & !CLEAN;
+            let excess = self.free_bytes - keep;
+            if rlen <= excess {
+                self.nruns -= 1;
+                self.free_bytes -= rlen;
+                self.unmap(r.start, rlen);
+            } else {
+                // Give back the excess from the top of this run, keeping the rest.
+                let cut = align_up(excess, PAGE).min(rlen);
+                self.set_run(
+                    self.nruns - 1,
+                    Run {
+                        start: r.start,
+                        len: (rlen - cut) | (r.len & CLEAN),
+                    },
+                );
+                if rlen == cut {
+                    self.nruns -= 1;
+                }
+                self.free_bytes -= cut;
+                self.unmap(r.start + rlen - cut, cut);
+            }
+        }
+    }
+
+    /// An arena for a new thread: a parked one (adopting its memory) or a new one.
+    pub fn new_arena(&mut self) -> *mut Arena {
+        let a = self.parked;
+        if !a.is_null() {
+            // SAFETY: parked arenas are valid and owned by the pool (we hold its lock).
+            unsafe {
+                self.parked = (*a).park_next;
+                (*a).park_next = null_mut();
+                (*a).state.store(OWNED, Ordering::SeqCst);
+            }
+            return a;
+        }
+        let size = core::mem::size_of::<Arena>();
+        if self.meta.is_null() || (self.meta_end as usize - self.meta as usize) < size {
+            let chunk = align_up(size * 16, PAGE);
+            // SAFETY: a fresh mapping of whole pages.
+            let m = unsafe { os::map(chunk) };
+            if m.is_null() {
+                return null_mut();
+            }
+            self.mapped_bytes += chunk;
+            self.meta = m;
+            // SAFETY: m..m+chunk is the mapping just made.
+            self.meta_end = unsafe { m.add(chunk) };
+        }
+        let a = self.meta as *mut Arena;
+        // SAFETY: `size` bytes at meta are unused mapping memory, 64-aligned since
+        // the mapping is page-aligned and Arena's size is a multiple of 64.
+        unsafe {
+            self.meta = self.meta.add(size);
+            Arena::init(a);
+            (*a).state.store(OWNED, Ordering::SeqCst);
+            (*a).all_next = self.arenas;
+        }
+        self.arenas = a;
+        a
+    }
+
+    /// Parks the arena of an exiting thread (whose cache is already flushed), then
+    /// resolves the frees that raced with the exit.
+    ///
+    /// # Safety
+    /// `a` is a live arena whose owner thread is giving it up.
+    pub unsafe fn park(&mut self, a: *mut Arena) {
+        (*a).state.store(PARKED, Ordering::SeqCst);
+        (*a).park_next = self.parked;
+        self.parked = a;
+        (*a).drain_remote(&mut Locked(self));
+    }
+
+    /// Resolves remote frees into a parked arena (called by the freeing thread after
+    /// it pushed onto the arena's remote list and saw it parked).
+    ///
+    /// # Safety
+    /// `a` is a live arena.
+    pub unsafe fn drain_parked(&mut self, a: *mut Arena) {
+        if (*a).state.load(Ordering::SeqCst) == PARKED {
+            (*a).drain_remote(&mut Locked(self));
+        }
+    }
+
+    /// Checks the invariants in the module docs.
+    pub fn check(&self) -> Result<(), &'static str> {
+        let mut sum = 0;
+        let mut prev_end = 0usize;
+        for i in 0..self.nruns {
+            let r = self.run(i);
+            let len = r.len & !CLEAN;
+            if r.start % PAGE != 0 || len % PAGE != 0 || len == 0 {
+                return Err("free run not page-aligned");
+            }
+            if i > 0 && r.start <= prev_end {
+                return Err(if r.start == prev_end {
+                    "adjacent free runs not coalesced"
+                } else {
+                    "free runs overlap or out of order"
+                });
+            }
+            prev_end = r.start + len;
+            sum += len;
+        }
+        if sum != self.free_bytes {
+            return Err("free_bytes does not match the runs");
+        }
+        Ok(())
+    }
+
+    /// Number of free runs.
+    pub fn runs(&self) -> usize {
+        self.nruns
+    }
+}
+
+/// The pool seen through a guard already held: spans move without relocking.
+pub struct Locked<'a>(pub &'a mut PoolInner);
+
+impl SpanSource for Locked<'_> {
+    fn take_span(&mut self) -> *mut u8 {
+        self.0.alloc_run(SPAN, SPAN, 0).0
+    }
+    fn give_span(&mut self, base: *mut u8) {
+        self.0.free_run(base, SPAN, false)
+    }
+}
+
+/// The pool seen from an arena's owner thread: each span move takes the lock.
+pub struct Global;
+
+impl SpanSource for Global {
+    fn take_span(&mut self) -> *mut u8 {
+        POOL.lock().alloc_run(SPAN, SPAN, 0).0
+    }
+    fn give_span(&mut self, base: *mut u8) {
+        POOL.lock().free_run(base, SPAN, false)
+    }
+}

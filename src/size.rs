@@ -1,0 +1,170 @@
+//! Sizes, classes and the boundaries between arena blocks, pool blocks and
+//! individually mapped blocks. Pure arithmetic; no state.
+//!
+//! Glossary: a *chunk* is a block of an arena span including its 8-byte header; its
+//! *payload* starts 8 bytes after it and is 16-byte aligned. Chunk sizes are
+//! multiples of [`UNIT`] and at least [`MIN_CHUNK`].
+
+/// Chunk size granularity and the alignment every `malloc` result has.
+pub const UNIT: usize = 16;
+/// Bytes of header in front of every chunk's payload.
+pub const HDR: usize = 8;
+/// Smallest chunk: a free chunk must hold its header and its list links.
+pub const MIN_CHUNK: usize = 32;
+
+/// Arena span size, and its alignment: the span of any chunk is found by masking.
+/// 256 KiB keeps the per-span free-start bitmap at 2 KiB (under 1%) and lets span
+/// offsets in 16-byte units fit in a `u16`.
+pub const SPAN: usize = 256 * 1024;
+
+/// Largest chunk the per-thread cache holds; chunks up to this size have one cache
+/// class each (exact sizes, 16 bytes apart).
+pub const CACHE_MAX_CHUNK: usize = 1024;
+/// Number of cache classes: chunk sizes 32, 48, ..., 1024.
+pub const NCLASSES: usize = CACHE_MAX_CHUNK / UNIT - 1;
+/// Largest request served by the cache's fast path.
+pub const CACHE_MAX_REQ: usize = CACHE_MAX_CHUNK - HDR;
+
+/// Largest chunk carved from an arena span; larger requests are pool blocks.
+/// Chosen by the `large` and `churn` benchmarks (README, "Size boundaries").
+pub const ARENA_MAX_CHUNK: usize = 64 * 1024;
+/// Largest request served from an arena span.
+pub const ARENA_MAX_REQ: usize = ARENA_MAX_CHUNK - HDR;
+
+/// Requests of at least this many bytes get a mapping of their own, unmapped on
+/// free (glibc's adaptive mmap threshold tops out at the same 32 MiB).
+pub const HUGE_MIN: usize = 32 * 1024 * 1024;
+
+/// Largest request we try to serve; anything above fails with null (and `ENOMEM`).
+pub const MAX_REQ: usize = isize::MAX as usize - 2 * SPAN;
+
+/// Chunk size for a request of `n` bytes (`n <= ARENA_MAX_REQ`).
+#[inline(always)]
+pub const fn chunk_size(n: usize) -> usize {
+    let c = (n + HDR + UNIT - 1) & !(UNIT - 1);
+    if c < MIN_CHUNK {
+        MIN_CHUNK
+    } else {
+        c
+    }
+}
+
+/// Cache class of a chunk size (`MIN_CHUNK..=CACHE_MAX_CHUNK`).
+#[inline(always)]
+pub const fn class_of_chunk(c: usize) -> usize {
+    c / UNIT - 2
+}
+
+/// Cache class for a request of `n <= CACHE_MAX_REQ` bytes.
+#[inline(always)]
+pub const fn class_of_req(n: usize) -> usize {
+    class_of_chunk(chunk_size(n))
+}
+
+/// Chunk size of a cache class.
+#[inline(always)]
+pub const fn class_chunk(cls: usize) -> usize {
+    (cls + 2) * UNIT
+}
+
+/// How many chunks of a class the thread cache may hold: about 16 KiB per class,
+/// between 16 and 128 chunks.
+#[inline(always)]
+pub const fn class_limit(cls: usize) -> u32 {
+    let n = 16 * 1024 / class_chunk(cls);
+    if n < 16 {
+        16
+    } else if n > 128 {
+        128
+    } else {
+        n as u32
+    }
+}
+
+// Store bins (size-segregated index over an arena's free chunks): exact bins for
+// chunk sizes up to 1 KiB, then four bins per power of two up to the span size.
+
+const EXACT_BINS: usize = CACHE_MAX_CHUNK / UNIT - 1; // 63: sizes 32..=1024
+const LOG_FIRST: u32 = 10; // 1 KiB
+/// Number of store bins.
+pub const NBINS: usize = EXACT_BINS + 4 * (SPAN.trailing_zeros() - LOG_FIRST) as usize;
+
+/// Store bin holding free chunks of size `s` (`MIN_CHUNK <= s < SPAN`).
+#[inline(always)]
+pub const fn bin_of(s: usize) -> usize {
+    if s <= CACHE_MAX_CHUNK {
+        s / UNIT - 2
+    } else {
+        let l = usize::BITS - 1 - s.leading_zeros();
+        let sub = (s >> (l - 2)) & 3;
+        EXACT_BINS + ((l - LOG_FIRST) as usize) * 4 + sub
+    }
+}
+
+/// First store bin all of whose chunks are at least `s` bytes.
+#[inline(always)]
+pub const fn bin_at_least(s: usize) -> usize {
+    if s <= CACHE_MAX_CHUNK {
+        bin_of(s)
+    } else {
+        let l = usize::BITS - 1 - s.leading_zeros();
+        let step = 1usize << (l - 2);
+        let lower = s & !(step - 1);
+        if lower == s {
+            bin_of(s)
+        } else {
+            bin_of(lower + step)
+        }
+    }
+}
+
+/// Smallest chunk size a store bin may hold (for checks).
+pub const fn bin_min(b: usize) -> usize {
+    if b < EXACT_BINS {
+        (b + 2) * UNIT
+    } else {
+        let k = b - EXACT_BINS;
+        let l = LOG_FIRST as usize + k / 4;
+        (1 << l) + (k % 4) * (1 << (l - 2))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunk_sizes_hold_the_request_and_header() {
+        for n in 0..=ARENA_MAX_REQ {
+            let c = chunk_size(n);
+            assert!(c >= n + HDR && c >= MIN_CHUNK && c % UNIT == 0);
+            assert!(c < n + HDR + UNIT || c == MIN_CHUNK);
+        }
+    }
+
+    #[test]
+    fn classes_round_trip() {
+        for cls in 0..NCLASSES {
+            assert_eq!(class_of_chunk(class_chunk(cls)), cls);
+            assert!(class_limit(cls) >= 16 && class_limit(cls) <= 128);
+        }
+        assert_eq!(class_of_req(CACHE_MAX_REQ), NCLASSES - 1);
+        assert_eq!(class_of_req(0), 0);
+    }
+
+    #[test]
+    fn bins_are_monotonic_and_fit() {
+        let mut last = 0;
+        for s in (MIN_CHUNK..SPAN).step_by(UNIT) {
+            let b = bin_of(s);
+            assert!(b < NBINS, "size {s} bin {b}");
+            assert!(b >= last);
+            last = b;
+            assert!(bin_min(b) <= s, "size {s} bin {b} min {}", bin_min(b));
+            // every chunk in bin_at_least(s) or above is big enough
+            let a = bin_at_least(s);
+            assert!(bin_min(a) >= s, "size {s}: bin {a} min {}", bin_min(a));
+            assert!(a == b || a == b + 1);
+        }
+    }
+}

@@ -1,0 +1,354 @@
+//! Arena spans: `SPAN`-aligned runs of pages, carved into chunks with boundary tags,
+//! whose free chunks form a list sorted by address.
+//!
+//! ```text
+//!  span base (SPAN-aligned)                                      base + SPAN
+//!  | SpanHeader | bitmap | chunk | chunk | free chunk | chunk | ... | fence |
+//!                        ^ FIRST (8 mod 16)
+//!  chunk:      | hdr u64: prev_size << 32 | size | flags | payload (16-aligned) ...
+//!  free chunk: | hdr | bin_next | bin_prev | addr_prev u16 | addr_next u16 | ...
+//! ```
+//!
+//! Invariants (checked by [`Span::check`]):
+//! - chunks tile `[FIRST, FENCE)` exactly; each header's `prev_size` is the size of
+//!   the chunk before it (0 for the first);
+//! - a chunk has the `FREE` flag iff its start bit is set in `bitmap`, and iff it is
+//!   on the address list; no two free chunks are neighbours (fully coalesced);
+//! - the address list, from `first_free` along `addr_next`, visits the free chunks in
+//!   strictly increasing address order, and `addr_prev` mirrors `addr_next`;
+//! - `summary` bit `w` is set iff `bitmap[w] != 0`.
+//!
+//! The bitmap is an index over the sorted list: it finds a new free chunk's
+//! predecessor on the list in a few word operations, so inserting stays O(1) however
+//! many free chunks the span has. Links are offsets in 16-byte units (0 = none).
+
+use crate::size::{HDR, SPAN, UNIT};
+use core::sync::atomic::AtomicPtr;
+
+/// Header flag: the chunk is free and in its arena's store.
+pub const FREE: u64 = 1;
+/// Header flag: the block is a pool or huge block, not a span chunk (see `large`).
+pub const LARGE: u64 = 2;
+/// Mask of a header's size field.
+pub const SIZE_MASK: u64 = 0xffff_fff0;
+
+const WORDS: usize = SPAN / UNIT / 64;
+const SUMMARY: usize = WORDS / 64;
+
+/// The start of every arena span.
+#[repr(C)]
+pub struct Span {
+    /// The arena that owns this span's chunks. Written before any chunk of the span
+    /// is handed out and unchanged while the span holds live chunks.
+    pub arena: AtomicPtr<crate::arena::Arena>,
+    /// Neighbours on the owning arena's list of spans.
+    pub next: *mut Span,
+    pub prev: *mut Span,
+    /// Unit offset of the lowest free chunk (0: none).
+    pub first_free: u16,
+    _pad: [u16; 3],
+    summary: [u64; SUMMARY],
+    bitmap: [u64; WORDS],
+}
+
+/// Offset of the first chunk header: just past the span header, and 8 mod 16 so that
+/// payloads are 16-byte aligned.
+pub const FIRST: usize = (core::mem::size_of::<Span>() + HDR + UNIT - 1) / UNIT * UNIT - HDR;
+/// Offset of the fence header: a permanent zero-size in-use chunk ending the tiling.
+pub const FENCE: usize = SPAN - HDR;
+/// Size of the single free chunk of an empty span.
+pub const FULL: usize = FENCE - FIRST;
+
+const _: () = assert!(FIRST % UNIT == HDR && FULL % UNIT == 0);
+
+// ---- chunk headers ---------------------------------------------------------------
+
+#[inline(always)]
+pub unsafe fn hdr(c: *mut u8) -> u64 {
+    *(c as *const u64)
+}
+#[inline(always)]
+pub unsafe fn size(c: *mut u8) -> usize {
+    (hdr(c) & SIZE_MASK) as usize
+}
+#[inline(always)]
+pub unsafe fn is_free(c: *mut u8) -> bool {
+    hdr(c) & FREE != 0
+}
+#[inline(always)]
+pub unsafe fn prev_size(c: *mut u8) -> usize {
+    (hdr(c) >> 32) as usize
+}
+/// Sets size and flags, keeping `prev_size`.
+#[inline(always)]
+pub unsafe fn set_size(c: *mut u8, size: usize, flags: u64) {
+    let h = c as *mut u64;
+    *h = (*h & !0xffff_ffff) | size as u64 | flags;
+}
+#[inline(always)]
+pub unsafe fn set_prev_size(c: *mut u8, ps: usize) {
+    let h = c as *mut u64;
+    *h = (*h & 0xffff_ffff) | ((ps as u64) << 32);
+}
+/// Writes a whole in-use chunk header.
+#[inline(always)]
+pub unsafe fn set_hdr(c: *mut u8, size: usize, prev: usize) {
+    *(c as *mut u64) = ((prev as u64) << 32) | size as u64;
+}
+
+// Free-chunk link fields.
+#[inline(always)]
+pub unsafe fn bin_next(c: *mut u8) -> *mut u8 {
+    *(c.add(8) as *const *mut u8)
+}
+#[inline(always)]
+pub unsafe fn bin_prev(c: *mut u8) -> *mut u8 {
+    *(c.add(16) as *const *mut u8)
+}
+#[inline(always)]
+pub unsafe fn set_bin_next(c: *mut u8, v: *mut u8) {
+    *(c.add(8) as *mut *mut u8) = v;
+}
+#[inline(always)]
+pub unsafe fn set_bin_prev(c: *mut u8, v: *mut u8) {
+    *(c.add(16) as *mut *mut u8) = v;
+}
+#[inline(always)]
+unsafe fn addr_prev(c: *mut u8) -> u16 {
+    *(c.add(24) as *const u16)
+}
+#[inline(always)]
+unsafe fn addr_next(c: *mut u8) -> u16 {
+    *(c.add(26) as *const u16)
+}
+#[inline(always)]
+unsafe fn set_addr_prev(c: *mut u8, v: u16) {
+    *(c.add(24) as *mut u16) = v;
+}
+#[inline(always)]
+unsafe fn set_addr_next(c: *mut u8, v: u16) {
+    *(c.add(26) as *mut u16) = v;
+}
+
+/// The span holding chunk or payload address `p`.
+#[inline(always)]
+pub fn span_of(p: *mut u8) -> *mut Span {
+    (p as usize & !(SPAN - 1)) as *mut Span
+}
+
+impl Span {
+    /// Prepares a fresh span at `base` for `arena`: one free chunk covering it all is
+    /// written but *not* yet linked into the arena's bins (the caller does that).
+    ///
+    /// # Safety
+    /// `base` is SPAN-aligned, SPAN bytes, writable, and owned by the caller.
+    pub unsafe fn init(base: *mut u8, arena: *mut crate::arena::Arena) -> *mut u8 {
+        let s = base as *mut Span;
+        (*s).arena = AtomicPtr::new(arena);
+        (*s).next = core::ptr::null_mut();
+        (*s).prev = core::ptr::null_mut();
+        (*s).first_free = 0;
+        (*s).summary = [0; SUMMARY];
+        (*s).bitmap = [0; WORDS];
+        let c = base.add(FIRST);
+        set_hdr(c, FULL, 0);
+        set_hdr(base.add(FENCE), 0, FULL);
+        c
+    }
+
+    #[inline(always)]
+    fn base(&self) -> *mut u8 {
+        self as *const Span as *mut u8
+    }
+    #[inline(always)]
+    fn unit(&self, c: *mut u8) -> u16 {
+        ((c as usize - self.base() as usize) / UNIT) as u16
+    }
+    #[inline(always)]
+    fn chunk(&self, u: u16) -> *mut u8 {
+        // SAFETY: u is a unit offset inside this span (checked by callers' invariants).
+        unsafe { self.base().add(u as usize * UNIT + HDR) }
+    }
+
+    #[inline(always)]
+    fn bit_set(&mut self, u: u16) {
+        let (w, b) = (u as usize / 64, u as usize % 64);
+        self.bitmap[w] |= 1 << b;
+        self.summary[w / 64] |= 1 << (w % 64);
+    }
+    #[inline(always)]
+    fn bit_clear(&mut self, u: u16) {
+        let (w, b) = (u as usize / 64, u as usize % 64);
+        self.bitmap[w] &= !(1 << b);
+        if self.bitmap[w] == 0 {
+            self.summary[w / 64] &= !(1 << (w % 64));
+        }
+    }
+    /// Highest set bit below `u`, if any: the free chunk just before `u` in address
+    /// order.
+    #[inline]
+    fn bit_pred(&self, u: u16) -> Option<u16> {
+        let (w, b) = (u as usize / 64, u as usize % 64);
+        let m = self.bitmap[w] & ((1u64 << b) - 1);
+        if m != 0 {
+            return Some((w * 64 + 63 - m.leading_zeros() as usize) as u16);
+        }
+        let (sw, sb) = (w / 64, w % 64);
+        let mut sm = self.summary[sw] & ((1u64 << sb) - 1);
+        let mut swi = sw;
+        loop {
+            if sm != 0 {
+                let word = swi * 64 + 63 - sm.leading_zeros() as usize;
+                let bits = self.bitmap[word];
+                return Some((word * 64 + 63 - bits.leading_zeros() as usize) as u16);
+            }
+            if swi == 0 {
+                return None;
+            }
+            swi -= 1;
+            sm = self.summary[swi];
+        }
+    }
+
+    /// Puts free chunk `c` (header already has `FREE`) on the address list and in the
+    /// bitmap. O(1): the bitmap names its predecessor.
+    ///
+    /// # Safety
+    /// `c` is a chunk of this span, not on the list.
+    pub unsafe fn list_insert(&mut self, c: *mut u8) {
+        let u = self.unit(c);
+        let next = match self.bit_pred(u) {
+            Some(p) => {
+                let pc = self.chunk(p);
+                let n = addr_next(pc);
+                set_addr_next(pc, u);
+                set_addr_prev(c, p);
+                n
+            }
+            None => {
+                let n = self.first_free;
+                self.first_free = u;
+                set_addr_prev(c, 0);
+                n
+            }
+        };
+        set_addr_next(c, next);
+        if next != 0 {
+            set_addr_prev(self.chunk(next), u);
+        }
+        self.bit_set(u);
+    }
+
+    /// Takes free chunk `c` off the address list and out of the bitmap.
+    ///
+    /// # Safety
+    /// `c` is on this span's list.
+    pub unsafe fn list_remove(&mut self, c: *mut u8) {
+        let (p, n) = (addr_prev(c), addr_next(c));
+        if p != 0 {
+            set_addr_next(self.chunk(p), n);
+        } else {
+            self.first_free = n;
+        }
+        if n != 0 {
+            set_addr_prev(self.chunk(n), p);
+        }
+        self.bit_clear(self.unit(c));
+    }
+
+    /// The free chunks in address order.
+    pub fn free_chunks(&self) -> FreeIter<'_> {
+        FreeIter {
+            span: self,
+            u: self.first_free,
+        }
+    }
+
+    /// Walks the span and checks every invariant in the module docs. Returns the
+    /// number of free bytes, or a description of the first violation.
+    ///
+    /// # Safety
+    /// The span must be initialised and not concurrently modified.
+    pub unsafe fn check(&self) -> Result<usize, &'static str> {
+        let base = self.base();
+        let mut off = FIRST;
+        let mut prev = 0usize;
+        let mut prev_free = false;
+        let mut free_bytes = 0;
+        let mut free_count = 0usize;
+        while off < FENCE {
+            let c = base.add(off);
+            let s = size(c);
+            if s < crate::size::MIN_CHUNK || s % UNIT != 0 || off + s > FENCE {
+                return Err("chunk size out of range");
+            }
+            if prev_size(c) != prev {
+                return Err("prev_size does not match the chunk before");
+            }
+            let f = is_free(c);
+            if hdr(c) & LARGE != 0 {
+                return Err("LARGE flag on a span chunk");
+            }
+            let u = self.unit(c) as usize;
+            if f != (self.bitmap[u / 64] >> (u % 64) & 1 == 1) {
+                return Err("FREE flag and bitmap disagree");
+            }
+            if f {
+                if prev_free {
+                    return Err("two free neighbours not coalesced");
+                }
+                free_bytes += s;
+                free_count += 1;
+            }
+            prev_free = f;
+            prev = s;
+            off += s;
+        }
+        if off != FENCE || prev_size(base.add(FENCE)) != prev || size(base.add(FENCE)) != 0 {
+            return Err("chunks do not tile the span up to the fence");
+        }
+        for w in 0..WORDS {
+            let bit = self.summary[w / 64] >> (w % 64) & 1 == 1;
+            if bit != (self.bitmap[w] != 0) {
+                return Err("summary and bitmap disagree");
+            }
+        }
+        let mut last = 0u16;
+        let mut n = 0usize;
+        let mut u = self.first_free;
+        while u != 0 {
+            let c = self.chunk(u);
+            if u <= last || !is_free(c) || addr_prev(c) != last {
+                return Err("address list out of order or links broken");
+            }
+            last = u;
+            n += 1;
+            if n > free_count {
+                return Err("address list longer than the free chunks");
+            }
+            u = addr_next(c);
+        }
+        if n != free_count {
+            return Err("address list misses free chunks");
+        }
+        Ok(free_bytes)
+    }
+}
+
+pub struct FreeIter<'a> {
+    span: &'a Span,
+    u: u16,
+}
+
+impl Iterator for FreeIter<'_> {
+    type Item = *mut u8;
+    fn next(&mut self) -> Option<*mut u8> {
+        if self.u == 0 {
+            return None;
+        }
+        let c = self.span.chunk(self.u);
+        // SAFETY: `c` is on the list, so it is a free chunk with valid links.
+        self.u = unsafe { addr_next(c) };
+        Some(c)
+    }
+}

@@ -1,0 +1,143 @@
+//! A mutex that never allocates: spin briefly, then sleep on a Linux futex.
+//!
+//! `parking_lot` is not used here on purpose: its first contended park in a thread
+//! allocates that thread's parking data and may grow its global hash table through
+//! the global allocator, which is us. This lock is three states in one `u32`
+//! (unlocked, locked, locked with sleepers) and a `futex` system call.
+
+use core::cell::UnsafeCell;
+use core::ops::{Deref, DerefMut};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+
+const UNLOCKED: u32 = 0;
+const LOCKED: u32 = 1;
+const CONTENDED: u32 = 2;
+
+/// Data guarded by a futex lock.
+pub struct Mutex<T> {
+    state: AtomicU32,
+    /// Times the lock was taken.
+    pub acquisitions: AtomicU64,
+    /// Times a taker found it held and had to wait.
+    pub contended: AtomicU64,
+    data: UnsafeCell<T>,
+}
+
+// SAFETY: access to `data` is serialised by `state` (see `lock`).
+unsafe impl<T: Send> Sync for Mutex<T> {}
+// SAFETY: as above; the value moves with the mutex.
+unsafe impl<T: Send> Send for Mutex<T> {}
+
+impl<T> Mutex<T> {
+    pub const fn new(v: T) -> Self {
+        Mutex {
+            state: AtomicU32::new(UNLOCKED),
+            acquisitions: AtomicU64::new(0),
+            contended: AtomicU64::new(0),
+            data: UnsafeCell::new(v),
+        }
+    }
+
+    #[inline]
+    pub fn lock(&self) -> Guard<'_, T> {
+        if self
+            .state
+            .compare_exchange(UNLOCKED, LOCKED, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            self.lock_contended();
+        }
+        self.acquisitions.fetch_add(1, Ordering::Relaxed);
+        Guard { m: self }
+    }
+
+    #[cold]
+    fn lock_contended(&self) {
+        self.contended.fetch_add(1, Ordering::Relaxed);
+        for _ in 0..100 {
+            core::hint::spin_loop();
+            if self.state.load(Ordering::Relaxed) == UNLOCKED
+                && self
+                    .state
+                    .compare_exchange(UNLOCKED, LOCKED, Ordering::Acquire, Ordering::Relaxed)
+                    .is_ok()
+            {
+                return;
+            }
+        }
+        while self.state.swap(CONTENDED, Ordering::Acquire) != UNLOCKED {
+            futex_wait(&self.state, CONTENDED);
+        }
+    }
+
+    /// Releases a lock whose guard was forgotten (used by the fork handlers).
+    ///
+    /// # Safety
+    /// The lock must be held by the caller, with its guard leaked.
+    pub unsafe fn force_unlock(&self) {
+        if self.state.swap(UNLOCKED, Ordering::Release) == CONTENDED {
+            futex_wake(&self.state);
+        }
+    }
+
+    /// Makes the lock free again without waking anybody: for a forked child, where
+    /// the threads that might have held it no longer exist.
+    ///
+    /// # Safety
+    /// No thread of this process may hold the lock.
+    pub unsafe fn reset(&self) {
+        self.state.store(UNLOCKED, Ordering::Relaxed);
+    }
+}
+
+pub struct Guard<'a, T> {
+    m: &'a Mutex<T>,
+}
+
+impl<T> Deref for Guard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        // SAFETY: the guard's existence means the lock is held.
+        unsafe { &*self.m.data.get() }
+    }
+}
+
+impl<T> DerefMut for Guard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: the guard's existence means the lock is held, exclusively.
+        unsafe { &mut *self.m.data.get() }
+    }
+}
+
+impl<T> Drop for Guard<'_, T> {
+    fn drop(&mut self) {
+        // SAFETY: this guard holds the lock.
+        unsafe { self.m.force_unlock() }
+    }
+}
+
+fn futex_wait(state: &AtomicU32, expected: u32) {
+    // SAFETY: FUTEX_WAIT reads the u32 at a valid, aligned address; a spurious
+    // return is handled by the caller's loop.
+    unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            state.as_ptr(),
+            libc::FUTEX_WAIT | libc::FUTEX_PRIVATE_FLAG,
+            expected,
+            core::ptr::null::<libc::timespec>(),
+        );
+    }
+}
+
+fn futex_wake(state: &AtomicU32) {
+    // SAFETY: FUTEX_WAKE only uses the address as a key.
+    unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            state.as_ptr(),
+            libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG,
+            1,
+        );
+    }
+}

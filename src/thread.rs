@@ -1,0 +1,201 @@
+//! Thread lifecycle: the one place that knows about thread-locals, thread exit and
+//! `fork`.
+//!
+//! - The thread's arena pointer is one word of initial-exec TLS (on x86-64 declared
+//!   in assembly, since stable Rust cannot choose the TLS model): reaching it is one
+//!   `fs:`-relative load, with no `__tls_get_addr` call that could allocate inside
+//!   `malloc` when the library is preloaded. It starts null; the slow path makes it.
+//! - Thread exit runs from the destructor of a `pthread` key created at start-up
+//!   (not `__cxa_thread_atexit_impl`, which calls `calloc`): the arena's cache goes
+//!   back to its store, empty spans go back to the pool, and the arena is parked in
+//!   the pool until a new thread adopts it, with its live blocks.
+//! - `fork`: handlers registered once take the pool lock across the fork; in the
+//!   child, arenas of threads that did not survive are marked lost.
+
+use crate::arena::{Arena, LOST, OWNED};
+use crate::pool::{Global, POOL};
+use core::ptr::null_mut;
+use core::sync::atomic::{AtomicU32, Ordering};
+
+#[cfg(target_arch = "x86_64")]
+mod tls {
+    use crate::arena::Arena;
+    core::arch::global_asm!(
+        ".pushsection .tbss,\"awT\",@nobits",
+        ".p2align 3",
+        ".globl __arenapool_tls_arena",
+        ".hidden __arenapool_tls_arena",
+        ".type __arenapool_tls_arena,@object",
+        ".size __arenapool_tls_arena,8",
+        "__arenapool_tls_arena:",
+        ".zero 8",
+        ".popsection",
+    );
+
+    #[inline(always)]
+    pub fn get() -> *mut Arena {
+        let v: *mut Arena;
+        // SAFETY: reads this thread's copy of an 8-byte TLS slot through its
+        // initial-exec offset; valid in every thread from its creation.
+        unsafe {
+            core::arch::asm!(
+                "mov {v}, qword ptr [rip + __arenapool_tls_arena@GOTTPOFF]",
+                "mov {v}, qword ptr fs:[{v}]",
+                v = out(reg) v,
+                options(nostack, preserves_flags, readonly, pure),
+            );
+        }
+        v
+    }
+
+    #[inline(always)]
+    pub fn set(a: *mut Arena) {
+        // SAFETY: writes this thread's copy of the TLS slot (see `get`).
+        unsafe {
+            core::arch::asm!(
+                "mov {t}, qword ptr [rip + __arenapool_tls_arena@GOTTPOFF]",
+                "mov qword ptr fs:[{t}], {v}",
+                t = out(reg) _,
+                v = in(reg) a,
+                options(nostack, preserves_flags),
+            );
+        }
+    }
+}
+
+/// Elsewhere: the key's own slot (slower: a call per access, but it never allocates
+/// for our early key).
+#[cfg(not(target_arch = "x86_64"))]
+mod tls {
+    use super::{INIT, KEY, READY};
+    use crate::arena::Arena;
+    use core::sync::atomic::Ordering;
+    #[inline(always)]
+    pub fn get() -> *mut Arena {
+        if INIT.load(Ordering::Acquire) != READY {
+            return core::ptr::null_mut();
+        }
+        // SAFETY: KEY is a created key once INIT is READY.
+        unsafe { libc::pthread_getspecific(KEY.load(Ordering::Relaxed)) as *mut Arena }
+    }
+    #[inline(always)]
+    pub fn set(a: *mut Arena) {
+        // SAFETY: as above; set is only called after global_init.
+        unsafe { libc::pthread_setspecific(KEY.load(Ordering::Relaxed), a as *const libc::c_void) };
+    }
+}
+
+/// The calling thread's arena, or null before its first allocation.
+#[inline(always)]
+pub fn arena() -> *mut Arena {
+    tls::get()
+}
+
+const UNINIT: u32 = 0;
+const BUSY: u32 = 1;
+const READY: u32 = 2;
+static INIT: AtomicU32 = AtomicU32::new(UNINIT);
+static ATFORK: AtomicU32 = AtomicU32::new(UNINIT);
+static KEY: AtomicU32 = AtomicU32::new(0);
+
+fn global_init() {
+    if INIT.load(Ordering::Acquire) == READY {
+        return;
+    }
+    if INIT
+        .compare_exchange(UNINIT, BUSY, Ordering::Acquire, Ordering::Acquire)
+        .is_ok()
+    {
+        let mut key: libc::pthread_key_t = 0;
+        // SAFETY: creates a key with a destructor that is a plain extern fn; glibc
+        // does not allocate here.
+        if unsafe { libc::pthread_key_create(&mut key, Some(thread_exit)) } != 0 {
+            crate::os::fatal(b"cannot create the thread-exit key");
+        }
+        KEY.store(key, Ordering::Relaxed);
+        INIT.store(READY, Ordering::Release);
+    } else {
+        while INIT.load(Ordering::Acquire) != READY {
+            core::hint::spin_loop();
+        }
+    }
+}
+
+/// The calling thread's arena, made (or adopted from an exited thread) on first
+/// use. Null only when the OS refuses memory.
+#[cold]
+#[inline(never)]
+pub fn arena_or_init() -> *mut Arena {
+    let a = tls::get();
+    if !a.is_null() {
+        return a;
+    }
+    global_init();
+    let a = POOL.lock().new_arena();
+    if a.is_null() {
+        return a;
+    }
+    tls::set(a);
+    // SAFETY: KEY was created by global_init. For keys past the first block glibc
+    // may call calloc here, which is served by the arena just installed.
+    unsafe { libc::pthread_setspecific(KEY.load(Ordering::Relaxed), a as *const libc::c_void) };
+    register_atfork();
+    a
+}
+
+/// Thread-exit destructor of the key: flush the cache, give back empty spans, park.
+extern "C" fn thread_exit(v: *mut libc::c_void) {
+    let a = v as *mut Arena;
+    if a.is_null() {
+        return;
+    }
+    // From here on this thread frees as a stranger (through the remote list), and a
+    // later allocation in another key's destructor makes a fresh arena (and sets the
+    // key again, so glibc calls us once more).
+    tls::set(null_mut());
+    // SAFETY: `a` was this thread's arena; no other thread touches its non-atomic
+    // parts while it is OWNED.
+    unsafe {
+        (*a).flush_all(&mut Global);
+        POOL.lock().park(a);
+    }
+}
+
+fn register_atfork() {
+    if ATFORK.load(Ordering::Relaxed) == READY
+        || ATFORK
+            .compare_exchange(UNINIT, READY, Ordering::AcqRel, Ordering::Relaxed)
+            .is_err()
+    {
+        return;
+    }
+    // SAFETY: plain extern fns with no preconditions.
+    unsafe { libc::pthread_atfork(Some(fork_prepare), Some(fork_parent), Some(fork_child)) };
+}
+
+extern "C" fn fork_prepare() {
+    // Hold the pool across fork so the child never sees it mid-update.
+    core::mem::forget(POOL.lock());
+}
+
+extern "C" fn fork_parent() {
+    // SAFETY: fork_prepare leaked the guard of this thread's lock.
+    unsafe { POOL.force_unlock() };
+}
+
+extern "C" fn fork_child() {
+    // SAFETY: the child has one thread, this one; nobody else can hold the lock.
+    unsafe { POOL.reset() };
+    let me = tls::get();
+    let pool = POOL.lock();
+    let mut a = pool.arenas;
+    while !a.is_null() {
+        // SAFETY: arenas are never freed; the list is stable under the lock.
+        unsafe {
+            if a != me && (*a).state.load(Ordering::Relaxed) == OWNED {
+                (*a).state.store(LOST, Ordering::Relaxed);
+            }
+            a = (*a).all_next;
+        }
+    }
+}
