@@ -162,11 +162,10 @@ impl Arena {
     unsafe fn store_take(&mut self, c: *mut u8) {
         let s = span::size(c);
         self.bin_remove(c, s);
-        let sp = span::span_of(c);
-        (*sp).list_remove(c);
+        (*span::span_of(c)).list_remove(c);
         span::set_size(c, s, 0);
-        if s == FULL && sp == self.spare {
-            self.spare = null_mut();
+        if s == FULL {
+            self.unspare(c);
         }
     }
 
@@ -262,24 +261,30 @@ impl Arena {
         c
     }
 
-    /// Splits `n` chunks of `s` bytes off the end of free chunk `c` (`n * s <=
-    /// size(c)`), returning the first; the rest of `c`, if any, stays in the store.
-    /// A remainder too small to be a chunk goes to the last chunk.
-    unsafe fn split_tail(&mut self, c: *mut u8, s: usize, n: usize) -> *mut u8 {
+    /// Splits `n` chunks of `s` bytes off the front of free chunk `c` (`n * s <=
+    /// size(c)`), returning the first; the rest of `c`, if any, stays in the store
+    /// at the same place on the address list. A remainder too small to be a chunk
+    /// goes to the last chunk. Carving from the front leaves free space *after* a
+    /// new block, where `realloc` can grow into it.
+    unsafe fn split_head(&mut self, c: *mut u8, s: usize, n: usize) -> *mut u8 {
         let cs = span::size(c);
         let rem = cs - n * s;
-        let (first, first_prev) = if rem >= MIN_CHUNK {
+        let ps = span::prev_size(c);
+        if rem >= MIN_CHUNK {
             self.bin_remove(c, cs);
-            span::set_size(c, rem, FREE);
-            self.bin_push(c, rem);
-            (c.add(rem), rem)
+            if cs == FULL {
+                self.unspare(c);
+            }
+            let r = c.add(n * s);
+            span::set_hdr(r, rem, s);
+            span::set_size(r, rem, FREE);
+            (*span::span_of(c)).list_replace(c, r);
+            self.bin_push(r, rem);
         } else {
-            let ps = span::prev_size(c);
             self.store_take(c);
-            (c, ps)
-        };
-        let mut b = first;
-        let mut prev = first_prev;
+        }
+        let mut b = c;
+        let mut prev = ps;
         for i in 0..n {
             let bs = if i + 1 == n && rem < MIN_CHUNK {
                 s + rem
@@ -290,8 +295,21 @@ impl Arena {
             prev = bs;
             b = b.add(bs);
         }
-        span::set_prev_size(b, prev);
-        first
+        if rem >= MIN_CHUNK {
+            span::set_prev_size(b, s);
+            span::set_prev_size(b.add(rem), rem);
+        } else {
+            span::set_prev_size(b, prev);
+        }
+        c
+    }
+
+    /// The spare span's only chunk is being used: it is no longer a spare.
+    #[inline]
+    unsafe fn unspare(&mut self, c: *mut u8) {
+        if span::span_of(c) == self.spare {
+            self.spare = null_mut();
+        }
     }
 
     /// Allocates one chunk of exactly `s` bytes (a multiple of UNIT, `MIN_CHUNK..=
@@ -301,7 +319,7 @@ impl Arena {
         if c.is_null() {
             return c;
         }
-        self.split_tail(c, s, 1)
+        self.split_head(c, s, 1)
     }
 
     // ---- the cache --------------------------------------------------------------------
@@ -328,21 +346,16 @@ impl Arena {
             // Keep every cached chunk exactly of its class: leave a real remainder.
             n -= 1;
         }
-        let first = self.split_tail(c, s, n);
-        // Hand out the first, cache the others in ascending address order.
+        let first = self.split_head(c, s, n);
+        // Hand out the first, cache the others so they pop in ascending order.
         let bin = &mut self.cache[cls];
-        let mut b = first;
-        for _ in 1..n {
-            b = b.add(span::size(b));
-        }
         let mut head = bin.head;
-        let mut k = n;
-        while k > 1 {
+        let mut b = first.add(s * (n - 1));
+        for _ in 1..n {
             let p = b.add(HDR);
             *(p as *mut *mut u8) = head;
             head = p;
-            b = b.sub(span::prev_size(b));
-            k -= 1;
+            b = b.sub(s);
         }
         bin.head = head;
         bin.count += (n - 1) as u32;

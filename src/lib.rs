@@ -71,3 +71,6 @@ pub mod check {
         POOL.lock().check()
     }
 }
+
+#[cfg(test)]
+mod tests;

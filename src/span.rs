@@ -256,6 +256,29 @@ impl Span {
         self.bit_clear(self.unit(c));
     }
 
+    /// Puts free chunk `new` in the place of `old` on the address list, where no
+    /// other free chunk lies between them (a chunk whose front was allocated).
+    ///
+    /// # Safety
+    /// `old` is on this span's list; `new` is a chunk of this span with `old <
+    /// new` and no free chunk in between.
+    pub unsafe fn list_replace(&mut self, old: *mut u8, new: *mut u8) {
+        let (p, n) = (addr_prev(old), addr_next(old));
+        let u = self.unit(new);
+        set_addr_prev(new, p);
+        set_addr_next(new, n);
+        if p != 0 {
+            set_addr_next(self.chunk(p), u);
+        } else {
+            self.first_free = u;
+        }
+        if n != 0 {
+            set_addr_prev(self.chunk(n), u);
+        }
+        self.bit_clear(self.unit(old));
+        self.bit_set(u);
+    }
+
     /// The free chunks in address order.
     pub fn free_chunks(&self) -> FreeIter<'_> {
         FreeIter {

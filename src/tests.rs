@@ -1,0 +1,333 @@
+//! Unit tests of the free lists, the arena store and the page pool, each followed
+//! by a full `check()` walk of the structure after every step.
+
+#![allow(clippy::disallowed_types, clippy::disallowed_macros)]
+extern crate std;
+
+use crate::arena::Arena;
+use crate::pool::{Global, POOL};
+use crate::size::*;
+use crate::span;
+use std::collections::BTreeMap;
+use std::vec::Vec;
+
+/// Small deterministic PRNG (xorshift*), so failures replay.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// An arena owned by the test (not installed in the thread's TLS).
+struct TestArena(*mut Arena);
+impl TestArena {
+    fn new() -> Self {
+        let a = POOL.lock().new_arena();
+        assert!(!a.is_null());
+        TestArena(a)
+    }
+    fn a(&self) -> &mut Arena {
+        // SAFETY: the test thread is the arena's only user.
+        unsafe { &mut *self.0 }
+    }
+    fn check(&self) -> usize {
+        // SAFETY: as above.
+        match unsafe { self.a().check() } {
+            Ok(free) => free,
+            Err(e) => panic!("arena check failed: {e}"),
+        }
+    }
+}
+impl Drop for TestArena {
+    fn drop(&mut self) {
+        // SAFETY: as above; the arena is parked for reuse.
+        unsafe {
+            self.a().flush_all(&mut Global);
+            POOL.lock().park(self.0);
+        }
+    }
+}
+
+/// Live blocks by address, to prove no two overlap.
+#[derive(Default)]
+struct Live(BTreeMap<usize, usize>);
+impl Live {
+    fn add(&mut self, p: usize, len: usize) {
+        if let Some((&q, &l)) = self.0.range(..=p).next_back() {
+            assert!(q + l <= p, "block {p:#x} overlaps {q:#x}+{l}");
+        }
+        if let Some((&q, _)) = self.0.range(p..).next() {
+            assert!(p + len <= q, "block {p:#x}+{len} overlaps {q:#x}");
+        }
+        self.0.insert(p, len);
+    }
+}
+
+fn fill(p: *mut u8, len: usize, seed: u8) {
+    // SAFETY: p..p+len is a live block of at least len bytes.
+    unsafe { core::ptr::write_bytes(p, seed, len) }
+}
+fn verify(p: *mut u8, len: usize, seed: u8) {
+    // SAFETY: as in fill.
+    let s = unsafe { core::slice::from_raw_parts(p, len) };
+    assert!(s.iter().all(|&b| b == seed), "block {p:?} corrupted");
+}
+
+#[test]
+fn store_split_and_coalesce_random() {
+    let t = TestArena::new();
+    let mut rng = Rng(0x1234_5678);
+    let mut live: Vec<(*mut u8, usize, u8)> = Vec::new();
+    let mut map = Live::default();
+    for step in 0..4000 {
+        if live.is_empty() || rng.below(3) != 0 {
+            let n = match rng.below(4) {
+                0 => rng.below(64) as usize,
+                1 => rng.below(1024) as usize,
+                2 => rng.below(8192) as usize,
+                _ => rng.below(ARENA_MAX_REQ as u64) as usize,
+            };
+            // SAFETY: the test owns the arena.
+            let c = unsafe { t.a().alloc_chunk(chunk_size(n), &mut Global) };
+            assert!(!c.is_null());
+            // SAFETY: c is a chunk just allocated.
+            let p = unsafe { c.add(HDR) };
+            assert_eq!(p as usize % UNIT, 0);
+            // SAFETY: as above.
+            assert!(unsafe { span::size(c) } >= chunk_size(n));
+            map.add(p as usize, n);
+            fill(p, n, step as u8);
+            live.push((p, n, step as u8));
+        } else {
+            let (p, n, seed) = live.swap_remove(rng.below(live.len() as u64) as usize);
+            verify(p, n, seed);
+            map.0.remove(&(p as usize));
+            // SAFETY: p is a live chunk of this arena.
+            let sp = unsafe { t.a().free_chunk(p.sub(HDR)) };
+            if !sp.is_null() {
+                Global.give_span_checked(sp);
+            }
+        }
+        if step % 7 == 0 {
+            t.check();
+        }
+    }
+    for (p, n, seed) in live.drain(..) {
+        verify(p, n, seed);
+        // SAFETY: p is a live chunk of this arena.
+        let sp = unsafe { t.a().free_chunk(p.sub(HDR)) };
+        if !sp.is_null() {
+            Global.give_span_checked(sp);
+        }
+    }
+    t.check();
+    // Everything coalesced back: at most the spare span is left, wholly free.
+    assert!(t.a().nspans <= 1, "{} spans left", t.a().nspans);
+}
+
+trait GiveChecked {
+    fn give_span_checked(&mut self, sp: *mut span::Span);
+}
+impl GiveChecked for Global {
+    fn give_span_checked(&mut self, sp: *mut span::Span) {
+        use crate::arena::SpanSource;
+        self.give_span(sp as *mut u8);
+        POOL.lock().check().unwrap();
+    }
+}
+
+#[test]
+fn hundred_thousand_frees_in_random_order_coalesce_fully() {
+    let t = TestArena::new();
+    let mut rng = Rng(99);
+    let mut live: Vec<*mut u8> = (0..100_000)
+        .map(|i| {
+            // SAFETY: the test owns the arena.
+            let c = unsafe { t.a().alloc_chunk(chunk_size(16 + i % 200), &mut Global) };
+            assert!(!c.is_null());
+            c
+        })
+        .collect();
+    t.check();
+    for i in (1..live.len()).rev() {
+        live.swap(i, rng.below(i as u64 + 1) as usize);
+    }
+    for (i, c) in live.into_iter().enumerate() {
+        // SAFETY: c is a live chunk of this arena.
+        let sp = unsafe { t.a().free_chunk(c) };
+        if !sp.is_null() {
+            use crate::arena::SpanSource;
+            Global.give_span(sp as *mut u8);
+        }
+        if i % 20_000 == 0 {
+            t.check();
+        }
+    }
+    t.check();
+    assert!(t.a().nspans <= 1);
+}
+
+#[test]
+fn cache_refill_and_flush_keep_invariants() {
+    let t = TestArena::new();
+    let mut rng = Rng(7);
+    let mut live = Vec::new();
+    for step in 0..20_000 {
+        if live.is_empty() || rng.below(2) == 0 {
+            let cls = rng.below(NCLASSES as u64) as usize;
+            // Pop from the cache, refilling it when empty.
+            let bin = &mut t.a().cache[cls];
+            let p = if bin.head.is_null() {
+                // SAFETY: the test owns the arena.
+                unsafe { t.a().refill(cls, &mut Global) }
+            } else {
+                let p = bin.head;
+                // SAFETY: cache entries link through their first word.
+                bin.head = unsafe { *(p as *mut *mut u8) };
+                bin.count -= 1;
+                p
+            };
+            assert!(!p.is_null());
+            // SAFETY: p is a live block.
+            assert_eq!(unsafe { span::size(p.sub(HDR)) }, class_chunk(cls));
+            live.push(p);
+        } else {
+            let p = live.swap_remove(rng.below(live.len() as u64) as usize);
+            // SAFETY: p is a live block of this arena.
+            unsafe { t.a().free_local(p, &mut Global) };
+        }
+        if step % 97 == 0 {
+            t.check();
+        }
+    }
+    for p in live {
+        // SAFETY: p is a live block of this arena.
+        unsafe { t.a().free_local(p, &mut Global) };
+    }
+    t.check();
+}
+
+#[test]
+fn resize_in_place_and_aligned_chunks() {
+    let t = TestArena::new();
+    // SAFETY: the test owns the arena; every pointer used is a live block of it.
+    unsafe {
+        let c = t.a().alloc_chunk(chunk_size(4000), &mut Global);
+        let p = c.add(HDR);
+        fill(p, 4000, 1);
+        assert!(t.a().resize_in_place(c, chunk_size(2000), &mut Global));
+        t.check();
+        verify(p, 2000, 1);
+        // The tail just freed sits next to it: growing back works in place.
+        assert!(t.a().resize_in_place(c, chunk_size(6000), &mut Global));
+        t.check();
+        verify(p, 2000, 1);
+        // A neighbour in use stops growth, and nothing changes.
+        let d = t.a().alloc_chunk(chunk_size(100), &mut Global);
+        assert_eq!(
+            d,
+            c.add(span::size(c)),
+            "carving takes the lowest free space"
+        );
+        assert!(!t.a().resize_in_place(c, chunk_size(60000), &mut Global));
+        t.check();
+        t.a().free_local(d.add(HDR), &mut Global);
+        t.a().free_local(p, &mut Global);
+        t.check();
+        let mut align = 32;
+        while align <= 16 * 1024 {
+            for n in [1usize, 100, 3000] {
+                if n + align + 2 * MIN_CHUNK > ARENA_MAX_CHUNK {
+                    continue;
+                }
+                let p = t.a().alloc_aligned(n, align, &mut Global);
+                assert_eq!(p as usize % align, 0, "align {align}");
+                assert!(span::size(p.sub(HDR)) - HDR >= n);
+                fill(p, n, 3);
+                t.check();
+                t.a().free_local(p, &mut Global);
+                t.check();
+            }
+            align *= 2;
+        }
+    }
+}
+
+#[test]
+fn remote_frees_are_drained_by_the_owner() {
+    let t = TestArena::new();
+    let ptrs: Vec<usize> = (0..5000)
+        // SAFETY: the test owns the arena.
+        .map(|i| unsafe {
+            t.a()
+                .alloc_chunk(chunk_size(i % 2000), &mut Global)
+                .add(HDR)
+        } as usize)
+        .collect();
+    let arena = t.0 as usize;
+    std::thread::scope(|s| {
+        for part in ptrs.chunks(1250) {
+            s.spawn(move || {
+                for &p in part {
+                    // SAFETY: each block is pushed once, by one thread.
+                    unsafe { (*(arena as *mut Arena)).push_remote(p as *mut u8) };
+                }
+            });
+        }
+    });
+    assert!(t.a().has_remote());
+    // SAFETY: the test owns the arena.
+    unsafe { t.a().drain_remote(&mut Global) };
+    assert!(!t.a().has_remote());
+    t.check();
+}
+
+#[test]
+fn pool_runs_stay_sorted_and_coalesced() {
+    let mut rng = Rng(4242);
+    let mut live: Vec<(*mut u8, usize)> = Vec::new();
+    for step in 0..3000 {
+        if live.is_empty() || rng.below(2) == 0 {
+            let len = (1 + rng.below(64) as usize) * crate::os::PAGE;
+            let align = crate::os::PAGE << rng.below(8);
+            let (p, _) = POOL.lock().alloc_run(len, align, 0);
+            assert!(!p.is_null());
+            assert_eq!(p as usize % align, 0);
+            fill(p, len.min(64), 9);
+            live.push((p, len));
+        } else {
+            let (p, len) = live.swap_remove(rng.below(live.len() as u64) as usize);
+            POOL.lock().free_run(p, len, false);
+        }
+        if step % 5 == 0 {
+            POOL.lock().check().unwrap();
+        }
+    }
+    for (p, len) in live {
+        POOL.lock().free_run(p, len, false);
+    }
+    POOL.lock().check().unwrap();
+}
+
+#[test]
+fn pool_merges_neighbours_into_one_run() {
+    let page = crate::os::PAGE;
+    let (p, _) = POOL.lock().alloc_run(8 * page, page, 0);
+    assert!(!p.is_null());
+    let mut pool = POOL.lock();
+    let before = pool.runs();
+    // Free the pieces out of order; they must merge with each other and the rest.
+    for i in [3usize, 1, 7, 0, 5, 2, 6, 4] {
+        // SAFETY: pieces of the run just taken.
+        pool.free_run(unsafe { p.add(i * page) }, page, false);
+        pool.check().unwrap();
+    }
+    assert!(pool.runs() <= before + 1);
+}
