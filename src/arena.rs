@@ -39,6 +39,11 @@ pub struct CacheBin {
     pub limit: u32,
 }
 
+/// An arena with at least this many spans whose live data would fill less than
+/// an eighth of them switches its cache off until they fill a quarter (see
+/// `Arena::sparse`).
+const SPARSE_SPANS: usize = 8;
+
 /// Per-thread counters, written by the owner only and summed by `stats`.
 #[repr(C)]
 #[derive(Default, Clone, Copy)]
@@ -59,6 +64,10 @@ pub struct Arena {
     spans: *mut Span,
     pub nspans: usize,
     spare: *mut Span,
+    /// Bytes of chunks out of the store (in use by the program or in the cache).
+    used: usize,
+    /// The cache is switched off (every limit 0) while the arena is sparse.
+    uncached: bool,
     pub counters: Counters,
     /// All arenas ever made, for statistics and fork handling (never unlinked).
     pub all_next: *mut Arena,
@@ -178,6 +187,7 @@ impl Arena {
     pub unsafe fn free_chunk(&mut self, c: *mut u8) -> *mut Span {
         let mut c = c;
         let mut s = span::size(c);
+        self.used -= s;
         let next = c.add(s);
         if span::is_free(next) {
             let ns = span::size(next);
@@ -270,6 +280,7 @@ impl Arena {
         let cs = span::size(c);
         let rem = cs - n * s;
         let ps = span::prev_size(c);
+        self.used += if rem >= MIN_CHUNK { n * s } else { cs };
         if rem >= MIN_CHUNK {
             self.bin_remove(c, cs);
             if cs == FULL {
@@ -328,6 +339,9 @@ impl Arena {
     /// Null when out of memory.
     pub unsafe fn refill(&mut self, cls: usize, src: &mut impl SpanSource) -> *mut u8 {
         self.counters.refills += 1;
+        if self.uncached && self.dense() {
+            self.set_uncached(false, src);
+        }
         if self.has_remote() {
             self.drain_remote(src);
             if let Some(p) = self.cache_pop(cls) {
@@ -385,6 +399,17 @@ impl Arena {
         if s <= CACHE_MAX_CHUNK {
             let cls = class_of_chunk(s);
             if self.cache[cls].count >= self.cache[cls].limit {
+                if self.uncached || self.sparse() {
+                    self.set_uncached(true, src);
+                    let sp = self.free_chunk(c);
+                    if !sp.is_null() {
+                        src.give_span(sp as *mut u8);
+                    }
+                    if self.dense() {
+                        self.set_uncached(false, src);
+                    }
+                    return;
+                }
                 self.flush(cls, self.cache[cls].limit / 2, src);
             }
             let bin = &mut self.cache[cls];
@@ -396,6 +421,43 @@ impl Arena {
         let sp = self.free_chunk(c);
         if !sp.is_null() {
             src.give_span(sp as *mut u8);
+        }
+    }
+
+    /// Bytes held in the cache.
+    fn cached_bytes(&self) -> usize {
+        let mut b = 0;
+        for (cls, bin) in self.cache.iter().enumerate() {
+            b += bin.count as usize * class_chunk(cls);
+        }
+        b
+    }
+
+    /// The arena holds many spans but little live data: cached chunks scattered
+    /// over its spans would keep them from going back to the pool.
+    fn sparse(&self) -> bool {
+        let live = self.used - self.cached_bytes();
+        self.nspans >= SPARSE_SPANS && live * 8 < self.nspans * SPAN
+    }
+
+    /// Live data fills its spans again (or few are left): the cache can come back.
+    fn dense(&self) -> bool {
+        self.nspans < SPARSE_SPANS || (self.used - self.cached_bytes()) * 4 >= self.nspans * SPAN
+    }
+
+    /// Switches the cache off (flushing it, so frees reach the store and empty
+    /// spans go back to the pool) or back on.
+    unsafe fn set_uncached(&mut self, off: bool, src: &mut impl SpanSource) {
+        if self.uncached == off {
+            return;
+        }
+        self.uncached = off;
+        for cls in 0..NCLASSES {
+            self.cache[cls].limit = if off { 0 } else { class_limit(cls) };
+            let n = self.cache[cls].count;
+            if n > 0 {
+                self.flush(cls, n, src);
+            }
         }
     }
 
@@ -499,6 +561,7 @@ impl Arena {
             return false;
         }
         let rest = cs + ns - s;
+        self.used += s.min(cs + ns) - cs;
         if rest >= MIN_CHUNK {
             // Take the front of the neighbour, leave its tail free in place.
             self.store_take(next);
@@ -506,6 +569,7 @@ impl Arena {
             self.store_insert(c.add(s), rest);
             span::set_prev_size(c.add(s), s);
         } else {
+            self.used += cs + ns - s;
             self.store_take(next);
             span::set_size(c, cs + ns, 0);
             span::set_prev_size(c.add(cs + ns), cs + ns);
@@ -609,6 +673,9 @@ impl Arena {
         if n != self.nspans {
             return Err("nspans does not match the span list");
         }
+        if self.nspans * FULL - free != self.used {
+            return Err("used bytes do not match the spans");
+        }
         if !spare_seen {
             return Err("spare span not on the span list");
         }
@@ -652,7 +719,7 @@ impl Arena {
                 }
                 p = *(p as *mut *mut u8);
             }
-            if k != bin.count || bin.count > bin.limit {
+            if k != bin.count || bin.count > bin.limit || (self.uncached && bin.limit != 0) {
                 return Err("cache count wrong");
             }
         }

@@ -74,3 +74,42 @@ pub mod check {
 
 #[cfg(test)]
 mod tests;
+
+/// A snapshot of the page pool's accounting.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PoolStats {
+    /// Bytes currently mapped from the OS (regions and metadata, not huge blocks).
+    pub mapped: usize,
+    /// Bytes in the pool's free runs.
+    pub free: usize,
+    /// Number of free runs.
+    pub runs: usize,
+    /// Bytes of pool blocks in use.
+    pub large_in_use: usize,
+    /// Bytes returned to the OS so far.
+    pub unmapped_total: u64,
+    /// Spans held by arenas (in use or spare).
+    pub arena_spans: usize,
+}
+
+/// Reads the pool's accounting (takes the pool lock).
+pub fn pool_stats() -> PoolStats {
+    let pool = pool::POOL.lock();
+    let mut spans = 0;
+    let mut a = pool.arenas;
+    while !a.is_null() {
+        // SAFETY: arenas are never freed; `nspans` is read racily, as a statistic.
+        unsafe {
+            spans += core::ptr::read_volatile(&(*a).nspans);
+            a = (*a).all_next;
+        }
+    }
+    PoolStats {
+        mapped: pool.mapped_bytes,
+        free: pool.free_bytes,
+        runs: pool.runs(),
+        large_in_use: pool.large_in_use,
+        unmapped_total: pool.unmapped_total,
+        arena_spans: spans,
+    }
+}
