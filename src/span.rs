@@ -53,7 +53,7 @@ pub struct Span {
 
 /// Offset of the first chunk header: just past the span header, and 8 mod 16 so that
 /// payloads are 16-byte aligned.
-pub const FIRST: usize = (core::mem::size_of::<Span>() + HDR + UNIT - 1) / UNIT * UNIT - HDR;
+pub const FIRST: usize = (core::mem::size_of::<Span>() + HDR).div_ceil(UNIT) * UNIT - HDR;
 /// Offset of the fence header: a permanent zero-size in-use chunk ending the tiling.
 pub const FENCE: usize = SPAN - HDR;
 /// Size of the single free chunk of an empty span.

@@ -33,6 +33,7 @@ impl TestArena {
         assert!(!a.is_null());
         TestArena(a)
     }
+    #[allow(clippy::mut_from_ref)]
     fn a(&self) -> &mut Arena {
         // SAFETY: the test thread is the arena's only user.
         unsafe { &mut *self.0 }

@@ -1,3 +1,6 @@
+#![allow(clippy::disallowed_types, clippy::disallowed_macros)]
+//! Smoke test: ArenaPool as global allocator for ordinary collections.
+
 #[global_allocator]
 static GLOBAL: arenapool::ArenaPool = arenapool::ArenaPool;
 
