@@ -15,7 +15,7 @@
 //! Invariants (checked by [`Arena::check`]): every span on `spans` has `arena ==
 //! self` and passes `Span::check`; a chunk is in bin `b` iff it is free and
 //! `bin_of(size) == b`; `binmap` bit `b` is set iff bin `b` is non-empty; each cache
-//! bin holds exactly `count <= limit` in-use chunks of its class; `spare` is null or
+//! bin holds exactly `limit - room` in-use chunks of its class; `spare` is null or
 //! one of `spans` whose only chunk is free.
 
 use crate::size::*;
@@ -35,8 +35,18 @@ pub const LOST: u32 = 3;
 pub struct CacheBin {
     /// Payload pointers, linked through their first word.
     pub head: *mut u8,
-    pub count: u32,
+    /// How many more chunks the bin takes: `limit - count`. One field for the
+    /// fast paths to test and update.
+    pub room: u32,
     pub limit: u32,
+}
+
+impl CacheBin {
+    /// Chunks in the bin.
+    #[inline]
+    pub fn count(&self) -> u32 {
+        self.limit - self.room
+    }
 }
 
 /// An arena with at least this many spans whose live data would fill less than
@@ -100,6 +110,7 @@ impl Arena {
         ptr::write_bytes(a as *mut u8, 0, core::mem::size_of::<Arena>());
         for (cls, bin) in (*a).cache.iter_mut().enumerate() {
             bin.limit = class_limit(cls);
+            bin.room = bin.limit;
         }
     }
 
@@ -372,7 +383,7 @@ impl Arena {
             b = b.sub(s);
         }
         bin.head = head;
-        bin.count += (n - 1) as u32;
+        bin.room -= (n - 1) as u32;
         first.add(HDR)
     }
 
@@ -384,7 +395,7 @@ impl Arena {
             return None;
         }
         bin.head = *(p as *mut *mut u8);
-        bin.count -= 1;
+        bin.room += 1;
         Some(p)
     }
 
@@ -398,7 +409,7 @@ impl Arena {
         let s = span::size(c);
         if s <= CACHE_MAX_CHUNK {
             let cls = class_of_chunk(s);
-            if self.cache[cls].count >= self.cache[cls].limit {
+            if self.cache[cls].room == 0 {
                 if self.uncached || self.sparse() {
                     self.set_uncached(true, src);
                     let sp = self.free_chunk(c);
@@ -415,7 +426,7 @@ impl Arena {
             let bin = &mut self.cache[cls];
             *(p as *mut *mut u8) = bin.head;
             bin.head = p;
-            bin.count += 1;
+            bin.room -= 1;
             return;
         }
         let sp = self.free_chunk(c);
@@ -428,7 +439,7 @@ impl Arena {
     fn cached_bytes(&self) -> usize {
         let mut b = 0;
         for (cls, bin) in self.cache.iter().enumerate() {
-            b += bin.count as usize * class_chunk(cls);
+            b += bin.count() as usize * class_chunk(cls);
         }
         b
     }
@@ -452,12 +463,14 @@ impl Arena {
             return;
         }
         self.uncached = off;
-        for cls in 0..NCLASSES {
-            self.cache[cls].limit = if off { 0 } else { class_limit(cls) };
-            let n = self.cache[cls].count;
+        for cls in CLASS_FIRST..NCLASSES {
+            let n = self.cache[cls].count();
             if n > 0 {
                 self.flush(cls, n, src);
             }
+            let bin = &mut self.cache[cls];
+            bin.limit = if off { 0 } else { class_limit(cls) };
+            bin.room = bin.limit;
         }
     }
 
@@ -476,8 +489,8 @@ impl Arena {
     /// Empties the whole cache into the store and gives back every empty span,
     /// the spare included (thread exit).
     pub unsafe fn flush_all(&mut self, src: &mut impl SpanSource) {
-        for cls in 0..NCLASSES {
-            let n = self.cache[cls].count;
+        for cls in CLASS_FIRST..NCLASSES {
+            let n = self.cache[cls].count();
             if n > 0 {
                 self.flush(cls, n, src);
             }
@@ -714,12 +727,12 @@ impl Arena {
                     return Err("cache holds another arena's chunk");
                 }
                 k += 1;
-                if k > bin.count {
+                if k > bin.count() {
                     break;
                 }
                 p = *(p as *mut *mut u8);
             }
-            if k != bin.count || bin.count > bin.limit || (self.uncached && bin.limit != 0) {
+            if k != bin.count() || bin.room > bin.limit || (self.uncached && bin.limit != 0) {
                 return Err("cache count wrong");
             }
         }

@@ -5,7 +5,9 @@
 //! path); up to `ARENA_MAX_REQ` are carved from the thread's arena store; up to
 //! `HUGE_MIN` are pool blocks; larger ones are mapped on their own.
 
-use crate::arena::PARKED;
+use crate::arena::{CacheBin, PARKED};
+
+const _: () = assert!(core::mem::size_of::<CacheBin>() == UNIT);
 use crate::large;
 use crate::os;
 use crate::pool::{Global, POOL};
@@ -15,19 +17,19 @@ use crate::thread;
 use core::ptr::null_mut;
 use core::sync::atomic::Ordering;
 
-/// Allocates `n` bytes, 16-byte aligned. Null when out of memory.
+/// Allocates `n` bytes, 16-byte aligned. Null (and `errno = ENOMEM`) when out of
+/// memory.
 #[inline(always)]
 pub unsafe fn malloc(n: usize) -> *mut u8 {
     if n <= CACHE_MAX_REQ {
+        // A thread without an arena sees the empty arena here, whose cache is empty.
         let a = thread::arena();
-        if !a.is_null() {
-            let bin = &mut (*a).cache[class_of_req(n)];
-            let p = bin.head;
-            if !p.is_null() {
-                bin.head = *(p as *mut *mut u8);
-                bin.count -= 1;
-                return p;
-            }
+        let bin = (*a).cache.get_unchecked_mut(class_of_req(n));
+        let p = bin.head;
+        if !p.is_null() {
+            bin.head = *(p as *mut *mut u8);
+            bin.room += 1;
+            return p;
         }
     }
     malloc_slow(n)
@@ -36,6 +38,14 @@ pub unsafe fn malloc(n: usize) -> *mut u8 {
 #[cold]
 #[inline(never)]
 unsafe fn malloc_slow(n: usize) -> *mut u8 {
+    let p = malloc_generic(n);
+    if p.is_null() {
+        *libc::__errno_location() = libc::ENOMEM;
+    }
+    p
+}
+
+unsafe fn malloc_generic(n: usize) -> *mut u8 {
     if n <= ARENA_MAX_REQ {
         let a = thread::arena_or_init();
         if a.is_null() {
@@ -60,17 +70,21 @@ pub unsafe fn free(p: *mut u8) {
         return;
     }
     let h = *(p.sub(HDR) as *const u64);
-    let s = (h & SIZE_MASK) as usize;
-    if h & (LARGE | FREE) == 0 && s <= CACHE_MAX_CHUNK {
+    // One range check: a cacheable size and not free (FREE is bit 31). A pool
+    // block's tag has size bits 0: its class has no room, so the span (which a pool
+    // block does not have) is only looked at for span chunks.
+    // A cache bin is UNIT bytes, so the chunk size is also the bin's offset.
+    let size = (h as u32 & !(UNIT as u32 - 1)) as usize;
+    if size < NCLASSES * UNIT {
         let a = thread::arena();
-        if (*span::span_of(p)).arena.load(Ordering::Relaxed) == a {
-            let bin = &mut (*a).cache[class_of_chunk(s)];
-            if bin.count < bin.limit {
-                *(p as *mut *mut u8) = bin.head;
-                bin.head = p;
-                bin.count += 1;
-                return;
-            }
+        let bin = &mut *((*a).cache.as_mut_ptr() as *mut u8)
+            .add(size)
+            .cast::<CacheBin>();
+        if bin.room != 0 && (*span::span_of(p)).arena.load(Ordering::Relaxed) == a {
+            *(p as *mut *mut u8) = bin.head;
+            bin.head = p;
+            bin.room -= 1;
+            return;
         }
     }
     free_slow(p, h)

@@ -57,10 +57,10 @@ pub mod check {
 
     /// Checks the calling thread's arena (cache, store, spans), if it has one.
     pub fn thread_arena() -> Result<(), &'static str> {
-        let a = crate::thread::arena();
-        if a.is_null() {
+        if !crate::thread::has_arena() {
             return Ok(());
         }
+        let a = crate::thread::arena();
         // SAFETY: the calling thread owns its arena; nobody else changes its
         // non-atomic parts meanwhile.
         unsafe { (*a).check().map(|_| ()) }

@@ -20,8 +20,12 @@ pub const SPAN: usize = 256 * 1024;
 /// Largest chunk the per-thread cache holds; chunks up to this size have one cache
 /// class each (exact sizes, 16 bytes apart).
 pub const CACHE_MAX_CHUNK: usize = 1024;
-/// Number of cache classes: chunk sizes 32, 48, ..., 1024.
-pub const NCLASSES: usize = CACHE_MAX_CHUNK / UNIT - 1;
+/// Cache classes are indexed by chunk size / 16, so `free` finds the class from a
+/// header with one shift. Classes 0 and 1 (chunk sizes 0 and 16) exist but never
+/// hold anything (limit 0): a pool block's tag has size bits 0 and lands there.
+pub const CLASS_FIRST: usize = MIN_CHUNK / UNIT;
+/// Number of cache classes (including the two unused ones): up to chunk size 1024.
+pub const NCLASSES: usize = CACHE_MAX_CHUNK / UNIT + 1;
 /// Largest request served by the cache's fast path.
 pub const CACHE_MAX_REQ: usize = CACHE_MAX_CHUNK - HDR;
 
@@ -52,7 +56,7 @@ pub const fn chunk_size(n: usize) -> usize {
 /// Cache class of a chunk size (`MIN_CHUNK..=CACHE_MAX_CHUNK`).
 #[inline(always)]
 pub const fn class_of_chunk(c: usize) -> usize {
-    c / UNIT - 2
+    c / UNIT
 }
 
 /// Cache class for a request of `n <= CACHE_MAX_REQ` bytes.
@@ -64,13 +68,16 @@ pub const fn class_of_req(n: usize) -> usize {
 /// Chunk size of a cache class.
 #[inline(always)]
 pub const fn class_chunk(cls: usize) -> usize {
-    (cls + 2) * UNIT
+    cls * UNIT
 }
 
 /// How many chunks of a class the thread cache may hold: about 16 KiB per class,
-/// between 16 and 128 chunks.
+/// between 16 and 128 chunks (none for the two unused classes).
 #[inline(always)]
 pub const fn class_limit(cls: usize) -> u32 {
+    if cls < CLASS_FIRST {
+        return 0;
+    }
     let n = 16 * 1024 / class_chunk(cls);
     if n < 16 {
         16
@@ -144,12 +151,14 @@ mod tests {
 
     #[test]
     fn classes_round_trip() {
-        for cls in 0..NCLASSES {
+        for cls in CLASS_FIRST..NCLASSES {
             assert_eq!(class_of_chunk(class_chunk(cls)), cls);
             assert!(class_limit(cls) >= 16 && class_limit(cls) <= 128);
         }
+        assert_eq!(class_limit(0), 0);
+        assert_eq!(class_limit(1), 0);
         assert_eq!(class_of_req(CACHE_MAX_REQ), NCLASSES - 1);
-        assert_eq!(class_of_req(0), 0);
+        assert_eq!(class_of_req(0), CLASS_FIRST);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //!  span base (SPAN-aligned)                                      base + SPAN
 //!  | SpanHeader | bitmap | chunk | chunk | free chunk | chunk | ... | fence |
 //!                        ^ FIRST (8 mod 16)
-//!  chunk:      | hdr u64: prev_size << 32 | size | flags | payload (16-aligned) ...
+//!  chunk:      | hdr u64: prev_size << 32 | FREE << 31 | size | payload (16-aligned) ...
 //!  free chunk: | hdr | bin_next | bin_prev | addr_prev u16 | addr_next u16 | ...
 //! ```
 //!
@@ -25,12 +25,14 @@
 use crate::size::{HDR, SPAN, UNIT};
 use core::sync::atomic::AtomicPtr;
 
-/// Header flag: the chunk is free and in its arena's store.
-pub const FREE: u64 = 1;
+/// Header flag: the chunk is free and in its arena's store. It sits above the size
+/// bits, so that `free`'s one range check on `(hdr as u32) >> 4` also rejects free
+/// chunks (and pool blocks, whose size bits are zero).
+pub const FREE: u64 = 1 << 31;
 /// Header flag: the block is a pool or huge block, not a span chunk (see `large`).
 pub const LARGE: u64 = 2;
 /// Mask of a header's size field.
-pub const SIZE_MASK: u64 = 0xffff_fff0;
+pub const SIZE_MASK: u64 = 0x7fff_fff0;
 
 const WORDS: usize = SPAN / UNIT / 64;
 const SUMMARY: usize = WORDS / 64;

@@ -182,7 +182,7 @@ fn cache_refill_and_flush_keep_invariants() {
     let mut live = Vec::new();
     for step in 0..20_000 {
         if live.is_empty() || rng.below(2) == 0 {
-            let cls = rng.below(NCLASSES as u64) as usize;
+            let cls = CLASS_FIRST + rng.below((NCLASSES - CLASS_FIRST) as u64) as usize;
             // Pop from the cache, refilling it when empty.
             let bin = &mut t.a().cache[cls];
             let p = if bin.head.is_null() {
@@ -192,7 +192,7 @@ fn cache_refill_and_flush_keep_invariants() {
                 let p = bin.head;
                 // SAFETY: cache entries link through their first word.
                 bin.head = unsafe { *(p as *mut *mut u8) };
-                bin.count -= 1;
+                bin.room += 1;
                 p
             };
             assert!(!p.is_null());

@@ -14,22 +14,24 @@
 
 use crate::arena::{Arena, LOST, OWNED};
 use crate::pool::{Global, POOL};
-use core::ptr::null_mut;
 use core::sync::atomic::{AtomicU32, Ordering};
 
 #[cfg(target_arch = "x86_64")]
 mod tls {
     use crate::arena::Arena;
+    // The slot starts out pointing at the empty arena (a relocated initial value
+    // in .tdata, as C's `static __thread T *p = &x;` makes).
     core::arch::global_asm!(
-        ".pushsection .tbss,\"awT\",@nobits",
+        ".pushsection .tdata,\"awT\",@progbits",
         ".p2align 3",
         ".globl __arenapool_tls_arena",
         ".hidden __arenapool_tls_arena",
         ".type __arenapool_tls_arena,@object",
         ".size __arenapool_tls_arena,8",
         "__arenapool_tls_arena:",
-        ".zero 8",
+        ".quad {empty}",
         ".popsection",
+        empty = sym super::EMPTY,
     );
 
     #[inline(always)]
@@ -73,22 +75,55 @@ mod tls {
     #[inline(always)]
     pub fn get() -> *mut Arena {
         if INIT.load(Ordering::Acquire) != READY {
-            return core::ptr::null_mut();
+            return super::empty();
         }
         // SAFETY: KEY is a created key once INIT is READY.
-        unsafe { libc::pthread_getspecific(KEY.load(Ordering::Relaxed)) as *mut Arena }
+        let a = unsafe { libc::pthread_getspecific(KEY.load(Ordering::Relaxed)) as *mut Arena };
+        if a.is_null() {
+            super::empty()
+        } else {
+            a
+        }
     }
     #[inline(always)]
     pub fn set(a: *mut Arena) {
+        let v = if a == super::empty() {
+            core::ptr::null_mut()
+        } else {
+            a
+        };
         // SAFETY: as above; set is only called after global_init.
-        unsafe { libc::pthread_setspecific(KEY.load(Ordering::Relaxed), a as *const libc::c_void) };
+        unsafe { libc::pthread_setspecific(KEY.load(Ordering::Relaxed), v as *const libc::c_void) };
     }
 }
 
-/// The calling thread's arena, or null before its first allocation.
+/// The arena of threads that have none yet (or whose arena was parked at exit):
+/// all-zero, so its cache is empty with limit 0, and it owns no span. The fast
+/// paths need no "initialised?" test: they fail over to the slow path, which
+/// checks for it.
+#[repr(transparent)]
+pub struct Empty(core::cell::UnsafeCell<Arena>);
+// SAFETY: nobody writes the empty arena: its cache bins are empty (nothing pops),
+// their limit is 0 (nothing pushes), and it owns no span (nothing frees into it).
+unsafe impl Sync for Empty {}
+// SAFETY: an all-zero Arena is valid: null pointers, zero counts, false flags.
+pub static EMPTY: Empty = Empty(core::cell::UnsafeCell::new(unsafe { core::mem::zeroed() }));
+
+#[inline(always)]
+pub fn empty() -> *mut Arena {
+    EMPTY.0.get()
+}
+
+/// The calling thread's arena, or [`empty`] before its first allocation.
 #[inline(always)]
 pub fn arena() -> *mut Arena {
     tls::get()
+}
+
+/// Whether the calling thread has an arena of its own.
+#[inline]
+pub fn has_arena() -> bool {
+    tls::get() != empty()
 }
 
 const UNINIT: u32 = 0;
@@ -127,7 +162,7 @@ fn global_init() {
 #[inline(never)]
 pub fn arena_or_init() -> *mut Arena {
     let a = tls::get();
-    if !a.is_null() {
+    if a != empty() {
         return a;
     }
     global_init();
@@ -146,13 +181,13 @@ pub fn arena_or_init() -> *mut Arena {
 /// Thread-exit destructor of the key: flush the cache, give back empty spans, park.
 extern "C" fn thread_exit(v: *mut libc::c_void) {
     let a = v as *mut Arena;
-    if a.is_null() {
+    if a.is_null() || a == empty() {
         return;
     }
     // From here on this thread frees as a stranger (through the remote list), and a
     // later allocation in another key's destructor makes a fresh arena (and sets the
     // key again, so glibc calls us once more).
-    tls::set(null_mut());
+    tls::set(empty());
     // SAFETY: `a` was this thread's arena; no other thread touches its non-atomic
     // parts while it is OWNED.
     unsafe {
@@ -188,6 +223,7 @@ extern "C" fn fork_child() {
     unsafe { POOL.reset() };
     let me = tls::get();
     let pool = POOL.lock();
+    // (`me` may be the empty arena, which is on no list.)
     let mut a = pool.arenas;
     while !a.is_null() {
         // SAFETY: arenas are never freed; the list is stable under the lock.
