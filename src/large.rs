@@ -97,6 +97,7 @@ pub unsafe fn free(p: *mut u8) {
     } else {
         let mut pool = POOL.lock();
         pool.large_in_use -= len;
+        pool.largest_freed = pool.largest_freed.max(len);
         pool.free_run(start, len, false);
     }
 }

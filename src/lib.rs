@@ -90,6 +90,8 @@ pub struct PoolStats {
     pub unmapped_total: u64,
     /// Spans held by arenas (in use or spare).
     pub arena_spans: usize,
+    /// Free bytes the pool may keep before it unmaps (see `pool::PoolInner::retain`).
+    pub retain: usize,
 }
 
 /// Reads the pool's accounting (takes the pool lock).
@@ -111,5 +113,6 @@ pub fn pool_stats() -> PoolStats {
         large_in_use: pool.large_in_use,
         unmapped_total: pool.unmapped_total,
         arena_spans: spans,
+        retain: pool.retain(),
     }
 }

@@ -4,7 +4,7 @@
 //! regions, hands out runs of pages (arena spans and pool blocks), takes them back
 //! into a table of free runs kept sorted by address and coalesced with their
 //! neighbours, and returns free memory to the OS once more than
-//! [`RETAIN`] bytes are free. It also owns the arenas of exited threads (parked,
+//! its retain bound is free (see [`PoolInner::retain`]). It also owns the arenas of exited threads (parked,
 //! waiting for a new thread to adopt them) and resolves frees into them.
 //!
 //! Invariants (checked by [`PoolInner::check`]): free runs are page-aligned,
@@ -18,11 +18,16 @@ use crate::sync::Mutex;
 use core::ptr::null_mut;
 use core::sync::atomic::Ordering;
 
-/// Free bytes the pool keeps mapped for reuse before it returns memory to the OS.
-/// Large enough that a loop over blocks up to 32 MiB reuses warm pages, like glibc
-/// after its mmap threshold adapts; small enough that RSS falls back after a phase
-/// of heavy use.
+/// Free bytes the pool always may keep mapped for reuse before it returns memory
+/// to the OS (it trims down to half of its bound when it passes it).
 pub const RETAIN: usize = 32 * 1024 * 1024;
+/// Per live thread, the pool may keep twice the largest pool block it has seen
+/// freed, up to this much: like glibc, whose per-arena trim threshold follows its
+/// mmap threshold up to 64 MiB, so a loop over big blocks reuses warm pages
+/// instead of faulting fresh ones in.
+pub const RETAIN_PER_THREAD: usize = 64 * 1024 * 1024;
+/// The bound never grows past this.
+pub const RETAIN_MAX: usize = 256 * 1024 * 1024;
 /// Bytes mapped from the OS at a time when the pool runs dry.
 pub const REGION: usize = 4 * 1024 * 1024;
 /// Capacity of the free-run table (a run that finds no room is unmapped at once).
@@ -44,6 +49,10 @@ pub struct PoolInner {
     pub mapped_bytes: usize,
     pub unmapped_total: u64,
     pub large_in_use: usize,
+    /// Largest pool block freed so far (sets the retain bound).
+    pub largest_freed: usize,
+    /// Arenas owned by live threads.
+    pub active: usize,
     /// Every arena ever made (linked by `all_next`).
     pub arenas: *mut Arena,
     /// Arenas of exited threads (linked by `park_next`).
@@ -62,6 +71,8 @@ pub static POOL: Mutex<PoolInner> = Mutex::new(PoolInner {
     mapped_bytes: 0,
     unmapped_total: 0,
     large_in_use: 0,
+    largest_freed: 0,
+    active: 0,
     arenas: null_mut(),
     parked: null_mut(),
     meta: null_mut(),
@@ -269,9 +280,16 @@ impl PoolInner {
                 }
             }
         }
-        if self.free_bytes > RETAIN {
-            self.trim(RETAIN / 2);
+        let retain = self.retain();
+        if self.free_bytes > retain {
+            self.trim(retain / 2);
         }
+    }
+
+    /// How many free bytes the pool may keep (see [`RETAIN_PER_THREAD`]).
+    pub fn retain(&self) -> usize {
+        let per = (2 * self.largest_freed).min(RETAIN_PER_THREAD);
+        (per * self.active.max(1)).clamp(RETAIN, RETAIN_MAX)
     }
 
     /// Unmaps free runs, highest addresses first, until at most `keep` bytes are free.
@@ -313,6 +331,7 @@ impl PoolInner {
                 (*a).park_next = null_mut();
                 (*a).state.store(OWNED, Ordering::SeqCst);
             }
+            self.active += 1;
             return a;
         }
         let size = core::mem::size_of::<Arena>();
@@ -338,6 +357,7 @@ impl PoolInner {
             (*a).all_next = self.arenas;
         }
         self.arenas = a;
+        self.active += 1;
         a
     }
 
@@ -348,6 +368,7 @@ impl PoolInner {
     /// `a` is a live arena whose owner thread is giving it up.
     pub unsafe fn park(&mut self, a: *mut Arena) {
         (*a).state.store(PARKED, Ordering::SeqCst);
+        self.active -= 1;
         (*a).park_next = self.parked;
         self.parked = a;
         (*a).drain_remote(&mut Locked(self));

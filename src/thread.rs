@@ -222,7 +222,8 @@ extern "C" fn fork_child() {
     // SAFETY: the child has one thread, this one; nobody else can hold the lock.
     unsafe { POOL.reset() };
     let me = tls::get();
-    let pool = POOL.lock();
+    let mut pool = POOL.lock();
+    pool.active = 1;
     // (`me` may be the empty arena, which is on no list.)
     let mut a = pool.arenas;
     while !a.is_null() {
