@@ -71,18 +71,25 @@ pub const fn class_chunk(cls: usize) -> usize {
     cls * UNIT
 }
 
-/// How many chunks of a class the thread cache may hold: about 16 KiB per class,
-/// between 16 and 128 chunks (none for the two unused classes).
+/// Bytes of chunks the thread cache may hold per class (see [`class_limit`]).
+pub const CACHE_BYTES: usize = 64 * 1024;
+/// Fewest and most chunks a cache class may hold.
+pub const CACHE_MIN_COUNT: u32 = 32;
+pub const CACHE_MAX_COUNT: u32 = 2048;
+
+/// How many chunks of a class the thread cache may hold: [`CACHE_BYTES`] worth,
+/// within [`CACHE_MIN_COUNT`]..=[`CACHE_MAX_COUNT`] (none for the two unused
+/// classes).
 #[inline(always)]
 pub const fn class_limit(cls: usize) -> u32 {
     if cls < CLASS_FIRST {
         return 0;
     }
-    let n = 16 * 1024 / class_chunk(cls);
-    if n < 16 {
-        16
-    } else if n > 128 {
-        128
+    let n = CACHE_BYTES / class_chunk(cls);
+    if n < CACHE_MIN_COUNT as usize {
+        CACHE_MIN_COUNT
+    } else if n > CACHE_MAX_COUNT as usize {
+        CACHE_MAX_COUNT
     } else {
         n as u32
     }
@@ -153,7 +160,7 @@ mod tests {
     fn classes_round_trip() {
         for cls in CLASS_FIRST..NCLASSES {
             assert_eq!(class_of_chunk(class_chunk(cls)), cls);
-            assert!(class_limit(cls) >= 16 && class_limit(cls) <= 128);
+            assert!(class_limit(cls) >= CACHE_MIN_COUNT && class_limit(cls) <= CACHE_MAX_COUNT);
         }
         assert_eq!(class_limit(0), 0);
         assert_eq!(class_limit(1), 0);
