@@ -1,0 +1,460 @@
+//! # The arenapool benchmark suite
+//!
+//! `cargo bench --bench suite` (short preset: threads 1, 2, 4, one run per cell,
+//! scale 1; about a minute on two idle cores) or `cargo bench --bench suite -- --full`
+//! (threads 1, 2, 4, 8, 16 and the core count if larger, three runs per cell, three
+//! times the work per cell; about 36 times as long as the short preset on two cores,
+//! since fixed work per thread makes 8- and 16-thread cells long there; lower it with
+//! `--scale 1` or `--threads`). Options: `--threads 1,2,4`, `--workloads a,b`,
+//! `--allocators x,y`, `--out DIR` (default `target/suite`), `--reps N`,
+//! `--scale N`, `--timeout SECS`, `--list`. Unknown flags (cargo passes `--bench`)
+//! are ignored.
+//!
+//! ## Design
+//!
+//! * **One binary, one process per measurement.** A global allocator is fixed per
+//!   process, so comparing allocators needs separate processes. This binary's global
+//!   allocator is `benches/common/select.rs`, which forwards every call to arenapool,
+//!   glibc (`system`), mimalloc or jemalloc as the environment variable
+//!   `ARENAPOOL_ALLOC` says. The runner (this program without `--worker`) re-executes
+//!   itself (`std::env::current_exe()`) as a worker for every measurement:
+//!   `suite --worker WORKLOAD THREADS SCALE` with `ARENAPOOL_ALLOC=NAME`. The worker
+//!   runs the workload once and prints one line,
+//!   `SUITE-RESULT alloc=.. wall_s=.. ops=.. rss_kib=.. check=ok`: the wall time of
+//!   the workload alone (thread start-up included, process start-up not), its
+//!   operation count, and its peak RSS (`VmHWM` from `/proc/self/status`: unlike
+//!   `ru_maxrss` it is not inherited across `exec` from the runner). Every allocator
+//!   runs exactly the same machine code apart from the allocator itself, and starts
+//!   from a fresh heap.
+//! * **Fairness on a noisy machine.** Within each (workload, threads) cell the
+//!   allocators run interleaved, one after another, and the cell is repeated
+//!   (short: once, full: three times, rotating which allocator goes first); the
+//!   median is reported, with the spread (max - min over median) so noise is visible.
+//!   Drift in the machine's load then hits all allocators of a cell alike.
+//! * **Checking.** Workloads tag their blocks and check sums (see `workloads.rs`), so
+//!   the optimiser cannot delete the work and an allocator that hands out overlapping
+//!   or corrupted memory fails its cell instead of winning it. A worker that crashes,
+//!   fails its check or runs past the timeout marks its cell as failed.
+//! * **Scaling.** Most workloads do fixed work per thread (so ops/s should grow with
+//!   threads up to the core count); `rayon` does fixed total work. Each workload says
+//!   which in its doc comment and in the report.
+//!
+//! Output: a progress bar on stderr, per-workload tables and a summary on stdout, and
+//! in the output directory `results.csv`, `results.md` (tables, summary, machine
+//! description), one throughput chart per workload (`WORKLOAD.svg`) and
+//! `peak-rss.svg`.
+
+#![allow(clippy::disallowed_types, clippy::disallowed_macros)]
+
+#[path = "common/select.rs"]
+mod select;
+
+#[path = "suite/report.rs"]
+mod report;
+#[path = "suite/svg.rs"]
+mod svg;
+#[path = "suite/workloads.rs"]
+mod workloads;
+
+use std::io::{IsTerminal, Read, Write};
+use std::path::PathBuf;
+use std::process::{Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+use report::{Cell, Machine, Results, Run};
+
+#[global_allocator]
+static ALLOC: select::Selected = select::Selected;
+
+const RESULT_TAG: &str = "SUITE-RESULT";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(i) = args.iter().position(|a| a == "--worker") {
+        return worker(&args[i + 1..]);
+    }
+    match Options::parse(&args) {
+        Ok(Some(o)) => runner(o),
+        Ok(None) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("suite: {e}\n{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Worker
+
+fn worker(args: &[String]) -> ExitCode {
+    let (Some(name), Some(threads), Some(scale)) = (
+        args.first(),
+        args.get(1).and_then(|s| s.parse::<usize>().ok()),
+        args.get(2).and_then(|s| s.parse::<u64>().ok()),
+    ) else {
+        eprintln!("suite --worker WORKLOAD THREADS SCALE");
+        return ExitCode::from(2);
+    };
+    let Some(w) = workloads::find(name) else {
+        eprintln!("suite: unknown workload {name}");
+        return ExitCode::from(2);
+    };
+    let t0 = Instant::now();
+    let ops = (w.run)(threads.max(1), scale);
+    let wall = t0.elapsed().as_secs_f64();
+    let check = workloads::verify();
+    let rss = peak_rss_kib();
+    println!(
+        "{RESULT_TAG} alloc={} wall_s={wall:.6} ops={ops} rss_kib={rss} check={}",
+        select::name(),
+        match &check {
+            Ok(()) => "ok".to_string(),
+            Err(e) => format!("FAIL({e})"),
+        }
+    );
+    if check.is_ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(3)
+    }
+}
+
+/// Peak resident set size of this process in KiB: VmHWM, or ru_maxrss failing that.
+fn peak_rss_kib() -> u64 {
+    if let Ok(s) = std::fs::read_to_string("/proc/self/status") {
+        if let Some(v) = s
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        {
+            return v;
+        }
+    }
+    // SAFETY: getrusage writes into the zeroed struct we pass.
+    unsafe {
+        let mut ru: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut ru);
+        ru.ru_maxrss as u64
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Options
+
+const USAGE: &str = "usage: cargo bench --bench suite -- [--full] [--threads 1,2,4] \
+[--workloads a,b] [--allocators x,y] [--out DIR] [--reps N] [--scale N] [--timeout SECS] [--list]";
+
+struct Options {
+    preset: &'static str,
+    threads: Vec<usize>,
+    workloads: Vec<&'static workloads::Workload>,
+    allocs: Vec<String>,
+    out: PathBuf,
+    reps: usize,
+    scale: u64,
+    timeout: Duration,
+}
+
+fn list<T>(v: &str, parse: impl Fn(&str) -> Result<T, String>) -> Result<Vec<T>, String> {
+    v.split(',')
+        .filter(|s| !s.is_empty())
+        .map(|s| parse(s.trim()))
+        .collect()
+}
+
+impl Options {
+    /// Parses the arguments; `Ok(None)` when the request was already served (--list).
+    fn parse(args: &[String]) -> Result<Option<Options>, String> {
+        let full = args.iter().any(|a| a == "--full");
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1);
+        let mut threads = if full {
+            vec![1, 2, 4, 8, 16]
+        } else {
+            vec![1, 2, 4]
+        };
+        if full && cores > 16 {
+            threads.push(cores);
+        }
+        let mut o = Options {
+            preset: if full { "full" } else { "short" },
+            threads,
+            workloads: workloads::ALL.iter().collect(),
+            allocs: select::NAMES.iter().map(|s| s.to_string()).collect(),
+            out: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/target/suite")),
+            reps: if full { 3 } else { 1 },
+            scale: if full { 3 } else { 1 },
+            timeout: Duration::from_secs(if full { 600 } else { 60 }),
+        };
+        let mut it = args.iter();
+        while let Some(a) = it.next() {
+            let mut value = || {
+                it.next()
+                    .cloned()
+                    .ok_or_else(|| format!("{a} needs a value"))
+            };
+            match a.as_str() {
+                "--full" | "--short" => {}
+                "--list" => {
+                    for w in workloads::ALL {
+                        println!(
+                            "{:<20} {}; one op = one {}",
+                            w.name,
+                            w.scaling.describe(),
+                            w.op
+                        );
+                    }
+                    return Ok(None);
+                }
+                "--help" | "-h" => {
+                    println!("{USAGE}");
+                    return Ok(None);
+                }
+                "--threads" => {
+                    o.threads = list(&value()?, |s| {
+                        s.parse::<usize>()
+                            .ok()
+                            .filter(|&n| n > 0)
+                            .ok_or(format!("bad thread count {s}"))
+                    })?
+                }
+                "--workloads" => {
+                    o.workloads = list(&value()?, |s| {
+                        workloads::find(s).ok_or(format!("unknown workload {s}"))
+                    })?
+                }
+                "--allocators" => {
+                    o.allocs = list(&value()?, |s| {
+                        select::NAMES
+                            .iter()
+                            .find(|n| **n == s)
+                            .map(|n| n.to_string())
+                            .ok_or(format!(
+                                "unknown allocator {s} (known: {})",
+                                select::NAMES.join(", ")
+                            ))
+                    })?
+                }
+                "--out" => o.out = PathBuf::from(value()?),
+                "--reps" => {
+                    o.reps = value()?
+                        .parse()
+                        .ok()
+                        .filter(|&n| n > 0)
+                        .ok_or("bad --reps")?
+                }
+                "--scale" => {
+                    o.scale = value()?
+                        .parse()
+                        .ok()
+                        .filter(|&n| n > 0)
+                        .ok_or("bad --scale")?
+                }
+                "--timeout" => {
+                    o.timeout =
+                        Duration::from_secs_f64(value()?.parse().map_err(|_| "bad --timeout")?)
+                }
+                // cargo bench passes --bench; anything else unknown is ignored too.
+                "--bench" => {}
+                other => eprintln!("suite: ignoring argument {other}"),
+            }
+        }
+        if o.threads.is_empty() || o.workloads.is_empty() || o.allocs.is_empty() {
+            return Err("nothing to run".into());
+        }
+        o.threads.sort_unstable();
+        o.threads.dedup();
+        Ok(Some(o))
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Runner
+
+/// Runs one worker process; `Ok(run)` or `Err(why it failed)`.
+fn run_worker(
+    exe: &std::path::Path,
+    w: &str,
+    threads: usize,
+    scale: u64,
+    alloc: &str,
+    timeout: Duration,
+) -> Result<Run, String> {
+    let mut child = Command::new(exe)
+        .args(["--worker", w, &threads.to_string(), &scale.to_string()])
+        .env("ARENAPOOL_ALLOC", alloc)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("spawn failed: {e}"))?;
+    let start = Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(s)) => break s,
+            Ok(None) if start.elapsed() > timeout => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("timeout after {timeout:?}"));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(2)),
+            Err(e) => return Err(format!("wait failed: {e}")),
+        }
+    };
+    let mut out = String::new();
+    let mut err = String::new();
+    if let Some(mut s) = child.stdout.take() {
+        let _ = s.read_to_string(&mut out);
+    }
+    if let Some(mut s) = child.stderr.take() {
+        let _ = s.read_to_string(&mut err);
+    }
+    let line = out.lines().find(|l| l.starts_with(RESULT_TAG));
+    let field = |k: &str| -> Option<&str> {
+        line?
+            .split_whitespace()
+            .find_map(|kv| kv.strip_prefix(k)?.strip_prefix('='))
+    };
+    if !status.success() {
+        use std::os::unix::process::ExitStatusExt;
+        let how = match (status.code(), status.signal()) {
+            (_, Some(sig)) => format!("crashed (signal {sig})"),
+            (Some(3), _) => format!("check failed: {}", field("check").unwrap_or("?")),
+            (Some(c), _) => format!("exit code {c}"),
+            _ => "failed".into(),
+        };
+        let tail: String = err.lines().last().unwrap_or("").chars().take(120).collect();
+        return Err(if tail.is_empty() {
+            how
+        } else {
+            format!("{how}: {tail}")
+        });
+    }
+    if field("alloc") != Some(alloc) {
+        return Err(format!(
+            "worker used allocator {:?}, not {alloc}",
+            field("alloc")
+        ));
+    }
+    let parsed = (|| {
+        Some(Run {
+            wall_s: field("wall_s")?.parse().ok()?,
+            ops: field("ops")?.parse().ok()?,
+            rss_kib: field("rss_kib")?.parse().ok()?,
+        })
+    })();
+    parsed.ok_or_else(|| format!("unreadable worker output: {out:?}"))
+}
+
+struct Progress {
+    total: usize,
+    done: usize,
+    tty: bool,
+    started: Instant,
+}
+
+impl Progress {
+    fn show(&self, what: &str) {
+        const WIDTH: usize = 30;
+        let filled = self.done * WIDTH / self.total.max(1);
+        let bar: String = "#".repeat(filled) + &".".repeat(WIDTH - filled);
+        let mut e = std::io::stderr().lock();
+        let line = format!(
+            "[{bar}] {}/{} {what} ({:.0} s)",
+            self.done,
+            self.total,
+            self.started.elapsed().as_secs_f64()
+        );
+        if self.tty {
+            let _ = write!(e, "\r\x1b[K{line}");
+        } else {
+            let _ = writeln!(e, "{line}");
+        }
+        let _ = e.flush();
+    }
+}
+
+fn runner(o: Options) -> ExitCode {
+    let exe = match std::env::current_exe() {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("suite: cannot find own executable: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let machine = Machine::describe();
+    let started = Instant::now();
+    let mut progress = Progress {
+        total: o.workloads.len() * o.threads.len() * o.allocs.len() * o.reps,
+        done: 0,
+        tty: std::io::stderr().is_terminal(),
+        started,
+    };
+    let mut cells = Vec::new();
+    for w in &o.workloads {
+        for &t in &o.threads {
+            let mut row: Vec<Cell> = o
+                .allocs
+                .iter()
+                .map(|a| Cell {
+                    workload: w,
+                    threads: t,
+                    alloc: a.clone(),
+                    runs: Vec::new(),
+                    failure: None,
+                })
+                .collect();
+            for rep in 0..o.reps {
+                // Interleave the allocators, rotating who goes first each repetition.
+                for k in 0..row.len() {
+                    let i = (k + rep) % row.len();
+                    let c = &mut row[i];
+                    progress.show(&format!("{} t={} {}", w.name, t, c.alloc));
+                    if c.failure.is_none() {
+                        match run_worker(&exe, w.name, t, o.scale, &c.alloc, o.timeout) {
+                            Ok(r) => c.runs.push(r),
+                            Err(e) => c.failure = Some(e),
+                        }
+                    }
+                    progress.done += 1;
+                }
+            }
+            cells.extend(row);
+        }
+    }
+    progress.show("done");
+    if progress.tty {
+        eprintln!();
+    }
+    let results = Results {
+        preset: o.preset,
+        reps: o.reps,
+        scale: o.scale,
+        workloads: o.workloads,
+        threads: o.threads,
+        allocs: o.allocs,
+        cells,
+        elapsed_s: started.elapsed().as_secs_f64(),
+    };
+    print!("{}", report::text(&results, &machine));
+    match report::write_files(&o.out, &results, &machine) {
+        Ok(()) => {
+            println!(
+                "Wrote results.csv, results.md and charts to {}",
+                o.out.display()
+            );
+            // A crashed, timed-out or wrong worker fails the whole run (after the
+            // report, which names the cells).
+            if results.cells.iter().any(|c| c.failure.is_some()) {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        Err(e) => {
+            eprintln!("suite: writing {}: {e}", o.out.display());
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,908 @@
+//! The workloads. Each is a function `(threads, scale) -> ops`; it does its work on
+//! `threads` threads (plus, for some, a coordinating main thread that does little),
+//! and returns how many operations it did (what counts as one is said per workload,
+//! and is the same for every allocator, so ops/s compares within a workload).
+//!
+//! `scale` multiplies the amount of work: 1 for the short preset, 3 for the full one
+//! (`--scale N` overrides). At scale 1 the constants below make a one-thread cell
+//! take roughly 0.05-0.3 s on the 2-core development machine.
+//!
+//! Scaling with threads: most workloads do a fixed amount of work *per thread*
+//! (weak scaling: total work grows with the thread count, so on a machine with `c`
+//! cores the ideal wall time is flat up to `c` threads and ops/s grows `c`-fold).
+//! `rayon` does a fixed amount of work *in total* (strong scaling). Each workload's
+//! `scaling` field says which.
+//!
+//! Results are checked cheaply: blocks carry a tag at both ends, written on
+//! allocation and read back on free ([`Block`]); every thread adds the tags it
+//! allocated and the tags it freed to two global sums, which must agree at the end,
+//! and a tag whose two copies differ (an overlapping or corrupted block) counts as an
+//! error. Workloads that use std collections check a checksum against its expected
+//! value. See [`verify`].
+
+use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
+use std::collections::{HashMap, VecDeque};
+use std::hint::black_box;
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::sync_channel;
+use std::sync::Barrier;
+use std::thread;
+
+use parking_lot::Mutex;
+
+/// How a workload's total work depends on the thread count.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Scaling {
+    /// Fixed work per thread; threads never touch each other's blocks.
+    ThreadLocal,
+    /// Fixed work per thread; blocks move between threads.
+    PerThreadShared,
+    /// Fixed total work, split among the threads.
+    Total,
+}
+
+impl Scaling {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Scaling::ThreadLocal => "thread-local, fixed work per thread",
+            Scaling::PerThreadShared => "cross-thread, fixed work per thread",
+            Scaling::Total => "fixed total work",
+        }
+    }
+}
+
+pub struct Workload {
+    pub name: &'static str,
+    pub scaling: Scaling,
+    /// What one operation is.
+    pub op: &'static str,
+    pub run: fn(usize, u64) -> u64,
+}
+
+/// All workloads, in report order.
+pub const ALL: &[Workload] = &[
+    Workload {
+        name: "churn-lifo",
+        scaling: Scaling::ThreadLocal,
+        op: "alloc+free",
+        run: churn_lifo,
+    },
+    Workload {
+        name: "churn-fifo",
+        scaling: Scaling::ThreadLocal,
+        op: "alloc+free",
+        run: churn_fifo,
+    },
+    Workload {
+        name: "churn-random",
+        scaling: Scaling::ThreadLocal,
+        op: "alloc+free",
+        run: churn_random,
+    },
+    Workload {
+        name: "live-100k",
+        scaling: Scaling::ThreadLocal,
+        op: "alloc+free",
+        run: live_100k,
+    },
+    Workload {
+        name: "larson",
+        scaling: Scaling::PerThreadShared,
+        op: "alloc+free",
+        run: larson,
+    },
+    Workload {
+        name: "prodcons",
+        scaling: Scaling::PerThreadShared,
+        op: "alloc+free",
+        run: prodcons,
+    },
+    Workload {
+        name: "false-share-active",
+        scaling: Scaling::ThreadLocal,
+        op: "object alloc + 500 writes + free",
+        run: false_share_active,
+    },
+    Workload {
+        name: "false-share-passive",
+        scaling: Scaling::ThreadLocal,
+        op: "object alloc + 500 writes + free",
+        run: false_share_passive,
+    },
+    Workload {
+        name: "thread-churn",
+        scaling: Scaling::PerThreadShared,
+        op: "alloc+free",
+        run: thread_churn,
+    },
+    Workload {
+        name: "vec-push",
+        scaling: Scaling::ThreadLocal,
+        op: "push",
+        run: vec_push,
+    },
+    Workload {
+        name: "hashmap",
+        scaling: Scaling::ThreadLocal,
+        op: "insert",
+        run: hashmap,
+    },
+    Workload {
+        name: "large",
+        scaling: Scaling::ThreadLocal,
+        op: "alloc+touch+free",
+        run: large,
+    },
+    Workload {
+        name: "rayon",
+        scaling: Scaling::Total,
+        op: "allocation",
+        run: rayon_mapreduce,
+    },
+];
+
+pub fn find(name: &str) -> Option<&'static Workload> {
+    ALL.iter().find(|w| w.name == name)
+}
+
+// ---------------------------------------------------------------------------------
+// Checking
+
+static ALLOC_SUM: AtomicU64 = AtomicU64::new(0);
+static FREE_SUM: AtomicU64 = AtomicU64::new(0);
+static ERRORS: AtomicU64 = AtomicU64::new(0);
+
+/// After a workload: `Ok` if every tagged block was freed intact and every checksum
+/// matched, else a description of what went wrong.
+pub fn verify() -> Result<(), String> {
+    let (a, f, e) = (
+        ALLOC_SUM.load(Ordering::SeqCst),
+        FREE_SUM.load(Ordering::SeqCst),
+        ERRORS.load(Ordering::SeqCst),
+    );
+    if a == f && e == 0 {
+        Ok(())
+    } else {
+        Err(format!("alloc-sum={a:x},free-sum={f:x},errors={e}"))
+    }
+}
+
+fn error() {
+    ERRORS.fetch_add(1, Ordering::Relaxed);
+}
+
+fn expect(got: u64, want: u64) {
+    if got != want {
+        error();
+    }
+}
+
+/// Per-thread sums of the tags allocated and freed, added to the global sums when
+/// dropped (one atomic add per thread, not per block).
+#[derive(Default)]
+struct Tally {
+    allocated: u64,
+    freed: u64,
+}
+
+impl Tally {
+    #[inline]
+    fn alloc(&mut self, size: usize, tag: u64) -> Block {
+        self.allocated = self.allocated.wrapping_add(tag);
+        Block::new(size, tag)
+    }
+    #[inline]
+    fn free(&mut self, b: Block) {
+        self.freed = self.freed.wrapping_add(b.free());
+    }
+}
+
+impl Drop for Tally {
+    fn drop(&mut self) {
+        ALLOC_SUM.fetch_add(self.allocated, Ordering::Relaxed);
+        FREE_SUM.fetch_add(self.freed, Ordering::Relaxed);
+    }
+}
+
+/// A raw heap block of at least 8 bytes, with a tag in its first and last 8 bytes
+/// (just the first 8 for blocks under 16 bytes, where the copies would overlap).
+/// Not freed on drop: a workload must hand every block to [`Tally::free`].
+pub struct Block {
+    ptr: NonNull<u8>,
+    size: usize,
+}
+
+// SAFETY: a Block owns its memory exclusively, like a Box<[u8]>.
+unsafe impl Send for Block {}
+
+impl Block {
+    #[inline]
+    fn layout(size: usize) -> Layout {
+        // Sizes here are small multiples of nothing in particular, align 8: valid.
+        match Layout::from_size_align(size, 8) {
+            Ok(l) => l,
+            Err(_) => unreachable!(),
+        }
+    }
+
+    /// Offset of the tag's second copy.
+    #[inline]
+    fn tail(size: usize) -> usize {
+        if size >= 16 {
+            size - 8
+        } else {
+            0
+        }
+    }
+
+    #[inline]
+    fn new(size: usize, tag: u64) -> Block {
+        debug_assert!(size >= 8);
+        let layout = Self::layout(size);
+        // SAFETY: layout has non-zero size.
+        let p = unsafe { alloc(layout) };
+        let Some(ptr) = NonNull::new(p) else {
+            handle_alloc_error(layout)
+        };
+        // SAFETY: p is valid for `size >= 8` bytes, aligned to 8.
+        unsafe {
+            p.cast::<u64>().write(tag);
+            p.add(Self::tail(size)).cast::<u64>().write_unaligned(tag);
+        }
+        Block { ptr, size }
+    }
+
+    /// Frees the block and returns its tag (counting an error if its copies differ).
+    #[inline]
+    fn free(self) -> u64 {
+        let p = self.ptr.as_ptr();
+        // SAFETY: as in `new`; the block is still allocated.
+        let (head, tail) = unsafe {
+            (
+                p.cast::<u64>().read(),
+                p.add(Self::tail(self.size)).cast::<u64>().read_unaligned(),
+            )
+        };
+        if head != tail {
+            error();
+        }
+        // SAFETY: allocated by `new` with this layout.
+        unsafe { dealloc(p, Self::layout(self.size)) };
+        head
+    }
+
+    /// Writes every byte of the block (the tags are rewritten after).
+    #[inline]
+    fn fill(&mut self, byte: u8) {
+        let p = self.ptr.as_ptr();
+        // SAFETY: p is valid for `size` bytes.
+        unsafe {
+            let tag = p.cast::<u64>().read();
+            p.write_bytes(byte, self.size);
+            p.cast::<u64>().write(tag);
+            p.add(Self::tail(self.size))
+                .cast::<u64>()
+                .write_unaligned(tag);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Helpers
+
+/// xorshift64*: fast, good enough for picking sizes and indices.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        // splitmix64 of the seed, never zero.
+        let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        Rng((z ^ (z >> 31)) | 1)
+    }
+    #[inline]
+    pub fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    /// Uniform in `0..n` (n > 0), by multiply-shift.
+    #[inline]
+    pub fn below(&mut self, n: usize) -> usize {
+        (((self.next() >> 32) * n as u64) >> 32) as usize
+    }
+    /// Log-uniform-ish in `lo..=hi` (powers of two `lo`, `hi`): a random power-of-two
+    /// class, then uniform within it. Small sizes are as common as large classes.
+    #[inline]
+    pub fn log_size(&mut self, lo: usize, hi: usize) -> usize {
+        let classes = (hi / lo).trailing_zeros() as usize; // hi = lo << classes
+        let base = lo << self.below(classes);
+        base + self.below(base + 1)
+    }
+}
+
+/// Small-block sizes, 8 B ..= 1 KiB.
+#[inline]
+fn small(rng: &mut Rng) -> usize {
+    rng.log_size(8, 1024)
+}
+
+/// Runs `f(i)` on threads `0..n` (scoped) and returns the sum of their results.
+fn on_threads(n: usize, f: impl Fn(usize) -> u64 + Sync) -> u64 {
+    let f = &f;
+    thread::scope(|s| {
+        let hs: Vec<_> = (0..n).map(|i| s.spawn(move || f(i))).collect();
+        hs.into_iter()
+            .map(|h| h.join().expect("worker thread panicked"))
+            .sum()
+    })
+}
+
+// ---------------------------------------------------------------------------------
+// 1. Small-block churn (thread-local, fixed work per thread).
+//
+// Each thread keeps a window of WINDOW live blocks of 8 B..1 KiB and repeatedly frees
+// BATCH of them and allocates BATCH new ones, the freed ones chosen in LIFO order
+// (the youngest), FIFO order (the oldest) or at random. One op = one alloc + free.
+
+const CHURN_WINDOW: usize = 2000;
+const CHURN_BATCH: usize = 64;
+const CHURN_OPS: u64 = 6_000_000;
+
+#[derive(Clone, Copy)]
+enum Order {
+    Lifo,
+    Fifo,
+    Random,
+}
+
+fn churn(threads: usize, scale: u64, order: Order) -> u64 {
+    on_threads(threads, |t| {
+        let mut rng = Rng::new(t as u64 + 1);
+        let mut tally = Tally::default();
+        let mut live: VecDeque<Block> = VecDeque::with_capacity(CHURN_WINDOW + CHURN_BATCH);
+        for _ in 0..CHURN_WINDOW {
+            let s = small(&mut rng);
+            live.push_back(tally.alloc(s, rng.next()));
+        }
+        let rounds = CHURN_OPS * scale / CHURN_BATCH as u64;
+        for _ in 0..rounds {
+            match order {
+                Order::Lifo => {
+                    for _ in 0..CHURN_BATCH {
+                        tally.free(live.pop_back().unwrap());
+                    }
+                    for _ in 0..CHURN_BATCH {
+                        let s = small(&mut rng);
+                        live.push_back(tally.alloc(s, rng.next()));
+                    }
+                }
+                Order::Fifo => {
+                    for _ in 0..CHURN_BATCH {
+                        tally.free(live.pop_front().unwrap());
+                    }
+                    for _ in 0..CHURN_BATCH {
+                        let s = small(&mut rng);
+                        live.push_back(tally.alloc(s, rng.next()));
+                    }
+                }
+                Order::Random => {
+                    // Free a batch of random blocks (swap-remove), then refill.
+                    for _ in 0..CHURN_BATCH {
+                        let i = rng.below(live.len());
+                        tally.free(live.swap_remove_back(i).unwrap());
+                    }
+                    for _ in 0..CHURN_BATCH {
+                        let s = small(&mut rng);
+                        live.push_back(tally.alloc(s, rng.next()));
+                    }
+                }
+            }
+        }
+        for b in live {
+            tally.free(b);
+        }
+        rounds * CHURN_BATCH as u64 + CHURN_WINDOW as u64
+    })
+}
+
+fn churn_lifo(threads: usize, scale: u64) -> u64 {
+    churn(threads, scale, Order::Lifo)
+}
+fn churn_fifo(threads: usize, scale: u64) -> u64 {
+    churn(threads, scale, Order::Fifo)
+}
+fn churn_random(threads: usize, scale: u64) -> u64 {
+    churn(threads, scale, Order::Random)
+}
+
+// ---------------------------------------------------------------------------------
+// 2. live-100k (thread-local, fixed work per thread): allocate 100,000 blocks of
+// mixed small sizes (8..256 B), then free them all in random order; repeat. With
+// address-ordered free lists every free is a sorted insertion into a long list.
+// One op = one alloc + free.
+
+const LIVE_BLOCKS: usize = 100_000;
+const LIVE_ROUNDS: u64 = 6;
+
+fn live_100k(threads: usize, scale: u64) -> u64 {
+    on_threads(threads, |t| {
+        let mut rng = Rng::new(100 + t as u64);
+        let mut tally = Tally::default();
+        let mut live: Vec<Block> = Vec::with_capacity(LIVE_BLOCKS);
+        for _ in 0..LIVE_ROUNDS * scale {
+            for _ in 0..LIVE_BLOCKS {
+                let s = rng.log_size(8, 256);
+                live.push(tally.alloc(s, rng.next()));
+            }
+            // Fisher-Yates, then free in that order.
+            for i in (1..live.len()).rev() {
+                live.swap(i, rng.below(i + 1));
+            }
+            for b in live.drain(..) {
+                tally.free(b);
+            }
+        }
+        LIVE_ROUNDS * scale * LIVE_BLOCKS as u64
+    })
+}
+
+// ---------------------------------------------------------------------------------
+// 3. larson (cross-thread, fixed work per thread), after Larson & Krishnan's server
+// simulation: a shared pool holds 2 x threads arrays of LARSON_SLOTS live blocks
+// (16 B..512 B). A thread takes the array at the head of the pool, replaces
+// LARSON_STEP random blocks in it (free + alloc), and puts it back at the tail; the
+// next array it takes was most likely last worked on by another thread, so blocks are
+// freed by threads that did not allocate them. One op = one alloc + free.
+
+const LARSON_SLOTS: usize = 1000;
+const LARSON_STEP: usize = 500;
+const LARSON_OPS: u64 = 8_000_000;
+
+fn larson(threads: usize, scale: u64) -> u64 {
+    let pool: Mutex<VecDeque<Vec<Block>>> = Mutex::new(VecDeque::new());
+    {
+        let mut tally = Tally::default();
+        let mut rng = Rng::new(7);
+        let mut p = pool.lock();
+        for _ in 0..2 * threads {
+            let arr = (0..LARSON_SLOTS)
+                .map(|_| {
+                    let s = rng.log_size(16, 512);
+                    tally.alloc(s, rng.next())
+                })
+                .collect();
+            p.push_back(arr);
+        }
+    }
+    let steps = LARSON_OPS * scale / LARSON_STEP as u64;
+    let ops = on_threads(threads, |t| {
+        let mut rng = Rng::new(200 + t as u64);
+        let mut tally = Tally::default();
+        for _ in 0..steps {
+            let mut arr = pool.lock().pop_front().expect("larson pool empty");
+            for _ in 0..LARSON_STEP {
+                let i = rng.below(LARSON_SLOTS);
+                let s = rng.log_size(16, 512);
+                let nb = tally.alloc(s, rng.next());
+                tally.free(std::mem::replace(&mut arr[i], nb));
+            }
+            pool.lock().push_back(arr);
+        }
+        steps * LARSON_STEP as u64
+    });
+    let mut tally = Tally::default();
+    for arr in pool.into_inner() {
+        for b in arr {
+            tally.free(b);
+        }
+    }
+    ops
+}
+
+// ---------------------------------------------------------------------------------
+// 4. prodcons (cross-thread, fixed work per thread): threads pair up; in each pair a
+// producer allocates and fills batches of PC_BATCH blocks (16 B..1 KiB) and sends
+// them through a bounded channel (PC_QUEUE batches) to its consumer, which frees
+// them: every free is cross-thread. With an odd thread count the odd one out (and
+// with one thread, the only one) plays both roles, alternating batch by batch.
+// One op = one alloc + free.
+
+const PC_BATCH: usize = 256;
+const PC_QUEUE: usize = 4;
+const PC_OPS: u64 = 4_800_000;
+
+fn produce(rng: &mut Rng, tally: &mut Tally) -> Vec<Block> {
+    let mut batch = Vec::with_capacity(PC_BATCH);
+    for _ in 0..PC_BATCH {
+        let s = rng.log_size(16, 1024);
+        let mut b = tally.alloc(s, rng.next());
+        b.fill(s as u8);
+        batch.push(b);
+    }
+    batch
+}
+
+fn prodcons(threads: usize, scale: u64) -> u64 {
+    let batches = PC_OPS * scale / PC_BATCH as u64;
+    let pairs = threads / 2;
+    let solo = threads % 2 == 1;
+    thread::scope(|s| {
+        for p in 0..pairs {
+            let (tx, rx) = sync_channel::<Vec<Block>>(PC_QUEUE);
+            s.spawn(move || {
+                let mut rng = Rng::new(300 + p as u64);
+                let mut tally = Tally::default();
+                // Each pair is two threads' worth of work: 2 x batches.
+                for _ in 0..2 * batches {
+                    tx.send(produce(&mut rng, &mut tally))
+                        .expect("consumer gone");
+                }
+            });
+            s.spawn(move || {
+                let mut tally = Tally::default();
+                for batch in rx {
+                    for b in batch {
+                        tally.free(b);
+                    }
+                }
+            });
+        }
+        if solo {
+            s.spawn(move || {
+                let mut rng = Rng::new(399);
+                let mut tally = Tally::default();
+                for _ in 0..batches {
+                    let batch = produce(&mut rng, &mut tally);
+                    for b in batch {
+                        tally.free(b);
+                    }
+                }
+            });
+        }
+    });
+    (2 * pairs as u64 + solo as u64) * batches * PC_BATCH as u64
+}
+
+// ---------------------------------------------------------------------------------
+// 5. False sharing, after Berger et al.'s Hoard tests (thread-local, fixed work per
+// thread). `active`: each thread repeatedly allocates a small object, writes every
+// byte of it FS_WRITES times, and frees it; the sizes cycle 8, 16, .., 64 B, in the
+// same order on every thread. `passive`: the main thread first allocates one 8-byte
+// object per worker (likely neighbours on one cache line) and hands one to each; the
+// worker frees it, then does the same as in `active` (its first object is 8 bytes, so
+// an allocator that reuses the freed block gives it straight back). An
+// allocator that gives different threads blocks on one cache line makes the writes
+// bounce the line between cores. One op = one pass writing an object.
+
+const FS_OBJECTS: u64 = 16_000;
+const FS_WRITES: u64 = 500;
+
+fn write_object(i: u64, rng: &mut Rng, tally: &mut Tally) {
+    let size = 8 * (1 + i as usize % 8);
+    let b = tally.alloc(size, rng.next());
+    let p = b.ptr.as_ptr();
+    for _ in 0..FS_WRITES {
+        // Every byte, the tags included (restored below); volatile, so every
+        // read-modify-write really goes to memory.
+        for k in 0..size {
+            // SAFETY: k < size; volatile keeps each store.
+            unsafe {
+                let q = p.add(k);
+                let v = q.read_volatile();
+                q.write_volatile(v.wrapping_add(1));
+            }
+        }
+    }
+    // Undo the FS_WRITES increments (mod 256) so the tags read back intact.
+    for k in 0..size {
+        // SAFETY: as above.
+        unsafe {
+            let q = p.add(k);
+            q.write_volatile(q.read_volatile().wrapping_sub(FS_WRITES as u8));
+        }
+    }
+    tally.free(b);
+}
+
+fn false_share_active(threads: usize, scale: u64) -> u64 {
+    let barrier = Barrier::new(threads);
+    on_threads(threads, |t| {
+        let mut rng = Rng::new(400 + t as u64);
+        let mut tally = Tally::default();
+        barrier.wait();
+        for i in 0..FS_OBJECTS * scale {
+            write_object(i, &mut rng, &mut tally);
+        }
+        FS_OBJECTS * scale
+    })
+}
+
+fn false_share_passive(threads: usize, scale: u64) -> u64 {
+    let mut tally = Tally::default();
+    let mut rng = Rng::new(500);
+    let handed: Vec<Block> = (0..threads).map(|_| tally.alloc(8, rng.next())).collect();
+    let handed: Vec<Mutex<Option<Block>>> =
+        handed.into_iter().map(|b| Mutex::new(Some(b))).collect();
+    let barrier = Barrier::new(threads);
+    let ops = on_threads(threads, |t| {
+        let mut rng = Rng::new(600 + t as u64);
+        let mut tally = Tally::default();
+        let b = handed[t].lock().take().unwrap();
+        tally.free(b);
+        barrier.wait();
+        for i in 0..FS_OBJECTS * scale {
+            write_object(i, &mut rng, &mut tally);
+        }
+        FS_OBJECTS * scale
+    });
+    black_box(&handed);
+    ops
+}
+
+// ---------------------------------------------------------------------------------
+// 6. thread-churn (cross-thread, fixed work per thread): TC_GENERATIONS rounds; in
+// each, `threads` fresh threads start, each takes the blocks left to it by the
+// thread of the same index in the previous generation, frees half of them, allocates
+// TC_BLOCKS new ones (16 B..1 KiB), does some churn, leaves half of its live blocks to
+// the next generation, frees the rest and exits. Blocks thus outlive the threads
+// that allocated them. One op = one alloc + free.
+
+const TC_GENERATIONS: u64 = 160;
+const TC_BLOCKS: usize = 5_000;
+const TC_CHURN: usize = 10_000;
+
+fn thread_churn(threads: usize, scale: u64) -> u64 {
+    let mut inherit: Vec<Vec<Block>> = (0..threads).map(|_| Vec::new()).collect();
+    let mut ops = 0;
+    for g in 0..TC_GENERATIONS * scale {
+        let next: Vec<(Vec<Block>, u64)> = thread::scope(|s| {
+            let hs: Vec<_> = inherit
+                .drain(..)
+                .enumerate()
+                .map(|(t, mut old)| {
+                    s.spawn(move || {
+                        let mut rng = Rng::new(g * 1000 + t as u64);
+                        let mut tally = Tally::default();
+                        let mut ops = 0u64;
+                        // Free every other inherited block.
+                        let mut live = Vec::with_capacity(TC_BLOCKS + old.len());
+                        for (i, b) in old.drain(..).enumerate() {
+                            if i % 2 == 0 {
+                                tally.free(b);
+                            } else {
+                                live.push(b);
+                            }
+                        }
+                        for _ in 0..TC_BLOCKS {
+                            let s = rng.log_size(16, 1024);
+                            live.push(tally.alloc(s, rng.next()));
+                            ops += 1;
+                        }
+                        for _ in 0..TC_CHURN {
+                            let i = rng.below(live.len());
+                            let s = rng.log_size(16, 1024);
+                            let nb = tally.alloc(s, rng.next());
+                            tally.free(std::mem::replace(&mut live[i], nb));
+                            ops += 1;
+                        }
+                        // Leave half (the odd ones) to the next generation.
+                        let mut keep = Vec::with_capacity(live.len() / 2 + 1);
+                        for (i, b) in live.into_iter().enumerate() {
+                            if i % 2 == 1 {
+                                keep.push(b);
+                            } else {
+                                tally.free(b);
+                            }
+                        }
+                        (keep, ops)
+                    })
+                })
+                .collect();
+            hs.into_iter()
+                .map(|h| h.join().expect("thread-churn worker panicked"))
+                .collect()
+        });
+        for (keep, n) in next {
+            inherit.push(keep);
+            ops += n;
+        }
+    }
+    let mut tally = Tally::default();
+    for b in inherit.into_iter().flatten() {
+        tally.free(b);
+    }
+    ops
+}
+
+// ---------------------------------------------------------------------------------
+// 7a. vec-push (thread-local, fixed work per thread): build Vec<u64>s and Strings of
+// random lengths (up to 1024 elements / 2 KiB) by pushing, so they grow by realloc;
+// a window of VP_LIVE of them stays alive so that growth happens among other live
+// blocks. One op = one push.
+
+const VP_ROUNDS: u64 = 60_000;
+const VP_LIVE: usize = 64;
+
+fn vec_push(threads: usize, scale: u64) -> u64 {
+    on_threads(threads, |t| {
+        let mut rng = Rng::new(700 + t as u64);
+        let mut vecs: Vec<Vec<u64>> = (0..VP_LIVE).map(|_| Vec::new()).collect();
+        let mut strs: Vec<String> = (0..VP_LIVE).map(|_| String::new()).collect();
+        let (mut ops, mut got, mut want) = (0u64, 0u64, 0u64);
+        for _ in 0..VP_ROUNDS * scale {
+            let i = rng.below(VP_LIVE);
+            let n = 1 + rng.below(1024);
+            let mut v = Vec::new();
+            for k in 0..n as u64 {
+                v.push(k);
+            }
+            got = got.wrapping_add(v.iter().sum::<u64>());
+            want = want.wrapping_add((n as u64) * (n as u64 - 1) / 2);
+            vecs[i] = black_box(v);
+            let m = 1 + rng.below(2048 / 8);
+            let mut s = String::new();
+            for _ in 0..m {
+                s.push_str("abcdefgh");
+            }
+            got = got.wrapping_add(s.len() as u64);
+            want = want.wrapping_add(8 * m as u64);
+            strs[i] = black_box(s);
+            ops += (n + m) as u64;
+        }
+        expect(got, want);
+        ops
+    })
+}
+
+// 7b. hashmap (thread-local, fixed work per thread): build a HashMap<u64, String>
+// of HM_ENTRIES entries (values are the keys in decimal), look every key up, drop
+// the map; repeat. One op = one insert.
+
+const HM_ENTRIES: u64 = 50_000;
+const HM_ROUNDS: u64 = 15;
+
+fn hashmap(threads: usize, scale: u64) -> u64 {
+    on_threads(threads, |t| {
+        let mut rng = Rng::new(800 + t as u64);
+        let (mut got, mut want) = (0u64, 0u64);
+        for _ in 0..HM_ROUNDS * scale {
+            let base = rng.next() >> 20;
+            let mut m: HashMap<u64, String> = HashMap::new();
+            for k in 0..HM_ENTRIES {
+                m.insert(base + k, (base + k).to_string());
+            }
+            for k in 0..HM_ENTRIES {
+                got = got.wrapping_add(m[&(base + k)].len() as u64);
+                want = want.wrapping_add(decimal_len(base + k));
+            }
+            drop(black_box(m));
+        }
+        expect(got, want);
+        HM_ROUNDS * scale * HM_ENTRIES
+    })
+}
+
+fn decimal_len(mut x: u64) -> u64 {
+    let mut n = 1;
+    while x >= 10 {
+        x /= 10;
+        n += 1;
+    }
+    n
+}
+
+// ---------------------------------------------------------------------------------
+// 8. large (thread-local, fixed work per thread): blocks of 64 KiB..32 MiB,
+// log-distributed; each is allocated, one byte written per 4 KiB page, and put in a
+// window of LARGE_LIVE live blocks, replacing (freeing) a random one. One op = one
+// block allocated, touched and (eventually) freed.
+
+const LARGE_OPS: u64 = 100;
+const LARGE_LIVE: usize = 2;
+
+fn large(threads: usize, scale: u64) -> u64 {
+    on_threads(threads, |t| {
+        let mut rng = Rng::new(900 + t as u64);
+        let mut tally = Tally::default();
+        let mut live: Vec<Block> = Vec::with_capacity(LARGE_LIVE);
+        for _ in 0..LARGE_OPS * scale {
+            // Log-uniform over 2^16..2^25 (a random exponent, then a random mantissa).
+            let e = 16 + rng.below(9);
+            let size = (1usize << e) + rng.below(1 << e) / 4096 * 4096;
+            let b = tally.alloc(size, rng.next());
+            let p = b.ptr.as_ptr();
+            let mut off = 4096;
+            while off + 8 < size {
+                // SAFETY: off < size - 8; between the tags.
+                unsafe { p.add(off).write_volatile(1) };
+                off += 4096;
+            }
+            if live.len() < LARGE_LIVE {
+                live.push(b);
+            } else {
+                let i = rng.below(LARGE_LIVE);
+                tally.free(std::mem::replace(&mut live[i], b));
+            }
+        }
+        for b in live {
+            tally.free(b);
+        }
+        LARGE_OPS * scale
+    })
+}
+
+// ---------------------------------------------------------------------------------
+// 9. rayon (fixed total work): a map-reduce on a rayon pool of `threads` threads;
+// each of RAYON_ITEMS items builds a Vec of short Strings and a boxed binary tree,
+// reduces them to a number and drops them; rayon's work stealing moves the tasks
+// (and thus who frees what) between threads. One op = one allocation (string or
+// tree node).
+
+const RAYON_ITEMS: u64 = 4_000;
+const RAYON_STRINGS: u64 = 100;
+const RAYON_DEPTH: u32 = 9; // 2^9 - 1 = 511 nodes
+
+enum Tree {
+    Leaf,
+    Node(Box<Tree>, u64, Box<Tree>),
+}
+
+fn build(depth: u32, v: u64) -> Box<Tree> {
+    if depth == 0 {
+        Box::new(Tree::Leaf)
+    } else {
+        Box::new(Tree::Node(
+            build(depth - 1, 2 * v),
+            v,
+            build(depth - 1, 2 * v + 1),
+        ))
+    }
+}
+
+fn tree_sum(t: &Tree) -> u64 {
+    match t {
+        Tree::Leaf => 0,
+        Tree::Node(l, v, r) => tree_sum(l) + v + tree_sum(r),
+    }
+}
+
+fn rayon_mapreduce(threads: usize, scale: u64) -> u64 {
+    use rayon::prelude::*;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("rayon pool");
+    let items = RAYON_ITEMS * scale;
+    let got: u64 = pool.install(|| {
+        (0..items)
+            .into_par_iter()
+            .map(|i| {
+                let strings: Vec<String> = (0..RAYON_STRINGS)
+                    .map(|k| (i * 1000 + k).to_string())
+                    .collect();
+                let tree = build(RAYON_DEPTH, 1);
+                let s: u64 = strings.iter().map(|s| s.len() as u64).sum();
+                s + tree_sum(&tree)
+            })
+            .sum()
+    });
+    // Expected: the tree with root 1 and children 2v, 2v+1 holds 1..2^depth - 1.
+    let nodes = (1u64 << RAYON_DEPTH) - 1;
+    let tree = nodes * (nodes + 1) / 2;
+    let strings: u64 = (0..items)
+        .map(|i| {
+            (0..RAYON_STRINGS)
+                .map(|k| decimal_len(i * 1000 + k))
+                .sum::<u64>()
+        })
+        .sum();
+    expect(got, items * tree + strings);
+    // Leaves are boxed too: 2^depth of them.
+    items * (RAYON_STRINGS + 1 + nodes + (1u64 << RAYON_DEPTH))
+}
