@@ -10,9 +10,9 @@
 //! The `LARGE` flag sits where a span chunk keeps its flags, so `free` tells the
 //! two apart from the 8 bytes before the pointer.
 
+use crate::config;
 use crate::os::{self, align_up, PAGE};
 use crate::pool::POOL;
-use crate::size::HUGE_MIN;
 use crate::span::LARGE;
 
 /// Tag flag: the block has a mapping of its own.
@@ -41,7 +41,8 @@ pub unsafe fn alloc(size: usize, align: usize) -> (*mut u8, bool) {
     let Some((off, len)) = geometry(size, align) else {
         return (core::ptr::null_mut(), false);
     };
-    if size >= HUGE_MIN {
+    config::load();
+    if size >= config::huge_min() {
         let start = os::map_aligned(len, align.max(PAGE));
         if start.is_null() {
             return (start, false);
@@ -114,7 +115,7 @@ pub unsafe fn realloc_in_place(p: *mut u8, new: usize) -> *mut u8 {
         return p;
     }
     let off = p as usize - start as usize;
-    if huge && new >= HUGE_MIN && off == 16 {
+    if huge && new >= config::huge_min() && off == 16 {
         let Some((_, nlen)) = geometry(new, 16) else {
             return core::ptr::null_mut();
         };

@@ -3,9 +3,10 @@
 //! One global instance behind a futex [`Mutex`]. It maps memory from the OS in
 //! regions, hands out runs of pages (arena spans and pool blocks), takes them back
 //! into a table of free runs kept sorted by address and coalesced with their
-//! neighbours, and returns free memory to the OS once more than
-//! its retain bound is free (see [`PoolInner::retain`]). It also owns the arenas of exited threads (parked,
-//! waiting for a new thread to adopt them) and resolves frees into them.
+//! neighbours, and returns free memory to the OS once more than its retain bound
+//! is free (see [`PoolInner::retain`]; at least 32 MiB unless `ARENAPOOL_RETAIN`
+//! says otherwise). It also owns the arenas of exited threads (parked, waiting for
+//! a new thread to adopt them) and resolves frees into them.
 //!
 //! Invariants (checked by [`PoolInner::check`]): free runs are page-aligned,
 //! sorted by start, non-overlapping and never adjacent (adjacent runs are merged);
@@ -18,9 +19,6 @@ use crate::sync::Mutex;
 use core::ptr::null_mut;
 use core::sync::atomic::Ordering;
 
-/// Free bytes the pool always may keep mapped for reuse before it returns memory
-/// to the OS (it trims down to half of its bound when it passes it).
-pub const RETAIN: usize = 32 * 1024 * 1024;
 /// Per live thread, the pool may keep twice the largest pool block it has seen
 /// freed, up to this much: like glibc, whose per-arena trim threshold follows its
 /// mmap threshold up to 64 MiB, so a loop over big blocks reuses warm pages
@@ -289,7 +287,8 @@ impl PoolInner {
     /// How many free bytes the pool may keep (see [`RETAIN_PER_THREAD`]).
     pub fn retain(&self) -> usize {
         let per = (2 * self.largest_freed).min(RETAIN_PER_THREAD);
-        (per * self.active.max(1)).clamp(RETAIN, RETAIN_MAX)
+        let min = crate::config::retain_min();
+        (per * self.active.max(1)).clamp(min, RETAIN_MAX.max(min))
     }
 
     /// Unmaps free runs, highest addresses first, until at most `keep` bytes are free.

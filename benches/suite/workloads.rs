@@ -81,6 +81,12 @@ pub const ALL: &[Workload] = &[
         run: churn_random,
     },
     Workload {
+        name: "churn-medium",
+        scaling: Scaling::ThreadLocal,
+        op: "alloc+free",
+        run: churn_medium,
+    },
+    Workload {
         name: "live-100k",
         scaling: Scaling::ThreadLocal,
         op: "alloc+free",
@@ -419,6 +425,36 @@ fn churn_fifo(threads: usize, scale: u64) -> u64 {
 }
 fn churn_random(threads: usize, scale: u64) -> u64 {
     churn(threads, scale, Order::Random)
+}
+
+/// Medium-block churn (thread-local, fixed work per thread): a window of MED_WINDOW
+/// live blocks of 1 KiB..256 KiB (log-uniform), a random one replaced at a time.
+/// These sizes straddle the boundary between arena chunks and pool blocks, so this
+/// is the workload that places that boundary. One op = one alloc + free.
+const MED_WINDOW: usize = 256;
+const MED_OPS: u64 = 400_000;
+
+fn churn_medium(threads: usize, scale: u64) -> u64 {
+    on_threads(threads, |t| {
+        let mut rng = Rng::new(50 + t as u64);
+        let mut tally = Tally::default();
+        let mut live: Vec<Block> = (0..MED_WINDOW)
+            .map(|_| {
+                let s = rng.log_size(1024, 256 * 1024);
+                tally.alloc(s, rng.next())
+            })
+            .collect();
+        for _ in 0..MED_OPS * scale {
+            let s = rng.log_size(1024, 256 * 1024);
+            let b = tally.alloc(s, rng.next());
+            let i = rng.below(MED_WINDOW);
+            tally.free(std::mem::replace(&mut live[i], b));
+        }
+        for b in live {
+            tally.free(b);
+        }
+        MED_OPS * scale
+    })
 }
 
 // ---------------------------------------------------------------------------------
