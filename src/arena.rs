@@ -486,15 +486,12 @@ impl Arena {
         }
     }
 
-    /// Empties the whole cache into the store and gives back every empty span,
-    /// the spare included (thread exit).
+    /// Empties the whole cache into the store and switches it off (so that frees
+    /// drained into a parked arena reach the store, where emptied spans go back to
+    /// the pool), then gives back every empty span, the spare included (thread
+    /// exit). The cache comes back on when a new owner finds the arena dense.
     pub unsafe fn flush_all(&mut self, src: &mut impl SpanSource) {
-        for cls in CLASS_FIRST..NCLASSES {
-            let n = self.cache[cls].count();
-            if n > 0 {
-                self.flush(cls, n, src);
-            }
-        }
+        self.set_uncached(true, src);
         self.drain_remote(src);
         let sp = self.spare;
         if !sp.is_null() {

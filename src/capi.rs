@@ -174,3 +174,13 @@ pub unsafe extern "C" fn __libc_memalign(align: usize, n: usize) -> *mut c_void 
 pub unsafe extern "C" fn __posix_memalign(out: *mut *mut c_void, align: usize, n: usize) -> i32 {
     posix_memalign(out, align, n)
 }
+// glibc exports these two as well (GLIBC_2.2.5): left to glibc, their blocks would
+// come from glibc's heap and crash our `free`.
+#[no_mangle]
+pub unsafe extern "C" fn __libc_valloc(n: usize) -> *mut c_void {
+    valloc(n)
+}
+#[no_mangle]
+pub unsafe extern "C" fn __libc_pvalloc(n: usize) -> *mut c_void {
+    pvalloc(n)
+}

@@ -8,9 +8,10 @@
 use crate::arena::{CacheBin, PARKED};
 
 const _: () = assert!(core::mem::size_of::<CacheBin>() == UNIT);
+use crate::config;
 use crate::large;
 use crate::os;
-use crate::pool::{Global, POOL};
+use crate::pool::{Global, Locked, POOL};
 use crate::size::*;
 use crate::span::{self, FREE, LARGE, SIZE_MASK};
 use crate::thread;
@@ -46,10 +47,13 @@ unsafe fn malloc_slow(n: usize) -> *mut u8 {
 }
 
 unsafe fn malloc_generic(n: usize) -> *mut u8 {
-    if n <= ARENA_MAX_REQ {
+    if n <= config::arena_max_req() {
         let a = thread::arena_or_init();
         if a.is_null() {
             return null_mut();
+        }
+        if thread::is_exited(a) {
+            return alloc_exited(n, UNIT);
         }
         if n <= CACHE_MAX_REQ {
             return (*a).refill(class_of_req(n), &mut Global);
@@ -61,6 +65,34 @@ unsafe fn malloc_generic(n: usize) -> *mut u8 {
         return null_mut();
     }
     large::alloc(n, UNIT).0
+}
+
+/// Allocates for a thread past its exit cleanup: borrows a parked arena under the
+/// pool lock, carves the block from its store, and parks it again at once.
+#[cold]
+unsafe fn alloc_exited(n: usize, align: usize) -> *mut u8 {
+    let mut pool = POOL.lock();
+    let a = pool.new_arena();
+    if a.is_null() {
+        return null_mut();
+    }
+    let p = {
+        let mut src = Locked(&mut pool);
+        let p = if align <= UNIT {
+            let c = (*a).alloc_chunk(chunk_size(n), &mut src);
+            if c.is_null() {
+                c
+            } else {
+                c.add(HDR)
+            }
+        } else {
+            (*a).alloc_aligned(n, align, &mut src)
+        };
+        (*a).flush_all(&mut src);
+        p
+    };
+    pool.park(a);
+    p
 }
 
 /// Frees a block from any thread. `p` may be null.
@@ -128,7 +160,7 @@ pub unsafe fn usable_size(p: *mut u8) -> usize {
 
 /// Allocates `n` zeroed bytes. Fresh pool and huge blocks are zero already.
 pub unsafe fn zalloc(n: usize) -> *mut u8 {
-    if n <= ARENA_MAX_REQ {
+    if n <= config::arena_max_req() {
         let p = malloc(n);
         if !p.is_null() {
             core::ptr::write_bytes(p, 0, n);
@@ -153,10 +185,13 @@ pub unsafe fn aligned(align: usize, n: usize) -> *mut u8 {
     if n > MAX_REQ || align > MAX_REQ / 2 {
         return null_mut();
     }
-    if n + align + 2 * MIN_CHUNK <= ARENA_MAX_CHUNK {
+    if n + align + 2 * MIN_CHUNK <= config::arena_max_req() + HDR {
         let a = thread::arena_or_init();
         if a.is_null() {
             return null_mut();
+        }
+        if thread::is_exited(a) {
+            return alloc_exited(n, align);
         }
         return (*a).alloc_aligned(n, align, &mut Global);
     }
@@ -174,13 +209,13 @@ pub unsafe fn realloc(p: *mut u8, n: usize) -> *mut u8 {
         if n > MAX_REQ {
             return null_mut();
         }
-        if n > ARENA_MAX_REQ {
+        if n > config::arena_max_req() {
             let q = large::realloc_in_place(p, n);
             if !q.is_null() {
                 return q;
             }
         }
-    } else if n <= ARENA_MAX_REQ {
+    } else if n <= config::arena_max_req() {
         let c = p.sub(HDR);
         let s = (h & SIZE_MASK) as usize;
         let need = chunk_size(n);

@@ -10,13 +10,14 @@
 //! 1. [`os`]: `mmap`, `munmap`, `madvise`, `mremap`, `write(2)`, abort.
 //! 2. [`sync`]: a futex mutex that never allocates.
 //! 3. [`size`]: size arithmetic and the boundaries between block kinds.
-//! 4. [`span`]: spans, chunk headers, the address-sorted free list of a span.
-//! 5. [`arena`]: the per-thread cache and store over a set of spans.
-//! 6. [`pool`]: the shared page pool (free runs, regions, parked arenas).
-//! 7. [`large`]: pool blocks and huge blocks.
-//! 8. [`thread`]: TLS, thread exit, fork.
-//! 9. `heap`: C `malloc` semantics on top of all that.
-//! 10. [`ArenaPool`] (`GlobalAlloc`) and, with feature `preload`, the exported C
+//! 4. [`config`]: tunables read once from the environment.
+//! 5. [`span`]: spans, chunk headers, the address-sorted free list of a span.
+//! 6. [`arena`]: the per-thread cache and store over a set of spans.
+//! 7. [`pool`]: the shared page pool (free runs, regions, parked arenas).
+//! 8. [`large`]: pool blocks and huge blocks.
+//! 9. [`thread`]: TLS, thread exit, fork.
+//! 10. `heap`: C `malloc` semantics on top of all that.
+//! 11. [`ArenaPool`] (`GlobalAlloc`) and, with feature `preload`, the exported C
 //!     symbols (`capi`).
 //!
 //! The core uses `core` only: no `Vec`, no `Box`, no formatting, no panics. The
@@ -29,6 +30,7 @@
 #![allow(clippy::missing_safety_doc)]
 
 pub mod arena;
+pub mod config;
 pub mod large;
 pub mod os;
 pub mod pool;
@@ -90,6 +92,10 @@ pub struct PoolStats {
     pub unmapped_total: u64,
     /// Spans held by arenas (in use or spare).
     pub arena_spans: usize,
+    /// Arenas ever made (they are reused, never freed).
+    pub arenas: usize,
+    /// Arenas owned by live threads.
+    pub active_arenas: usize,
     /// Free bytes the pool may keep before it unmaps (see `pool::PoolInner::retain`).
     pub retain: usize,
 }
@@ -98,8 +104,10 @@ pub struct PoolStats {
 pub fn pool_stats() -> PoolStats {
     let pool = pool::POOL.lock();
     let mut spans = 0;
+    let mut arenas = 0;
     let mut a = pool.arenas;
     while !a.is_null() {
+        arenas += 1;
         // SAFETY: arenas are never freed; `nspans` is read racily, as a statistic.
         unsafe {
             spans += core::ptr::read_volatile(&(*a).nspans);
@@ -113,6 +121,8 @@ pub fn pool_stats() -> PoolStats {
         large_in_use: pool.large_in_use,
         unmapped_total: pool.unmapped_total,
         arena_spans: spans,
+        arenas,
+        active_arenas: pool.active,
         retain: pool.retain(),
     }
 }

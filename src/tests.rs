@@ -200,7 +200,10 @@ fn cache_refill_and_flush_keep_invariants() {
             // chunk of its own; cached chunks are exact (check() verifies those).
             // SAFETY: p is a live block.
             let got = unsafe { span::size(p.sub(HDR)) };
-            assert!(got >= class_chunk(cls) && got < class_chunk(cls) + MIN_CHUNK, "{got}");
+            assert!(
+                got >= class_chunk(cls) && got < class_chunk(cls) + MIN_CHUNK,
+                "{got}"
+            );
             live.push(p);
         } else {
             let p = live.swap_remove(rng.below(live.len() as u64) as usize);

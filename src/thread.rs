@@ -114,6 +114,19 @@ pub fn empty() -> *mut Arena {
     EMPTY.0.get()
 }
 
+/// The arena of threads whose exit cleanup already ran (an allocation from a later
+/// destructor of another key lands here). Like [`EMPTY`], all-zero and never
+/// written; the slow path serves such a thread from a borrowed parked arena, so
+/// that no arena is ever left owned by a thread that is gone.
+// SAFETY: an all-zero Arena is valid (see EMPTY).
+pub static EXITED: Empty = Empty(core::cell::UnsafeCell::new(unsafe { core::mem::zeroed() }));
+
+/// Whether `a` is the arena of a thread past its exit cleanup.
+#[inline]
+pub fn is_exited(a: *mut Arena) -> bool {
+    a == EXITED.0.get()
+}
+
 /// The calling thread's arena, or [`empty`] before its first allocation.
 #[inline(always)]
 pub fn arena() -> *mut Arena {
@@ -123,7 +136,8 @@ pub fn arena() -> *mut Arena {
 /// Whether the calling thread has an arena of its own.
 #[inline]
 pub fn has_arena() -> bool {
-    tls::get() != empty()
+    let a = tls::get();
+    a != empty() && !is_exited(a)
 }
 
 const UNINIT: u32 = 0;
@@ -141,6 +155,7 @@ fn global_init() {
         .compare_exchange(UNINIT, BUSY, Ordering::Acquire, Ordering::Acquire)
         .is_ok()
     {
+        crate::config::load();
         let mut key: libc::pthread_key_t = 0;
         // SAFETY: creates a key with a destructor that is a plain extern fn; glibc
         // does not allocate here.
@@ -157,7 +172,8 @@ fn global_init() {
 }
 
 /// The calling thread's arena, made (or adopted from an exited thread) on first
-/// use. Null only when the OS refuses memory.
+/// use. Null only when the OS refuses memory; the [`EXITED`] arena for a thread
+/// past its exit cleanup (see `heap::alloc_exited`).
 #[cold]
 #[inline(never)]
 pub fn arena_or_init() -> *mut Arena {
@@ -165,6 +181,7 @@ pub fn arena_or_init() -> *mut Arena {
     if a != empty() {
         return a;
     }
+    // (A thread with the EXITED arena gets it back above.)
     global_init();
     let a = POOL.lock().new_arena();
     if a.is_null() {
@@ -181,13 +198,14 @@ pub fn arena_or_init() -> *mut Arena {
 /// Thread-exit destructor of the key: flush the cache, give back empty spans, park.
 extern "C" fn thread_exit(v: *mut libc::c_void) {
     let a = v as *mut Arena;
-    if a.is_null() || a == empty() {
+    if a.is_null() || a == empty() || is_exited(a) {
         return;
     }
-    // From here on this thread frees as a stranger (through the remote list), and a
-    // later allocation in another key's destructor makes a fresh arena (and sets the
-    // key again, so glibc calls us once more).
-    tls::set(empty());
+    // From here on this thread frees as a stranger (through the remote list), and
+    // allocates from a parked arena borrowed under the pool lock: glibc runs key
+    // destructors a bounded number of rounds, so an arena taken here might never be
+    // given back.
+    tls::set(EXITED.0.get());
     // SAFETY: `a` was this thread's arena; no other thread touches its non-atomic
     // parts while it is OWNED.
     unsafe {
