@@ -196,32 +196,55 @@ impl Arena {
     /// # Safety
     /// `c` is an in-use chunk of a span of this arena, not in any cache.
     pub unsafe fn free_chunk(&mut self, c: *mut u8) -> *mut Span {
-        let mut c = c;
         let mut s = span::size(c);
         self.used -= s;
         let next = c.add(s);
-        if span::is_free(next) {
-            let ns = span::size(next);
-            self.store_take(next);
-            s += ns;
-        }
         let ps = span::prev_size(c);
-        if ps != 0 && span::is_free(c.sub(ps)) {
+        let prev_free = ps != 0 && span::is_free(c.sub(ps));
+        let (c, s) = if prev_free {
             // Extend the previous free chunk: its place on the address list stays.
             let prev = c.sub(ps);
-            self.bin_remove(prev, ps);
-            c = prev;
-            s += ps;
+            if span::is_free(next) {
+                let ns = span::size(next);
+                self.store_take(next);
+                s += ns;
+            }
+            self.resize_free(prev, ps, ps + s);
+            (prev, ps + s)
+        } else if span::is_free(next) {
+            // Take the next free chunk's place on the address list (nothing free
+            // lies between them), so no predecessor search is needed.
+            let ns = span::size(next);
+            self.bin_remove(next, ns);
+            (*span::span_of(c)).list_replace(next, c);
+            s += ns;
             span::set_size(c, s, FREE);
             span::set_prev_size(c.add(s), s);
             self.bin_push(c, s);
+            (c, s)
         } else {
             self.store_insert(c, s);
-        }
+            (c, s)
+        };
         if s == FULL {
             return self.span_emptied(span::span_of(c));
         }
         null_mut()
+    }
+
+    /// Changes the size of free chunk `c` from `old` to `new` bytes in place,
+    /// moving it between size bins only when its bin changes.
+    #[inline]
+    unsafe fn resize_free(&mut self, c: *mut u8, old: usize, new: usize) {
+        let same_bin = bin_of(old) == bin_of(new);
+        if !same_bin {
+            self.bin_remove(c, old);
+        }
+        span::set_size(c, new, FREE);
+        span::set_prev_size(c.add(new), new);
+        if !same_bin {
+            self.bin_push(c, new);
+        }
     }
 
     /// A span of this arena became wholly free: keep one as a spare, release others.

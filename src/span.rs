@@ -259,11 +259,12 @@ impl Span {
     }
 
     /// Puts free chunk `new` in the place of `old` on the address list, where no
-    /// other free chunk lies between them (a chunk whose front was allocated).
+    /// other free chunk lies between them (a chunk whose front was allocated, or
+    /// one freed just before a free neighbour it merges with).
     ///
     /// # Safety
-    /// `old` is on this span's list; `new` is a chunk of this span with `old <
-    /// new` and no free chunk in between.
+    /// `old` is on this span's list; `new` is a chunk of this span, not on it, with
+    /// no free chunk between the two.
     pub unsafe fn list_replace(&mut self, old: *mut u8, new: *mut u8) {
         let (p, n) = (addr_prev(old), addr_next(old));
         let u = self.unit(new);
