@@ -25,6 +25,9 @@
 #[path = "../benches/common/select.rs"]
 mod select;
 
+#[path = "common/cli.rs"]
+mod cli;
+
 #[global_allocator]
 static GLOBAL: select::Selected = select::Selected;
 
@@ -62,56 +65,6 @@ fn nodes(d: u32) -> u64 {
     (1u64 << (d + 1)) - 1
 }
 
-struct Args {
-    size: Option<u64>,
-    threads: Option<usize>,
-}
-
-/// `[SIZE] [--threads N]`, in any order.
-fn parse_args(usage: &str) -> Args {
-    let mut args = Args {
-        size: None,
-        threads: None,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(a) = it.next() {
-        let bad = || -> ! {
-            eprintln!("usage: {usage}");
-            std::process::exit(2)
-        };
-        if a == "--threads" || a == "-t" {
-            let n: usize = it
-                .next()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or_else(|| bad());
-            if n == 0 {
-                bad();
-            }
-            args.threads = Some(n);
-        } else if let Some(v) = a.strip_prefix("--threads=") {
-            args.threads = Some(v.parse().ok().filter(|&n| n > 0).unwrap_or_else(|| bad()));
-        } else if a == "-h" || a == "--help" {
-            println!("usage: {usage}");
-            std::process::exit(0);
-        } else {
-            args.size = Some(a.parse().unwrap_or_else(|_| bad()));
-        }
-    }
-    args
-}
-
-/// Runs `f` on rayon's global pool, or on a pool of `threads` threads.
-fn with_pool<R: Send>(threads: Option<usize>, f: impl FnOnce() -> R + Send) -> R {
-    match threads {
-        None => f(),
-        Some(n) => rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build()
-            .expect("cannot build the rayon thread pool")
-            .install(f),
-    }
-}
-
 fn run(max_depth: u32) {
     let stretch = max_depth + 1;
     let c = check(&bottom_up(stretch));
@@ -142,14 +95,14 @@ fn run(max_depth: u32) {
 }
 
 fn main() {
-    let args = parse_args("binary_trees [MAX_DEPTH (default 19)] [--threads N]");
+    let args = cli::parse_args("binary_trees [MAX_DEPTH (default 19)] [--threads N]");
     let max_depth = args.size.map_or(DEFAULT_MAX_DEPTH, |s| s as u32);
     if !(MIN_DEPTH + 2..=30).contains(&max_depth) {
         eprintln!("max depth must be in 6..=30");
         std::process::exit(2);
     }
     let start = Instant::now();
-    let threads = with_pool(args.threads, || {
+    let threads = cli::with_pool(args.threads, || {
         run(max_depth);
         rayon::current_num_threads()
     });

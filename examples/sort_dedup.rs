@@ -34,6 +34,9 @@
 #[path = "../benches/common/select.rs"]
 mod select;
 
+#[path = "common/cli.rs"]
+mod cli;
+
 #[global_allocator]
 static GLOBAL: select::Selected = select::Selected;
 
@@ -84,56 +87,6 @@ fn make(key: u64) -> String {
 fn parse(s: &str) -> Option<u64> {
     let (_, hex) = s.rsplit_once('-')?;
     u64::from_str_radix(hex, 16).ok()
-}
-
-struct Args {
-    size: Option<u64>,
-    threads: Option<usize>,
-}
-
-/// `[SIZE] [--threads N]`, in any order.
-fn parse_args(usage: &str) -> Args {
-    let mut args = Args {
-        size: None,
-        threads: None,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(a) = it.next() {
-        let bad = || -> ! {
-            eprintln!("usage: {usage}");
-            std::process::exit(2)
-        };
-        if a == "--threads" || a == "-t" {
-            let n: usize = it
-                .next()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or_else(|| bad());
-            if n == 0 {
-                bad();
-            }
-            args.threads = Some(n);
-        } else if let Some(v) = a.strip_prefix("--threads=") {
-            args.threads = Some(v.parse().ok().filter(|&n| n > 0).unwrap_or_else(|| bad()));
-        } else if a == "-h" || a == "--help" {
-            println!("usage: {usage}");
-            std::process::exit(0);
-        } else {
-            args.size = Some(a.parse().unwrap_or_else(|_| bad()));
-        }
-    }
-    args
-}
-
-/// Runs `f` on rayon's global pool, or on a pool of `threads` threads.
-fn with_pool<R: Send>(threads: Option<usize>, f: impl FnOnce() -> R + Send) -> R {
-    match threads {
-        None => f(),
-        Some(n) => rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build()
-            .expect("cannot build the rayon thread pool")
-            .install(f),
-    }
 }
 
 /// Times the phases, in order.
@@ -223,7 +176,7 @@ fn run(n: u64, t: &mut Phases) {
 }
 
 fn main() {
-    let args = parse_args("sort_dedup [STRINGS (default 4000000)] [--threads N]");
+    let args = cli::parse_args("sort_dedup [STRINGS (default 4000000)] [--threads N]");
     let n = args.size.unwrap_or(DEFAULT_COUNT);
     if !(1000..=1 << 32).contains(&n) {
         eprintln!("the number of strings must be 1000 to 2^32");
@@ -231,7 +184,7 @@ fn main() {
     }
     let start = Instant::now();
     let mut phases = Phases::new();
-    let threads = with_pool(args.threads, || {
+    let threads = cli::with_pool(args.threads, || {
         run(n, &mut phases);
         rayon::current_num_threads()
     });

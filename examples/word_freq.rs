@@ -33,6 +33,9 @@
 #[path = "../benches/common/select.rs"]
 mod select;
 
+#[path = "common/cli.rs"]
+mod cli;
+
 #[global_allocator]
 static GLOBAL: select::Selected = select::Selected;
 
@@ -228,58 +231,8 @@ fn merge(maps: ThreadLocal<RefCell<HashMap<String, usize>>>) -> (HashMap<String,
     (total, parts)
 }
 
-struct Args {
-    size: Option<u64>,
-    threads: Option<usize>,
-}
-
-/// `[SIZE] [--threads N]`, in any order.
-fn parse_args(usage: &str) -> Args {
-    let mut args = Args {
-        size: None,
-        threads: None,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(a) = it.next() {
-        let bad = || -> ! {
-            eprintln!("usage: {usage}");
-            std::process::exit(2)
-        };
-        if a == "--threads" || a == "-t" {
-            let n: usize = it
-                .next()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or_else(|| bad());
-            if n == 0 {
-                bad();
-            }
-            args.threads = Some(n);
-        } else if let Some(v) = a.strip_prefix("--threads=") {
-            args.threads = Some(v.parse().ok().filter(|&n| n > 0).unwrap_or_else(|| bad()));
-        } else if a == "-h" || a == "--help" {
-            println!("usage: {usage}");
-            std::process::exit(0);
-        } else {
-            args.size = Some(a.parse().unwrap_or_else(|_| bad()));
-        }
-    }
-    args
-}
-
-/// Runs `f` on rayon's global pool, or on a pool of `threads` threads.
-fn with_pool<R: Send>(threads: Option<usize>, f: impl FnOnce() -> R + Send) -> R {
-    match threads {
-        None => f(),
-        Some(n) => rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build()
-            .expect("cannot build the rayon thread pool")
-            .install(f),
-    }
-}
-
 fn main() {
-    let args = parse_args("word_freq [CORPUS_MB (default 128)] [--threads N]");
+    let args = cli::parse_args("word_freq [CORPUS_MB (default 128)] [--threads N]");
     let mb = args.size.unwrap_or(DEFAULT_MB);
     if !(1..=4096).contains(&mb) {
         eprintln!("corpus size must be 1 to 4096 MB");
@@ -287,7 +240,7 @@ fn main() {
     }
     let start = Instant::now();
 
-    let (corpus, counts, parts, threads, times) = with_pool(args.threads, || {
+    let (corpus, counts, parts, threads, times) = cli::with_pool(args.threads, || {
         let t = Instant::now();
         let corpus = generate((mb as usize) << 20);
         let t_generate = t.elapsed();
