@@ -54,6 +54,9 @@ impl CacheBin {
 /// `Arena::sparse`).
 const SPARSE_SPANS: usize = 8;
 
+/// Chunks a flush takes at a time (a stack array of this many addresses).
+const FLUSH_BATCH: usize = 256;
+
 /// Per-thread counters, written by the owner only and summed by `stats`.
 #[repr(C)]
 #[derive(Default, Clone, Copy)]
@@ -497,14 +500,34 @@ impl Arena {
         }
     }
 
-    /// Moves `n` chunks of cache class `cls` into the store.
+    /// Moves `n` chunks of cache class `cls` into the store, in batches taken off
+    /// the cache and returned in the order they were freed (the cache pops them
+    /// newest first). A program freeing blocks in address order, as a tree or a
+    /// vector of boxes is dropped, then has each chunk merge with the free chunk
+    /// just before it, extending it in place: the cheapest merge. (Sorting each
+    /// batch by address did that too but cost more than it saved on random-order
+    /// frees, under callgrind.)
     pub unsafe fn flush(&mut self, cls: usize, n: u32, src: &mut impl SpanSource) {
         self.counters.flushes += 1;
-        for _ in 0..n {
-            let Some(p) = self.cache_pop(cls) else { break };
-            let sp = self.free_chunk(p.sub(HDR));
-            if !sp.is_null() {
-                src.give_span(sp as *mut u8);
+        let mut batch = [0usize; FLUSH_BATCH];
+        let mut left = n as usize;
+        while left > 0 {
+            let mut k = 0;
+            while k < left.min(FLUSH_BATCH) {
+                let Some(p) = self.cache_pop(cls) else { break };
+                batch[k] = p as usize - HDR;
+                k += 1;
+            }
+            if k == 0 {
+                break;
+            }
+            left -= k;
+            batch[..k].reverse();
+            for &c in &batch[..k] {
+                let sp = self.free_chunk(c as *mut u8);
+                if !sp.is_null() {
+                    src.give_span(sp as *mut u8);
+                }
             }
         }
     }
