@@ -6,9 +6,14 @@ use core::alloc::{GlobalAlloc, Layout};
 
 /// The arenapool allocator. Install it with
 ///
-/// ```ignore
+/// ```
 /// #[global_allocator]
 /// static GLOBAL: arenapool::ArenaPool = arenapool::ArenaPool;
+///
+/// fn main() {
+///     let words: Vec<String> = (0..1000).map(|i| i.to_string()).collect();
+///     assert_eq!(words.iter().map(|w| w.len()).sum::<usize>(), 2890);
+/// }
 /// ```
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ArenaPool;

@@ -23,6 +23,7 @@
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
+#include "common.h"
 
 #define KiB ((size_t)1024)
 #define MiB (1024 * KiB)
@@ -137,23 +138,6 @@ static long first_nonzero(const void *p, size_t n) {
 }
 
 static int aligned_to(const void *p, size_t a) { return ((uintptr_t)p & (a - 1)) == 0; }
-
-/* A field of /proc/self/status in KiB (VmSize, VmRSS, ...); -1 if missing. */
-static long status_kib(const char *field) {
-    char line[256];
-    long v = -1;
-    size_t fl = strlen(field);
-    FILE *f = fopen("/proc/self/status", "r");
-    if (!f)
-        return -1;
-    while (fgets(line, sizeof line, f))
-        if (strncmp(line, field, fl) == 0 && line[fl] == ':') {
-            v = strtol(line + fl + 1, NULL, 10);
-            break;
-        }
-    fclose(f);
-    return v;
-}
 
 /* ---- 0. the allocator really is arenapool's ------------------------------------ */
 

@@ -25,6 +25,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "common.h"
 
 #define NWORKERS 8
 #define NFORKERS 4
@@ -37,15 +38,6 @@
 static void *volatile slots[NSLOTS];
 static volatile int stop;
 static volatile int failed;
-
-static uint64_t mix(uint64_t x) {
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdull;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ull;
-    x ^= x >> 33;
-    return x;
-}
 
 /* A block: word 0 is its size scrambled with its address, the rest a pattern. */
 static void fill(void *p, size_t n) {

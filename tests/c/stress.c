@@ -28,6 +28,7 @@
 #include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
+#include "common.h"
 
 #define NTHREADS 32
 #define NSLOTS 8192
@@ -64,15 +65,6 @@
 #define NPHASES 4
 
 static void *volatile slots[NSLOTS];
-
-static uint64_t mix(uint64_t x) {
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdull;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ull;
-    x ^= x >> 33;
-    return x;
-}
 
 /* Word 0 of a block: its size, scrambled with its address. */
 static inline uint64_t header(const void *p, size_t n) { return n ^ mix((uintptr_t)p); }
@@ -249,22 +241,6 @@ static void *work(void *arg) {
         }
     }
     return NULL;
-}
-
-static long status_kib(const char *field) {
-    char line[256];
-    long v = -1;
-    size_t fl = strlen(field);
-    FILE *f = fopen("/proc/self/status", "r");
-    if (!f)
-        return -1;
-    while (fgets(line, sizeof line, f))
-        if (strncmp(line, field, fl) == 0 && line[fl] == ':') {
-            v = strtol(line + fl + 1, NULL, 10);
-            break;
-        }
-    fclose(f);
-    return v;
 }
 
 static double now(void) {
