@@ -2,7 +2,7 @@
 //!
 //! | variable | default | range | meaning |
 //! |---|---|---|---|
-//! | `ARENAPOOL_ARENA_MAX` | 64K | 1K..=128K | largest request carved from an arena span; larger ones are pool blocks |
+//! | `ARENAPOOL_ARENA_MAX` | 128K | 1K..=128K | largest request carved from an arena span; larger ones are pool blocks |
 //! | `ARENAPOOL_HUGE_MIN` | 32M | 1M..=1G | smallest request given a mapping of its own |
 //! | `ARENAPOOL_RETAIN` | 32M | 0..=1G | free pool memory always kept for reuse (the bound grows with use, see `pool`) |
 //!

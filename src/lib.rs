@@ -98,6 +98,10 @@ pub struct PoolStats {
     pub active_arenas: usize,
     /// Free bytes the pool may keep before it unmaps (see `pool::PoolInner::retain`).
     pub retain: usize,
+    /// Times the pool lock was taken.
+    pub lock_acquisitions: u64,
+    /// Times a thread found the pool lock held and had to wait.
+    pub lock_contended: u64,
 }
 
 /// Reads the pool's accounting (takes the pool lock).
@@ -124,5 +128,11 @@ pub fn pool_stats() -> PoolStats {
         arenas,
         active_arenas: pool.active,
         retain: pool.retain(),
+        lock_acquisitions: pool::POOL
+            .acquisitions
+            .load(core::sync::atomic::Ordering::Relaxed),
+        lock_contended: pool::POOL
+            .contended
+            .load(core::sync::atomic::Ordering::Relaxed),
     }
 }

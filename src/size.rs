@@ -31,7 +31,7 @@ pub const CACHE_MAX_REQ: usize = CACHE_MAX_CHUNK - HDR;
 
 /// Largest chunk carved from an arena span; larger requests are pool blocks.
 /// Chosen by the `large` and `churn` benchmarks (README, "Size boundaries").
-pub const ARENA_MAX_CHUNK: usize = 64 * 1024;
+pub const ARENA_MAX_CHUNK: usize = 128 * 1024;
 /// Largest request served from an arena span.
 pub const ARENA_MAX_REQ: usize = ARENA_MAX_CHUNK - HDR;
 
