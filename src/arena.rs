@@ -372,10 +372,15 @@ impl Arena {
 
     // ---- the cache --------------------------------------------------------------------
 
-    /// Refills cache class `cls` (which is empty) and pops one payload from it.
+    /// Pops one payload of cache class `cls`, refilling the class when it is empty.
     /// Null when out of memory.
     pub unsafe fn refill(&mut self, cls: usize, src: &mut impl SpanSource) -> *mut u8 {
         self.counters.refills += 1;
+        // A thread's first allocation reaches here through the empty arena, with the
+        // class of the arena it just got possibly not empty.
+        if let Some(p) = self.cache_pop(cls) {
+            return p;
+        }
         if self.uncached && self.dense() {
             self.set_uncached(false, src);
         }
@@ -437,13 +442,12 @@ impl Arena {
             let cls = class_of_chunk(s);
             if self.cache[cls].room == 0 {
                 if self.uncached || self.sparse() {
+                    // (Only `refill`, an owner allocating, turns the cache back on:
+                    // a parked arena draining remote frees must keep it off.)
                     self.set_uncached(true, src);
                     let sp = self.free_chunk(c);
                     if !sp.is_null() {
                         src.give_span(sp as *mut u8);
-                    }
-                    if self.dense() {
-                        self.set_uncached(false, src);
                     }
                     return;
                 }

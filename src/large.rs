@@ -5,7 +5,9 @@
 //!  run start                       p (payload, aligned)
 //!  | ... padding ... | len u64 | tag u64 | payload ...                      |
 //!                     p-16      p-8
-//!  tag = offset of p from the run start << 32 | LARGE | HUGE?
+//!  tag = log2(offset of p from the run start) << 32 | LARGE | HUGE?
+//!  (the offset is 16, the alignment, or a page: always a power of two, and the
+//!  alignment may be 4 GiB or more)
 //! ```
 //! The `LARGE` flag sits where a span chunk keeps its flags, so `free` tells the
 //! two apart from the 8 bytes before the pointer.
@@ -20,8 +22,10 @@ pub const HUGE: u64 = 4;
 
 #[inline]
 unsafe fn write_tag(p: *mut u8, len: usize, off: usize, huge: bool) {
+    debug_assert!(off.is_power_of_two());
     *(p.sub(16) as *mut usize) = len;
-    *(p.sub(8) as *mut u64) = ((off as u64) << 32) | LARGE | if huge { HUGE } else { 0 };
+    *(p.sub(8) as *mut u64) =
+        ((off.trailing_zeros() as u64) << 32) | LARGE | if huge { HUGE } else { 0 };
 }
 
 /// Payload offset and run length for `size` bytes at `align`.
@@ -78,7 +82,7 @@ pub unsafe fn alloc(size: usize, align: usize) -> (*mut u8, bool) {
 pub unsafe fn geometry_of(p: *mut u8) -> (*mut u8, usize, bool) {
     let tag = *(p.sub(8) as *const u64);
     let len = *(p.sub(16) as *const usize);
-    (p.sub((tag >> 32) as usize), len, tag & HUGE != 0)
+    (p.sub(1usize << ((tag >> 32) & 63)), len, tag & HUGE != 0)
 }
 
 /// Bytes usable at `p`.

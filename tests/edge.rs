@@ -1,0 +1,67 @@
+//! Edge cases found by review, each a regression test: a huge block aligned to
+//! 4 GiB, and a parked arena adopted by a new thread after remote frees were
+//! drained into it.
+
+#![allow(clippy::disallowed_types, clippy::disallowed_macros)]
+
+use arenapool::raw;
+
+#[test]
+fn huge_block_aligned_to_four_gib_frees_only_itself() {
+    let n = 32 << 20;
+    for align in [1usize << 32, 1 << 33] {
+        // SAFETY: a power-of-two alignment; the block is used and freed once.
+        unsafe {
+            let p = raw::aligned(align, n);
+            assert!(!p.is_null());
+            assert_eq!(p as usize % align, 0);
+            let usable = raw::usable_size(p);
+            assert!(usable >= n && usable < n + 4096, "usable {usable}");
+            p.write_bytes(0x5a, n);
+            raw::free(p);
+        }
+    }
+    // The process's own mappings survived the frees.
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+    assert!(maps.contains("libc"), "libc unmapped");
+    let v: Vec<u64> = (0..1000).collect();
+    assert_eq!(v.iter().sum::<u64>(), 499_500);
+}
+
+#[test]
+fn adopted_arena_after_remote_frees_keeps_its_cache_bounded() {
+    // Thread A allocates and exits: its arena is parked with live blocks.
+    let blocks: Vec<usize> = std::thread::spawn(|| {
+        // SAFETY: plain allocations, freed below.
+        let mut v = vec![unsafe { raw::malloc(500) } as usize];
+        for _ in 0..120 {
+            // SAFETY: as above.
+            v.push(unsafe { raw::malloc(1000) } as usize);
+        }
+        v
+    })
+    .join()
+    .unwrap();
+    // This thread frees them all: remote frees into a parked arena, drained by
+    // this thread under the pool lock.
+    for p in blocks {
+        // SAFETY: each block is live and freed once.
+        unsafe { raw::free(p as *mut u8) };
+    }
+    // A new thread adopts the parked arena; its first allocation is cacheable.
+    std::thread::spawn(|| {
+        for _ in 0..3 {
+            // SAFETY: allocated and freed here.
+            unsafe {
+                let p = raw::malloc(1000);
+                assert!(!p.is_null());
+                arenapool::check::thread_arena().unwrap();
+                raw::free(p);
+            }
+        }
+        arenapool::check::thread_arena().unwrap();
+    })
+    .join()
+    .unwrap();
+    arenapool::check::pool().unwrap();
+}
