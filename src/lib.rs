@@ -63,8 +63,7 @@ pub mod check {
             return Ok(());
         }
         let a = crate::thread::arena();
-        // SAFETY: the calling thread owns its arena; nobody else changes its
-        // non-atomic parts meanwhile.
+        // SAFETY: the calling thread owns its arena; nobody else changes its non-atomic parts meanwhile.
         unsafe { (*a).check().map(|_| ()) }
     }
 

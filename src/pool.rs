@@ -347,8 +347,7 @@ impl PoolInner {
             self.meta_end = unsafe { m.add(chunk) };
         }
         let a = self.meta as *mut Arena;
-        // SAFETY: `size` bytes at meta are unused mapping memory, 64-aligned since
-        // the mapping is page-aligned and Arena's size is a multiple of 64.
+        // SAFETY: `size` bytes at meta are unused mapping memory, 64-aligned since the mapping is page-aligned and Arena's size is a multiple of 64.
         unsafe {
             self.meta = self.meta.add(size);
             Arena::init(a);

@@ -117,8 +117,7 @@ impl<T> Drop for Guard<'_, T> {
 }
 
 fn futex_wait(state: &AtomicU32, expected: u32) {
-    // SAFETY: FUTEX_WAIT reads the u32 at a valid, aligned address; a spurious
-    // return is handled by the caller's loop.
+    // SAFETY: FUTEX_WAIT reads the u32 at a valid, aligned address; a spurious return is handled by the caller's loop.
     unsafe {
         libc::syscall(
             libc::SYS_futex,

@@ -37,8 +37,7 @@ mod tls {
     #[inline(always)]
     pub fn get() -> *mut Arena {
         let v: *mut Arena;
-        // SAFETY: reads this thread's copy of an 8-byte TLS slot through its
-        // initial-exec offset; valid in every thread from its creation.
+        // SAFETY: reads this thread's copy of an 8-byte TLS slot through its initial-exec offset; valid in every thread from its creation.
         unsafe {
             core::arch::asm!(
                 "mov {v}, qword ptr [rip + __arenapool_tls_arena@GOTTPOFF]",
@@ -157,8 +156,7 @@ fn global_init() {
     {
         crate::config::load();
         let mut key: libc::pthread_key_t = 0;
-        // SAFETY: creates a key with a destructor that is a plain extern fn; glibc
-        // does not allocate here.
+        // SAFETY: creates a key with a destructor that is a plain extern fn; glibc does not allocate here.
         if unsafe { libc::pthread_key_create(&mut key, Some(thread_exit)) } != 0 {
             crate::os::fatal(b"cannot create the thread-exit key");
         }
@@ -188,8 +186,7 @@ pub fn arena_or_init() -> *mut Arena {
         return a;
     }
     tls::set(a);
-    // SAFETY: KEY was created by global_init. For keys past the first block glibc
-    // may call calloc here, which is served by the arena just installed.
+    // SAFETY: KEY was created by global_init. For keys past the first block glibc may call calloc here, which is served by the arena just installed.
     unsafe { libc::pthread_setspecific(KEY.load(Ordering::Relaxed), a as *const libc::c_void) };
     register_atfork();
     a
@@ -206,8 +203,7 @@ extern "C" fn thread_exit(v: *mut libc::c_void) {
     // destructors a bounded number of rounds, so an arena taken here might never be
     // given back.
     tls::set(EXITED.0.get());
-    // SAFETY: `a` was this thread's arena; no other thread touches its non-atomic
-    // parts while it is OWNED.
+    // SAFETY: `a` was this thread's arena; no other thread touches its non-atomic parts while it is OWNED.
     unsafe {
         (*a).flush_all(&mut Global);
         POOL.lock().park(a);
