@@ -22,7 +22,7 @@
 //!
 //! The core uses `core` only: no `Vec`, no `Box`, no formatting, no panics. The
 //! crate links `std` only so that the shared library has a panic handler; clippy's
-//! `disallowed_types` and `disallowed_macros` (see `clippy.toml`) keep heap types
+//! `disallowed_types` and `disallowed_macros` (see `.clippy.toml`) keep heap types
 //! and formatting out of `src/`.
 
 #![warn(clippy::undocumented_unsafe_blocks)]
