@@ -35,7 +35,7 @@ struct Built {
     bin: PathBuf,
 }
 
-const C_PROGRAMS: &[&str] = &["conformance", "stress", "fork"];
+const C_PROGRAMS: &[&str] = &["conformance", "boundaries", "stress", "fork"];
 
 fn built() -> &'static Built {
     static BUILT: OnceLock<Built> = OnceLock::new();
@@ -318,6 +318,23 @@ fn conformance_rules_hold_for_system_malloc() {
     assert!(
         r.status.success(),
         "conformance --glibc failed:\n{}",
+        r.describe()
+    );
+}
+
+#[test]
+fn boundary_sizes_survive_realloc_across_every_class() {
+    let _g = serial();
+    let r = run_c(
+        "boundaries",
+        &[],
+        Alloc::Arenapool,
+        Duration::from_secs(300),
+    );
+    println!("{}{}", r.stdout, r.stderr);
+    assert!(
+        r.status.success() && r.stdout.contains("ok: 0 failures"),
+        "boundaries failed under arenapool:\n{}",
         r.describe()
     );
 }
