@@ -53,7 +53,8 @@ unsafe impl GlobalAlloc for ArenaPool {
         if layout.align() <= UNIT {
             return heap::realloc(ptr, new_size);
         }
-        if new_size <= heap::usable_size(ptr) {
+        let usable = heap::usable_size(ptr);
+        if new_size <= usable && new_size >= usable / 2 {
             return ptr;
         }
         heap::move_to(ptr, new_size, heap::aligned(layout.align(), new_size))

@@ -237,7 +237,7 @@ extern "C" fn fork_child() {
     unsafe { POOL.reset() };
     let me = tls::get();
     let mut pool = POOL.lock();
-    pool.active = 1;
+    pool.active = has_arena() as usize;
     // (`me` may be the empty arena, which is on no list.)
     let mut a = pool.arenas;
     while !a.is_null() {

@@ -1,6 +1,6 @@
 //! Edge cases found by review, each a regression test: a huge block aligned to
-//! 4 GiB, and a parked arena adopted by a new thread after remote frees were
-//! drained into it.
+//! 4 GiB, a parked arena adopted by a new thread after remote frees were
+//! drained into it, and an over-aligned block shrunk by realloc.
 
 #![allow(clippy::disallowed_types, clippy::disallowed_macros)]
 
@@ -64,4 +64,33 @@ fn adopted_arena_after_remote_frees_keeps_its_cache_bounded() {
     .join()
     .unwrap();
     arenapool::check::pool().unwrap();
+}
+
+#[test]
+fn over_aligned_realloc_shrinks_big_blocks() {
+    use std::alloc::{GlobalAlloc, Layout};
+    let a = arenapool::ArenaPool;
+    for (size, align) in [
+        (64usize << 20, 4096usize),
+        (1 << 20, 1 << 16),
+        (100_000, 64),
+    ] {
+        let l = Layout::from_size_align(size, align).unwrap();
+        // SAFETY: non-zero size; the block is reallocated and freed once.
+        unsafe {
+            let p = a.alloc(l);
+            assert!(!p.is_null());
+            p.write_bytes(9, size);
+            let q = a.realloc(p, l, 100);
+            assert!(!q.is_null());
+            assert_eq!(q as usize % align, 0);
+            assert!(std::slice::from_raw_parts(q, 100).iter().all(|&b| b == 9));
+            let usable = raw::usable_size(q);
+            assert!(
+                usable < size / 2,
+                "{size} B at {align}: still {usable} B after shrinking to 100"
+            );
+            a.dealloc(q, Layout::from_size_align(100, align).unwrap());
+        }
+    }
 }
