@@ -63,7 +63,6 @@ const FLUSH_BATCH: usize = 256;
 pub struct Counters {
     pub refills: u64,
     pub flushes: u64,
-    pub remote_frees: u64,
     pub remote_drained: u64,
     pub spans_taken: u64,
     pub spans_returned: u64,

@@ -128,21 +128,6 @@ pub fn hex(v: usize, buf: &mut [u8; 18]) -> &[u8] {
     &buf[i..]
 }
 
-/// Formats `v` in decimal into `buf`, returning the used tail.
-pub fn dec(v: u64, buf: &mut [u8; 20]) -> &[u8] {
-    let mut i = buf.len();
-    let mut v = v;
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    &buf[i..]
-}
-
 /// Prints `arenapool: <msg>` and aborts the process. Never unwinds, never allocates.
 #[cold]
 pub fn fatal(msg: &[u8]) -> ! {

@@ -140,7 +140,6 @@ impl PoolInner {
         }
         self.mapped_bytes += rlen;
         let s = align_up(base as usize + lead, align) - lead;
-        let s = if s < base as usize { s + align } else { s };
         // Put the pieces around the taken part back as free runs.
         if s > base as usize {
             self.free_run(base, s - base as usize, true);
