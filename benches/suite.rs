@@ -114,13 +114,13 @@ fn worker(args: &[String]) -> ExitCode {
     );
     if select::name() == "arenapool" && std::env::var_os("ARENAPOOL_SUITE_POOL").is_some() {
         // Diagnostics for tuning: how often the workload took the pool lock.
-        let p = arenapool::pool_stats();
+        let p = arenapool::stats();
         eprintln!(
             "pool: lock taken {} times ({:.3} per op), contended {} times, {} free runs",
             p.lock_acquisitions,
             p.lock_acquisitions as f64 / ops.max(1) as f64,
             p.lock_contended,
-            p.runs
+            p.pool_free_runs
         );
     }
     if check.is_ok() {

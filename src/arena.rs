@@ -15,11 +15,13 @@
 //! Invariants (checked by [`Arena::check`]): every span on `spans` has `arena ==
 //! self` and passes `Span::check`; a chunk is in bin `b` iff it is free and
 //! `bin_of(size) == b`; `binmap` bit `b` is set iff bin `b` is non-empty; each cache
-//! bin holds exactly `limit - room` in-use chunks of its class; `spare` is null or
-//! one of `spans` whose only chunk is free.
+//! bin holds exactly `limit - room` chunks of its class, each with the `CACHED`
+//! flag, linked through encoded pointers (see [`Arena::link_key`]); `spare` is null
+//! or one of `spans` whose only chunk is free.
 
+use crate::os::PAGE;
 use crate::size::*;
-use crate::span::{self, Span, FIRST, FREE, FULL};
+use crate::span::{self, Span, CACHED, FENCE, FIRST, FREE, FULL};
 use core::ptr::{self, null_mut};
 use core::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
 
@@ -57,10 +59,24 @@ const SPARSE_SPANS: usize = 8;
 /// Chunks a flush takes at a time (a stack array of this many addresses).
 const FLUSH_BATCH: usize = 256;
 
-/// Per-thread counters, written by the owner only and summed by `stats`.
+/// Per-thread counters, written by the owner only (plain stores) and summed by
+/// `stats` (racy reads of whole words).
 #[repr(C)]
 #[derive(Default, Clone, Copy)]
 pub struct Counters {
+    /// Frees that took the fast path.
+    pub fast_frees: u64,
+    /// Bytes requested by allocations that took the fast path.
+    pub fast_req_bytes: u64,
+    /// Allocations and bytes requested off the fast path.
+    pub slow_allocs: u64,
+    pub slow_req_bytes: u64,
+    /// Frees off the fast path (local, remote, pool and huge blocks).
+    pub slow_frees: u64,
+    /// Chunks that entered or left the cache other than by the fast paths (so
+    /// that fast allocations = fast frees + in - out - cached now).
+    pub cache_in: u64,
+    pub cache_out: u64,
     pub refills: u64,
     pub flushes: u64,
     pub remote_drained: u64,
@@ -68,8 +84,23 @@ pub struct Counters {
     pub spans_returned: u64,
 }
 
+/// Number of arenas the cross-thread free matrix tells apart (by arena id); frees
+/// between arenas with higher ids are counted in the last row or column.
+pub const XMAX: usize = 32;
+
 #[repr(C, align(64))]
 pub struct Arena {
+    /// Chunk headers of this arena's spans are stored xor this key: the process's
+    /// secret xor the arena's id spread over header bits that are zero in every
+    /// in-use chunk (0..=3 and 18..=29, see [`spread_id`]). A chunk of another
+    /// arena decodes with the xor of the two ids there and fails `free`'s
+    /// fast-path mask: the mask is the ownership test. (Ids repeat after 65,535
+    /// arenas; arenas sharing an id may cache each other's chunks, which `flush`
+    /// sends back to their owner.)
+    pub key: u64,
+    /// Cache and remote-list links are stored xor this key (safe-linking).
+    pub link_key: u64,
+    /// Cache class `k` sits at byte offset `16 + 16 * k`: `16 + chunk size`.
     pub cache: [CacheBin; NCLASSES],
     bins: [*mut u8; NBINS],
     binmap: [u64; 2],
@@ -77,10 +108,19 @@ pub struct Arena {
     pub nspans: usize,
     spare: *mut Span,
     /// Bytes of chunks out of the store (in use by the program or in the cache).
-    used: usize,
+    pub used: usize,
     /// The cache is switched off (every limit 0) while the arena is sparse.
     uncached: bool,
+    /// 1, 2, ...: order of creation; 0 for the static arenas.
+    pub id: u32,
+    /// Thread id (`gettid`) of the thread that owns it or owned it last.
+    pub tid: u32,
     pub counters: Counters,
+    /// Frees by this arena's owner of blocks of other arenas: count and bytes per
+    /// owning arena id (see [`XMAX`]).
+    pub xfree: [[u64; 2]; XMAX],
+    /// Secure mode: blocks this arena's owner freed, held back from reuse.
+    pub quarantine: crate::secure::Quarantine,
     /// All arenas ever made, for statistics and fork handling (never unlinked).
     pub all_next: *mut Arena,
     /// Next arena on the pool's list of parked arenas.
@@ -101,19 +141,43 @@ pub trait SpanSource {
     fn take_span(&mut self) -> *mut u8;
     /// Returns a span whose chunks are all free.
     fn give_span(&mut self, base: *mut u8);
+    /// Resolves the remote frees of `a` if it is parked (after a push onto it).
+    ///
+    /// # Safety
+    /// `a` is an arena.
+    unsafe fn drain_if_parked(&mut self, a: *mut Arena);
 }
 
 impl Arena {
     /// Initialises an arena in place.
     ///
     /// # Safety
-    /// `a` points to writable memory for an `Arena`, not in use.
-    pub unsafe fn init(a: *mut Arena) {
+    /// `a` points to writable memory for an `Arena`, not in use; `id` is unique,
+    /// nonzero and below 2^20.
+    pub unsafe fn init(a: *mut Arena, id: u32, secret: u64) {
         ptr::write_bytes(a as *mut u8, 0, core::mem::size_of::<Arena>());
         for (cls, bin) in (*a).cache.iter_mut().enumerate() {
             bin.limit = class_limit(cls);
             bin.room = bin.limit;
         }
+        (*a).id = id;
+        (*a).key = secret ^ spread_id(id);
+        (*a).link_key = mix(secret ^ id as u64);
+        (*a).quarantine.seed(mix(secret ^ !(id as u64)));
+        if crate::config::secure() {
+            // Secure mode: every free takes the slow path, where the checks are.
+            for bin in (*a).cache.iter_mut() {
+                bin.limit = 0;
+                bin.room = 0;
+            }
+            (*a).uncached = true;
+        }
+    }
+
+    /// Bytes of the cache bin for chunk size `s` from the arena's start.
+    #[inline(always)]
+    pub const fn bin_offset(s: usize) -> usize {
+        CACHE_OFFSET + s
     }
 
     // ---- size bins ------------------------------------------------------------------
@@ -198,9 +262,14 @@ impl Arena {
     /// # Safety
     /// `c` is an in-use chunk of a span of this arena, not in any cache.
     pub unsafe fn free_chunk(&mut self, c: *mut u8) -> *mut Span {
+        debug_assert!(span::hdr(c) & (FREE | CACHED) == 0);
         let mut s = span::size(c);
         self.used -= s;
         let next = c.add(s);
+        if span::prev_size(next) != s {
+            // The boundary tags disagree: one of the two headers was overwritten.
+            crate::os::fatal_at(b"corrupted block header at", Some(next as usize + HDR));
+        }
         let ps = span::prev_size(c);
         let prev_free = ps != 0 && span::is_free(c.sub(ps));
         let (c, s) = if prev_free {
@@ -228,7 +297,7 @@ impl Arena {
             self.store_insert(c, s);
             (c, s)
         };
-        if s == FULL {
+        if s == empty_chunk() {
             return self.span_emptied(span::span_of(c));
         }
         null_mut()
@@ -262,6 +331,11 @@ impl Arena {
     unsafe fn unlink_empty(&mut self, sp: *mut Span) {
         let c = (sp as *mut u8).add(FIRST);
         self.store_take(c);
+        if guarded_spans() {
+            // The guard page goes back to the pool read-write.
+            crate::os::protect((sp as *mut u8).add(GUARD_PAGE), PAGE, true);
+            self.used -= GUARD_CHUNK;
+        }
         if !(*sp).prev.is_null() {
             (*(*sp).prev).next = (*sp).next;
         } else {
@@ -281,6 +355,16 @@ impl Arena {
             return null_mut();
         }
         let c = Span::init(base, self);
+        if guarded_spans() {
+            // Secure mode: a permanent in-use chunk at the end of the span holds a
+            // guard page, so an overflow off the last chunk faults.
+            let g = base.add(FENCE - GUARD_CHUNK);
+            span::set_hdr(c, FULL - GUARD_CHUNK, 0);
+            span::set_hdr(g, GUARD_CHUNK, FULL - GUARD_CHUNK);
+            span::set_prev_size(base.add(FENCE), GUARD_CHUNK);
+            crate::os::protect(base.add(GUARD_PAGE), PAGE, false);
+            self.used += GUARD_CHUNK;
+        }
         let sp = base as *mut Span;
         (*sp).next = self.spans;
         if !self.spans.is_null() {
@@ -289,7 +373,7 @@ impl Arena {
         self.spans = sp;
         self.nspans += 1;
         self.counters.spans_taken += 1;
-        self.store_insert(c, FULL);
+        self.store_insert(c, empty_chunk());
         c
     }
 
@@ -319,7 +403,7 @@ impl Arena {
         self.used += if rem >= MIN_CHUNK { n * s } else { cs };
         if rem >= MIN_CHUNK {
             self.bin_remove(c, cs);
-            if cs == FULL {
+            if cs == empty_chunk() {
                 self.unspare(c);
             }
             let r = c.add(n * s);
@@ -380,7 +464,18 @@ impl Arena {
         if let Some(p) = self.cache_pop(cls) {
             return p;
         }
-        if self.uncached && self.dense() {
+        if cls == 1 && !self.cache[2].head.is_null() {
+            // Tiny requests take the freed 32-byte chunks, which go to class 2.
+            let n = self.cache[2].count();
+            self.cache[1].head = self.cache[2].head;
+            self.cache[1].room = self.cache[1].limit.saturating_sub(n);
+            self.cache[2].head = null_mut();
+            self.cache[2].room = self.cache[2].limit;
+            if let Some(p) = self.cache_pop(cls) {
+                return p;
+            }
+        }
+        if self.uncached && self.dense() && !crate::config::secure() {
             self.set_uncached(false, src);
         }
         if self.has_remote() {
@@ -403,30 +498,41 @@ impl Arena {
         }
         let first = self.split_head(c, s, n);
         // Hand out the first, cache the others so they pop in ascending order.
-        let bin = &mut self.cache[cls];
-        let mut head = bin.head;
         let mut b = first.add(s * (n - 1));
         for _ in 1..n {
-            let p = b.add(HDR);
-            *(p as *mut *mut u8) = head;
-            head = p;
+            self.cache_push(cls, b.add(HDR));
             b = b.sub(s);
         }
-        bin.head = head;
-        bin.room -= (n - 1) as u32;
         first.add(HDR)
     }
 
+    /// Takes the newest chunk of class `cls` out of the cache (clearing its
+    /// `CACHED` flag), checking the link it follows.
     #[inline]
     unsafe fn cache_pop(&mut self, cls: usize) -> Option<*mut u8> {
+        let key = self.link_key as usize;
         let bin = &mut self.cache[cls];
         let p = bin.head;
         if p.is_null() {
             return None;
         }
-        bin.head = *(p as *mut *mut u8);
+        bin.head = decode_link(p, key);
         bin.room += 1;
+        span::toggle_cached(p.sub(HDR));
+        self.counters.cache_out += 1;
         Some(p)
+    }
+
+    /// Puts payload `p` into class `cls` (which has room), setting `CACHED`.
+    #[inline]
+    unsafe fn cache_push(&mut self, cls: usize, p: *mut u8) {
+        let key = self.link_key as usize;
+        let bin = &mut self.cache[cls];
+        *(p as *mut usize) = bin.head as usize ^ key;
+        bin.head = p;
+        bin.room -= 1;
+        span::toggle_cached(p.sub(HDR));
+        self.counters.cache_in += 1;
     }
 
     /// Frees payload `p` of this arena from its owner thread: into the cache when
@@ -452,10 +558,7 @@ impl Arena {
                 }
                 self.flush(cls, self.cache[cls].limit / 2, src);
             }
-            let bin = &mut self.cache[cls];
-            *(p as *mut *mut u8) = bin.head;
-            bin.head = p;
-            bin.room -= 1;
+            self.cache_push(cls, p);
             return;
         }
         let sp = self.free_chunk(c);
@@ -467,8 +570,8 @@ impl Arena {
     /// Bytes held in the cache.
     fn cached_bytes(&self) -> usize {
         let mut b = 0;
-        for (cls, bin) in self.cache.iter().enumerate() {
-            b += bin.count() as usize * class_chunk(cls);
+        for cls in CACHED_CLASSES {
+            b += self.cache[cls].count() as usize * class_chunk(cls);
         }
         b
     }
@@ -476,13 +579,14 @@ impl Arena {
     /// The arena holds many spans but little live data: cached chunks scattered
     /// over its spans would keep them from going back to the pool.
     fn sparse(&self) -> bool {
-        let live = self.used - self.cached_bytes();
+        let live = self.used.saturating_sub(self.cached_bytes());
         self.nspans >= SPARSE_SPANS && live * 8 < self.nspans * SPAN
     }
 
     /// Live data fills its spans again (or few are left): the cache can come back.
     fn dense(&self) -> bool {
-        self.nspans < SPARSE_SPANS || (self.used - self.cached_bytes()) * 4 >= self.nspans * SPAN
+        self.nspans < SPARSE_SPANS
+            || self.used.saturating_sub(self.cached_bytes()) * 4 >= self.nspans * SPAN
     }
 
     /// Switches the cache off (flushing it, so frees reach the store and empty
@@ -492,7 +596,7 @@ impl Arena {
             return;
         }
         self.uncached = off;
-        for cls in CLASS_FIRST..NCLASSES {
+        for cls in CACHED_CLASSES {
             let n = self.cache[cls].count();
             if n > 0 {
                 self.flush(cls, n, src);
@@ -527,7 +631,15 @@ impl Arena {
             left -= k;
             batch[..k].reverse();
             for &c in &batch[..k] {
-                let sp = self.free_chunk(c as *mut u8);
+                let c = c as *mut u8;
+                let owner = (*span::span_of(c)).arena.load(Ordering::Relaxed);
+                if !ptr::eq(owner, self) {
+                    // A chunk of an arena sharing this one's id (see `key`).
+                    (*owner).push_remote(c.add(HDR));
+                    src.drain_if_parked(owner);
+                    continue;
+                }
+                let sp = self.free_chunk(c);
                 if !sp.is_null() {
                     src.give_span(sp as *mut u8);
                 }
@@ -558,9 +670,20 @@ impl Arena {
     /// `p` is a live block of this arena, no longer used by the caller.
     #[inline]
     pub unsafe fn push_remote(&self, p: *mut u8) {
+        // Flag it first, atomically: a second free of it, by any thread, sees the
+        // flag and is reported (by the caller) instead of pushing it twice.
+        let h = &*(p.sub(HDR) as *const core::sync::atomic::AtomicU32);
+        let old = h.fetch_xor(CACHED as u32, Ordering::AcqRel) ^ self.key as u32;
+        if old as u64 & CACHED != 0 {
+            crate::os::fatal_at(
+                b"free of a block already freed (double free):",
+                Some(p as usize),
+            );
+        }
+        let key = self.link_key as usize;
         let mut head = self.remote.0.load(Ordering::Relaxed);
         loop {
-            *(p as *mut *mut u8) = head;
+            *(p as *mut usize) = head as usize ^ key;
             match self
                 .remote
                 .0
@@ -581,8 +704,10 @@ impl Arena {
     pub unsafe fn drain_remote(&mut self, src: &mut impl SpanSource) {
         let mut p = self.remote.0.swap(null_mut(), Ordering::SeqCst);
         while !p.is_null() {
-            let next = *(p as *mut *mut u8);
+            let next = decode_link(p, self.link_key as usize);
             self.counters.remote_drained += 1;
+            let h = &*(p.sub(HDR) as *const core::sync::atomic::AtomicU32);
+            h.fetch_xor(CACHED as u32, Ordering::AcqRel);
             self.free_local(p, src);
             p = next;
         }
@@ -604,6 +729,7 @@ impl Arena {
                 span::set_size(c, s, 0);
                 let tail = c.add(s);
                 span::set_hdr(tail, cs - s, s);
+                span::set_prev_size(c.add(cs), cs - s);
                 let sp = self.free_chunk(tail);
                 if !sp.is_null() {
                     src.give_span(sp as *mut u8);
@@ -674,6 +800,7 @@ impl Arena {
             span::set_size(c2, need, 0);
             let tail = c2.add(need);
             span::set_hdr(tail, have - need, need);
+            span::set_prev_size(c2.add(have), have - need);
             let sp = self.free_chunk(tail);
             debug_assert!(sp.is_null());
         }
@@ -721,7 +848,7 @@ impl Arena {
             if sp == self.spare {
                 spare_seen = true;
                 if (*sp).first_free as usize * UNIT + HDR != FIRST
-                    || span::size((sp as *mut u8).add(FIRST)) != FULL
+                    || span::size((sp as *mut u8).add(FIRST)) != empty_chunk()
                 {
                     return Err("spare span is not empty");
                 }
@@ -766,17 +893,21 @@ impl Arena {
             let mut p = bin.head;
             while !p.is_null() {
                 let c = p.sub(HDR);
-                if span::is_free(c) || class_of_chunk(span::size(c)) != cls {
+                if span::is_free(c) || span::size(c) != class_chunk(cls) {
                     return Err("cache holds a wrong chunk");
                 }
-                if (*span::span_of(c)).arena.load(Ordering::Relaxed) != me {
+                if span::hdr(c) & CACHED == 0 {
+                    return Err("cached chunk without the CACHED flag");
+                }
+                let owner = (*span::span_of(c)).arena.load(Ordering::Relaxed);
+                if owner != me && (*owner).id != self.id {
                     return Err("cache holds another arena's chunk");
                 }
                 k += 1;
                 if k > bin.count() {
                     break;
                 }
-                p = *(p as *mut *mut u8);
+                p = (*(p as *mut usize) ^ self.link_key as usize) as *mut u8;
             }
             if k != bin.count() || bin.room > bin.limit || (self.uncached && bin.limit != 0) {
                 return Err("cache count wrong");
@@ -784,4 +915,67 @@ impl Arena {
         }
         Ok(free)
     }
+}
+
+/// Byte offset of `Arena::cache`.
+pub const CACHE_OFFSET: usize = core::mem::offset_of!(Arena, cache);
+const _: () = assert!(CACHE_OFFSET == 16 && core::mem::size_of::<CacheBin>() == UNIT);
+
+/// Secure mode's guard chunk: two pages before the fence, the first of which
+/// (at span offset `GUARD_PAGE`) is protected; the second holds the fence.
+const GUARD_CHUNK: usize = 2 * PAGE;
+const GUARD_PAGE: usize = FENCE + HDR - 2 * PAGE;
+const _: () = assert!(FENCE - GUARD_CHUNK + HDR == GUARD_PAGE);
+
+#[inline]
+fn guarded_spans() -> bool {
+    crate::config::secure()
+}
+
+/// Size of the free chunk of an empty span (less the guard chunk in secure mode).
+#[inline]
+fn empty_chunk() -> usize {
+    if guarded_spans() {
+        FULL - GUARD_CHUNK
+    } else {
+        FULL
+    }
+}
+
+/// Arena ids run 1..=MAX_ID, then repeat.
+pub const MAX_ID: u32 = 0xffff;
+
+/// An arena id placed in the header bits that every in-use chunk has zero and
+/// that `free`'s fast-path mask tests: 0..=3 (chunk sizes are multiples of 16)
+/// and 18..=29 (chunks are smaller than a 256 KiB span; 30 and 31 are flags).
+/// Bits 11..=17 stay out: pool block tags carry a mark there (see `large`), so
+/// that no arena key decodes a tag into a valid size.
+#[inline]
+pub const fn spread_id(id: u32) -> u64 {
+    (id as u64 & 0xf) | ((id as u64 >> 4) & 0xfff) << 18
+}
+
+/// A 64-bit finaliser (splitmix64's): spreads `x` over all bits.
+pub fn mix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+/// Follows an encoded cache or remote-list link out of payload `p`. A payload is
+/// 16-aligned, so a decoded link that is not was overwritten after the free.
+#[inline(always)]
+pub unsafe fn decode_link(p: *mut u8, key: usize) -> *mut u8 {
+    let next = *(p as *const usize) ^ key;
+    if next & (UNIT - 1) != 0 {
+        corrupt_link(p);
+    }
+    next as *mut u8
+}
+
+#[cold]
+#[inline(never)]
+fn corrupt_link(p: *mut u8) -> ! {
+    crate::os::fatal_at(b"corrupted free list at", Some(p as usize))
 }

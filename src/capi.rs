@@ -142,6 +142,67 @@ pub unsafe extern "C" fn malloc_trim(_pad: usize) -> i32 {
     (pool.unmapped_total != before) as i32
 }
 
+/// Prints arenapool's statistics table to stderr (as glibc's prints its own).
+#[no_mangle]
+pub unsafe extern "C" fn malloc_stats() {
+    crate::stats::print_stats()
+}
+
+/// glibc's `struct mallinfo2`: every field a `size_t`.
+#[repr(C)]
+#[derive(Default)]
+pub struct MallInfo2 {
+    /// Non-mmapped space: the pool's mapped bytes.
+    pub arena: usize,
+    /// Free chunks: the pool's free runs.
+    pub ordblks: usize,
+    pub smblks: usize,
+    /// Huge blocks' bytes are in `hblkhd`; their count is not kept.
+    pub hblks: usize,
+    pub hblkhd: usize,
+    /// Peak mapped bytes.
+    pub usmblks: usize,
+    /// Bytes in thread caches.
+    pub fsmblks: usize,
+    /// Bytes in use.
+    pub uordblks: usize,
+    /// Mapped bytes not in use.
+    pub fordblks: usize,
+    /// Bytes `malloc_trim` could release.
+    pub keepcost: usize,
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn mallinfo2() -> MallInfo2 {
+    let s = crate::stats::stats();
+    MallInfo2 {
+        arena: s.mapped_bytes - s.huge_bytes,
+        ordblks: s.pool_free_runs,
+        smblks: 0,
+        hblks: 0,
+        hblkhd: s.huge_bytes,
+        usmblks: s.peak_mapped_bytes,
+        fsmblks: s.cached_bytes,
+        uordblks: s.in_use_bytes,
+        fordblks: s.mapped_bytes.saturating_sub(s.in_use_bytes),
+        keepcost: s.pool_free_bytes,
+    }
+}
+
+/// glibc's older `struct mallinfo` (fields `int`, saturated).
+#[repr(C)]
+pub struct MallInfo([i32; 10]);
+
+#[no_mangle]
+pub unsafe extern "C" fn mallinfo() -> MallInfo {
+    let m = mallinfo2();
+    let f = [
+        m.arena, m.ordblks, m.smblks, m.hblks, m.hblkhd, m.usmblks, m.fsmblks, m.uordblks,
+        m.fordblks, m.keepcost,
+    ];
+    MallInfo(f.map(|v| v.min(i32::MAX as usize) as i32))
+}
+
 /// No tunables are taken through `mallopt`; 0 tells the caller so (as glibc does
 /// for an unknown parameter).
 #[no_mangle]

@@ -5,12 +5,16 @@
 //! | `ARENAPOOL_ARENA_MAX` | 128K | 1K..=128K | largest request carved from an arena span; larger ones are pool blocks |
 //! | `ARENAPOOL_HUGE_MIN` | 32M | 1M..=1G | smallest request given a mapping of its own |
 //! | `ARENAPOOL_RETAIN` | 32M | 0..=1G | free pool memory always kept for reuse (the bound grows with use, see `pool`) |
+//! | `ARENAPOOL_SECURE` | 0 (1 with feature `secure`) | 0, 1 | secure mode (see `secure`) |
+//! | `ARENAPOOL_SHOW_STATS` | 0 | 0, 1 | print statistics to stderr at exit |
+//! | `ARENAPOOL_VERBOSE` | 0 | 0, 1 | print the configuration at start-up and OS failures |
+//! | `ARENAPOOL_HEAP_MAP` | unset | a path | write an SVG heap map there at exit |
 //!
 //! Sizes take an optional `K`, `M` or `G` suffix (powers of 1024). A value that
 //! does not parse or is out of range is ignored (the default stays).
 
 use crate::size;
-use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 static LOADED: AtomicU32 = AtomicU32::new(0);
 static ARENA_MAX_REQ: AtomicUsize = AtomicUsize::new(size::ARENA_MAX_REQ);
@@ -37,11 +41,72 @@ pub fn retain_min() -> usize {
     RETAIN_MIN.load(Ordering::Relaxed)
 }
 
-/// Reads the environment once (racing first callers read it twice, harmlessly).
+static SECRET: AtomicU64 = AtomicU64::new(0);
+static FLAGS: AtomicU32 = AtomicU32::new(if cfg!(feature = "secure") { SECURE } else { 0 });
+static HEAP_MAP: AtomicPtr<libc::c_char> = AtomicPtr::new(core::ptr::null_mut());
+const SECURE: u32 = 1;
+const SHOW_STATS: u32 = 2;
+const VERBOSE: u32 = 4;
+
+/// Whether secure mode is on (see `secure`).
+#[inline]
+pub fn secure() -> bool {
+    FLAGS.load(Ordering::Relaxed) & SECURE != 0
+}
+/// Whether to print statistics at exit.
+pub fn show_stats() -> bool {
+    FLAGS.load(Ordering::Relaxed) & SHOW_STATS != 0
+}
+/// Whether to report the configuration and OS failures.
+pub fn verbose() -> bool {
+    FLAGS.load(Ordering::Relaxed) & VERBOSE != 0
+}
+/// Where to write a heap map at exit, if anywhere.
+pub fn heap_map_path() -> Option<&'static core::ffi::CStr> {
+    let p = HEAP_MAP.load(Ordering::Relaxed);
+    // SAFETY: a non-null value came from getenv: a NUL-terminated string that lives as long as the environment.
+    (!p.is_null()).then(|| unsafe { core::ffi::CStr::from_ptr(p) })
+}
+
+/// The per-process random key that pool and huge block tags are stored xor (and
+/// arena keys derive from). Nonzero once [`load`] has run; never changes after.
+#[inline]
+pub fn secret() -> u64 {
+    SECRET.load(Ordering::Relaxed)
+}
+
+fn make_secret() {
+    let mut k = 0u64;
+    // SAFETY: getrandom fills at most 8 bytes of `k`; it never allocates.
+    let got = unsafe {
+        libc::getrandom(
+            &mut k as *mut u64 as *mut libc::c_void,
+            8,
+            libc::GRND_NONBLOCK,
+        )
+    };
+    if got != 8 {
+        // No entropy yet (early boot): the clock and an address still differ per run.
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: clock_gettime writes the timespec.
+        unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+        k = (ts.tv_nsec as u64) ^ ((ts.tv_sec as u64) << 32) ^ (&ts as *const _ as u64);
+    }
+    k = crate::arena::mix(k) | 1;
+    // The first caller's key wins; it is written before any block exists.
+    let _ = SECRET.compare_exchange(0, k, Ordering::AcqRel, Ordering::Acquire);
+}
+
+/// Reads the environment once (racing first callers read it twice, harmlessly)
+/// and makes the process's secret.
 pub fn load() {
     if LOADED.load(Ordering::Acquire) != 0 {
         return;
     }
+    make_secret();
     if let Some(v) = read(c"ARENAPOOL_ARENA_MAX", 1024, 128 * 1024) {
         // Chunk arithmetic needs the request to leave room for the header.
         ARENA_MAX_REQ.store(v / size::UNIT * size::UNIT - size::HDR, Ordering::Relaxed);
@@ -52,7 +117,41 @@ pub fn load() {
     if let Some(v) = read(c"ARENAPOOL_RETAIN", 0, 1 << 30) {
         RETAIN_MIN.store(v, Ordering::Relaxed);
     }
+    for (name, bit) in [
+        (c"ARENAPOOL_SECURE", SECURE),
+        (c"ARENAPOOL_SHOW_STATS", SHOW_STATS),
+        (c"ARENAPOOL_VERBOSE", VERBOSE),
+    ] {
+        match read(name, 0, 1) {
+            Some(1) => FLAGS.fetch_or(bit, Ordering::Relaxed),
+            Some(_) => FLAGS.fetch_and(!bit, Ordering::Relaxed),
+            None => 0,
+        };
+    }
+    // SAFETY: getenv with a NUL-terminated name.
+    let map = unsafe { libc::getenv(c"ARENAPOOL_HEAP_MAP".as_ptr()) };
+    HEAP_MAP.store(map, Ordering::Relaxed);
     LOADED.store(1, Ordering::Release);
+    if verbose() {
+        report();
+    }
+}
+
+/// Prints the configuration (`ARENAPOOL_VERBOSE=1`).
+fn report() {
+    use core::fmt::Write;
+    let mut w = crate::stats::ErrBuf::new();
+    let _ = writeln!(
+        w,
+        "arenapool: arena max request {} B, huge from {} B, retain {} B, secure {}, show stats {}, heap map {}",
+        arena_max_req(),
+        huge_min(),
+        retain_min(),
+        secure() as u8,
+        show_stats() as u8,
+        heap_map_path().and_then(|p| p.to_str().ok()).unwrap_or("-"),
+    );
+    w.flush();
 }
 
 fn read(name: &core::ffi::CStr, min: usize, max: usize) -> Option<usize> {

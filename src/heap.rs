@@ -5,18 +5,24 @@
 //! path); up to `ARENA_MAX_REQ` are carved from the thread's arena store; up to
 //! `HUGE_MIN` are pool blocks; larger ones are mapped on their own.
 
-use crate::arena::{CacheBin, PARKED};
-
-const _: () = assert!(core::mem::size_of::<CacheBin>() == UNIT);
+use crate::arena::{self, Arena, CacheBin, SpanSource};
 use crate::config;
 use crate::large;
 use crate::os;
 use crate::pool::{Global, Locked, POOL};
+use crate::registry;
+use crate::secure;
 use crate::size::*;
-use crate::span::{self, FREE, LARGE, SIZE_MASK};
+use crate::span::{self, CACHED, FENCE, FIRST, FREE, SIZE_MASK};
 use crate::thread;
 use core::ptr::null_mut;
-use core::sync::atomic::Ordering;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+/// The cache bin of `a` for chunk size (or decoded header) `s`.
+#[inline(always)]
+unsafe fn bin_at(a: *mut Arena, s: usize) -> *mut CacheBin {
+    (a as *mut u8).add(Arena::bin_offset(s)).cast::<CacheBin>()
+}
 
 /// Allocates `n` bytes, 16-byte aligned. Null (and `errno = ENOMEM`) when out of
 /// memory.
@@ -25,11 +31,13 @@ pub unsafe fn malloc(n: usize) -> *mut u8 {
     if n <= CACHE_MAX_REQ {
         // A thread without an arena sees the empty arena here, whose cache is empty.
         let a = thread::arena();
-        let bin = (*a).cache.get_unchecked_mut(class_of_req(n));
+        let bin = &mut *bin_at(a, (n + HDR + UNIT - 1) & !(UNIT - 1));
         let p = bin.head;
         if !p.is_null() {
-            bin.head = *(p as *mut *mut u8);
+            bin.head = arena::decode_link(p, (*a).link_key as usize);
             bin.room += 1;
+            span::toggle_cached(p.sub(HDR));
+            (*a).counters.fast_req_bytes += n as u64;
             return p;
         }
     }
@@ -42,29 +50,79 @@ unsafe fn malloc_slow(n: usize) -> *mut u8 {
     let p = malloc_generic(n);
     if p.is_null() {
         *libc::__errno_location() = libc::ENOMEM;
+    } else {
+        count_alloc(n);
     }
     p
 }
 
+/// Counters of threads without an arena of their own (rare: before the first
+/// allocation, or after exit cleanup).
+static STRAY_ALLOCS: AtomicU64 = AtomicU64::new(0);
+static STRAY_REQ_BYTES: AtomicU64 = AtomicU64::new(0);
+static STRAY_FREES: AtomicU64 = AtomicU64::new(0);
+
+/// Counts an allocation off the fast path.
+fn count_alloc(n: usize) {
+    if thread::has_arena() {
+        // SAFETY: the calling thread owns its arena's counters.
+        unsafe {
+            let c = &mut (*thread::arena()).counters;
+            c.slow_allocs += 1;
+            c.slow_req_bytes += n as u64;
+        }
+    } else {
+        STRAY_ALLOCS.fetch_add(1, Ordering::Relaxed);
+        STRAY_REQ_BYTES.fetch_add(n as u64, Ordering::Relaxed);
+    }
+}
+
+/// Allocations, bytes requested and frees counted outside any arena.
+pub fn stray_counts() -> (u64, u64, u64) {
+    (
+        STRAY_ALLOCS.load(Ordering::Relaxed),
+        STRAY_REQ_BYTES.load(Ordering::Relaxed),
+        STRAY_FREES.load(Ordering::Relaxed),
+    )
+}
+
 unsafe fn malloc_generic(n: usize) -> *mut u8 {
+    config::load();
+    if config::secure() {
+        return secure::alloc(n, UNIT);
+    }
     if n <= config::arena_max_req() {
-        let a = thread::arena_or_init();
-        if a.is_null() {
-            return null_mut();
-        }
-        if thread::is_exited(a) {
-            return alloc_exited(n, UNIT);
-        }
-        if n <= CACHE_MAX_REQ {
-            return (*a).refill(class_of_req(n), &mut Global);
-        }
-        let c = (*a).alloc_chunk(chunk_size(n), &mut Global);
-        return if c.is_null() { c } else { c.add(HDR) };
+        return alloc_in_arena(n, UNIT);
     }
     if n > MAX_REQ {
         return null_mut();
     }
     large::alloc(n, UNIT).0
+}
+
+/// Allocates `n` bytes at `align` from the calling thread's arena (`n` fits one:
+/// `n <= arena_max_req()`, and with `align > UNIT`, `n + align + 2 * MIN_CHUNK <=
+/// arena_max_req() + HDR`).
+pub(crate) unsafe fn alloc_in_arena(n: usize, align: usize) -> *mut u8 {
+    let a = thread::arena_or_init();
+    if a.is_null() {
+        return null_mut();
+    }
+    if thread::is_exited(a) {
+        return alloc_exited(n, align);
+    }
+    if align > UNIT {
+        return (*a).alloc_aligned(n, align, &mut Global);
+    }
+    if n <= CACHE_MAX_REQ {
+        return (*a).refill(class_of_req(n), &mut Global);
+    }
+    let c = (*a).alloc_chunk(chunk_size(n), &mut Global);
+    if c.is_null() {
+        c
+    } else {
+        c.add(HDR)
+    }
 }
 
 /// Allocates for a thread past its exit cleanup: borrows a parked arena under the
@@ -101,65 +159,197 @@ pub unsafe fn free(p: *mut u8) {
     if p.is_null() {
         return;
     }
-    let h = *(p.sub(HDR) as *const u64);
-    // One range check: a cacheable size and not free (FREE is bit 31). A pool
-    // block's tag has size bits 0: its class has no room, so the span (which a pool
-    // block does not have) is only looked at for span chunks.
-    // A cache bin is UNIT bytes, so the chunk size is also the bin's offset.
-    let size = (h as u32 & !(UNIT as u32 - 1)) as usize;
-    if size < NCLASSES * UNIT {
-        let a = thread::arena();
-        let bin = &mut *((*a).cache.as_mut_ptr() as *mut u8)
-            .add(size)
-            .cast::<CacheBin>();
-        if bin.room != 0 && (*span::span_of(p)).arena.load(Ordering::Relaxed) == a {
-            *(p as *mut *mut u8) = bin.head;
+    let a = thread::arena();
+    // Decoded with this thread's arena key, a header passes the mask only if it is
+    // one of this arena's in-use chunks of a size below 2048 (a chunk of another
+    // arena keeps the xor of the two ids in the mask's bits, see `Arena::key`;
+    // cached and free chunks have flags there; pool tags a mark). The decoded
+    // header is then the chunk size, which is also the bin's offset.
+    // (Unaligned read: `p` is not checked yet; on x86-64 the same instruction.)
+    let h = ((p.sub(HDR) as *const u64).read_unaligned() ^ (*a).key) as u32;
+    if h & FAST_REJECT == 0 {
+        let bin = &mut *bin_at(a, h as usize);
+        if bin.room != 0 {
+            *(p as *mut usize) = bin.head as usize ^ (*a).link_key as usize;
             bin.head = p;
             bin.room -= 1;
+            span::toggle_cached(p.sub(HDR));
+            (*a).counters.fast_frees += 1;
             return;
         }
     }
-    free_slow(p, h)
+    free_slow(p)
 }
+
+/// Decoded-header bits that send `free` to its slow path: flags, `LARGE`, and
+/// sizes of 2048 or more (which include every foreign arena id).
+pub(crate) const FAST_REJECT: u32 = !((NCLASSES * UNIT - 1) as u32 & !(UNIT as u32 - 1));
+const _: () = assert!(FAST_REJECT == 0xffff_f80f);
 
 #[cold]
 #[inline(never)]
-unsafe fn free_slow(p: *mut u8, h: u64) {
+unsafe fn free_slow(p: *mut u8) {
     // `free` never changes errno (the lock's futex calls and munmap could).
     let e = *libc::__errno_location();
-    free_slower(p, h);
+    free_checked(p);
     *libc::__errno_location() = e;
 }
 
-unsafe fn free_slower(p: *mut u8, h: u64) {
-    if h & LARGE != 0 {
+unsafe fn free_checked(p: *mut u8) {
+    let me = thread::arena();
+    if thread::has_arena() {
+        (*me).counters.slow_frees += 1;
+    } else {
+        STRAY_FREES.fetch_add(1, Ordering::Relaxed);
+    }
+    if config::secure() {
+        return secure::free(p);
+    }
+    let Block::Chunk(owner, size) = classify(p, b"free") else {
         return large::free(p);
-    }
-    if h & FREE != 0 {
-        os::fatal_at(b"double free of", Some(p as usize));
-    }
-    let owner = (*span::span_of(p)).arena.load(Ordering::Relaxed);
-    if owner == thread::arena() {
+    };
+    if owner == me {
         return (*owner).free_local(p, &mut Global);
     }
+    count_cross(owner, size);
     (*owner).push_remote(p);
-    if (*owner).state.load(Ordering::SeqCst) == PARKED {
-        POOL.lock().drain_parked(owner);
+    Global.drain_if_parked(owner);
+}
+
+/// Counts a free by this thread of a `size`-byte block of arena `owner`.
+pub(crate) unsafe fn count_cross(owner: *mut Arena, size: usize) {
+    if thread::has_arena() {
+        let me = thread::arena();
+        let x = &mut (*me).xfree[((*owner).id as usize).min(arena::XMAX) - 1];
+        x[0] += 1;
+        x[1] += size as u64;
     }
+}
+
+/// What a pointer handed to `free`, `realloc` or `malloc_usable_size` is.
+pub(crate) enum Block {
+    /// A live chunk of an arena span: its owner and chunk size.
+    Chunk(*mut Arena, usize),
+    /// A live pool or huge block (a pool block's double free is caught by
+    /// `large::free`, under the pool lock).
+    Large,
+}
+
+/// Finds out what `p` is, or reports misuse (naming operation `op`) and aborts.
+/// Reads only memory the registry says is ours, besides the 16 bytes before `p`
+/// (which the fast path already read, for `free`).
+pub(crate) unsafe fn classify(p: *mut u8, op: &[u8]) -> Block {
+    if p as usize % UNIT != 0 {
+        misuse(op, b" of a misaligned pointer", p);
+    }
+    let kind = registry::get(p as usize);
+    if kind != registry::ARENA {
+        if large::validate(p) {
+            return Block::Large;
+        }
+        if kind == registry::NONE {
+            misuse(op, b" of a pointer arenapool never returned:", p);
+        }
+        misuse(
+            op,
+            b" of a pointer inside a pool block or free pool memory:",
+            p,
+        );
+    }
+    let sp = span::span_of(p);
+    let off = p as usize - sp as usize - HDR;
+    let c = p.sub(HDR);
+    if (FIRST..FENCE).contains(&off) {
+        let h = span::hdr(c);
+        let s = (h & SIZE_MASK) as usize;
+        let ps = (h >> 32) as usize;
+        let sane = h & (UNIT as u64 - 1) == 0
+            && s >= MIN_CHUNK
+            && off + s <= FENCE
+            && ps % UNIT == 0
+            && ps <= off - FIRST
+            && (ps == 0) == (off == FIRST)
+            && span::prev_size(c.add(s)) == s;
+        if sane {
+            if h & (FREE | CACHED) != 0 {
+                misuse(op, b" of a block already freed (double free):", p);
+            }
+            return Block::Chunk((*sp).arena.load(Ordering::Acquire), s);
+        }
+    }
+    diagnose_chunk(sp as *mut u8, c, op)
+}
+
+/// `p` is in an arena span but its header does not describe a chunk there: walk
+/// the span's chunks to tell a corrupted header from an interior pointer or a
+/// pointer into a freed (and merged) chunk. Racy if the owner is busy, but only
+/// the message depends on it: the process aborts either way.
+#[cold]
+unsafe fn diagnose_chunk(base: *mut u8, c: *mut u8, op: &[u8]) -> ! {
+    let p = c.add(HDR);
+    let mut off = FIRST;
+    let mut prev = 0;
+    while off < FENCE {
+        let x = base.add(off);
+        let h = span::hdr(x);
+        let s = (h & SIZE_MASK) as usize;
+        if h & (UNIT as u64 - 1) != 0
+            || s < MIN_CHUNK
+            || off + s > FENCE
+            || (h >> 32) as usize != prev
+        {
+            misuse(b"", b"corrupted block header at", x.add(HDR));
+        }
+        if x == c {
+            misuse(b"", b"corrupted block header at", p);
+        }
+        if x > c {
+            break;
+        }
+        if c < x.add(s) {
+            if h & (FREE | CACHED) != 0 {
+                misuse(op, b" of a block already freed (double free):", p);
+            }
+            misuse(op, b" of a pointer inside a block:", p);
+        }
+        prev = s;
+        off += s;
+    }
+    misuse(op, b" of a pointer inside a span header:", p)
+}
+
+/// Reports misuse of the heap (`arenapool: <op><what> 0x<p>`) and aborts.
+#[cold]
+pub(crate) fn misuse(op: &[u8], what: &[u8], p: *mut u8) -> ! {
+    let mut msg = [0u8; 96];
+    let n = op.len().min(32);
+    msg[..n].copy_from_slice(&op[..n]);
+    let m = what.len().min(msg.len() - n);
+    msg[n..n + m].copy_from_slice(&what[..m]);
+    os::fatal_at(&msg[..n + m], Some(p as usize))
 }
 
 /// Bytes usable at live block `p`.
 pub unsafe fn usable_size(p: *mut u8) -> usize {
-    let h = *(p.sub(HDR) as *const u64);
-    if h & LARGE != 0 {
-        large::usable(p)
-    } else {
-        (h & SIZE_MASK) as usize - HDR
+    if config::secure() {
+        return secure::usable_size(p);
+    }
+    match classify(p, b"malloc_usable_size") {
+        Block::Chunk(_, s) => s - HDR,
+        Block::Large => large::usable(p),
     }
 }
 
 /// Allocates `n` zeroed bytes. Fresh pool and huge blocks are zero already.
 pub unsafe fn zalloc(n: usize) -> *mut u8 {
+    if config::secure() {
+        let p = secure::alloc(n, UNIT);
+        if !p.is_null() {
+            count_alloc(n);
+            core::ptr::write_bytes(p, 0, n);
+        }
+        return p;
+    }
     if n <= config::arena_max_req() {
         let p = malloc(n);
         if !p.is_null() {
@@ -171,8 +361,11 @@ pub unsafe fn zalloc(n: usize) -> *mut u8 {
         return null_mut();
     }
     let (p, clean) = large::alloc(n, UNIT);
-    if !p.is_null() && !clean {
-        core::ptr::write_bytes(p, 0, n);
+    if !p.is_null() {
+        count_alloc(n);
+        if !clean {
+            core::ptr::write_bytes(p, 0, n);
+        }
     }
     p
 }
@@ -182,18 +375,23 @@ pub unsafe fn aligned(align: usize, n: usize) -> *mut u8 {
     if align <= UNIT {
         return malloc(n);
     }
+    let p = aligned_generic(align, n);
+    if !p.is_null() {
+        count_alloc(n);
+    }
+    p
+}
+
+unsafe fn aligned_generic(align: usize, n: usize) -> *mut u8 {
     if n > MAX_REQ || align > MAX_REQ / 2 {
         return null_mut();
     }
+    config::load();
+    if config::secure() {
+        return secure::alloc(n, align);
+    }
     if n + align + 2 * MIN_CHUNK <= config::arena_max_req() + HDR {
-        let a = thread::arena_or_init();
-        if a.is_null() {
-            return null_mut();
-        }
-        if thread::is_exited(a) {
-            return alloc_exited(n, align);
-        }
-        return (*a).alloc_aligned(n, align, &mut Global);
+        return alloc_in_arena(n, align);
     }
     large::alloc(n, align).0
 }
@@ -204,29 +402,32 @@ pub unsafe fn realloc(p: *mut u8, n: usize) -> *mut u8 {
     if p.is_null() {
         return malloc(n);
     }
-    let h = *(p.sub(HDR) as *const u64);
-    if h & LARGE != 0 {
-        if n > MAX_REQ {
-            return null_mut();
-        }
-        if n > config::arena_max_req() {
-            let q = large::realloc_in_place(p, n);
-            if !q.is_null() {
-                return q;
+    if config::secure() {
+        return secure::realloc(p, n);
+    }
+    match classify(p, b"realloc") {
+        Block::Large => {
+            if n > MAX_REQ {
+                return null_mut();
+            }
+            if n > config::arena_max_req() {
+                let q = large::realloc_in_place(p, n);
+                if !q.is_null() {
+                    return q;
+                }
             }
         }
-    } else if n <= config::arena_max_req() {
-        let c = p.sub(HDR);
-        let s = (h & SIZE_MASK) as usize;
-        let need = chunk_size(n);
-        if need <= s && (s - need < MIN_CHUNK || s <= CACHE_MAX_CHUNK) {
-            return p;
-        }
-        let me = thread::arena();
-        if (*span::span_of(p)).arena.load(Ordering::Relaxed) == me
-            && (*me).resize_in_place(c, need, &mut Global)
-        {
-            return p;
+        Block::Chunk(owner, s) => {
+            if n <= config::arena_max_req() {
+                let need = chunk_size(n);
+                if need <= s && (s - need < MIN_CHUNK || s <= CACHE_MAX_CHUNK) {
+                    return p;
+                }
+                let me = thread::arena();
+                if owner == me && (*me).resize_in_place(p.sub(HDR), need, &mut Global) {
+                    return p;
+                }
+            }
         }
     }
     move_to(p, n, malloc(n))

@@ -9,23 +9,58 @@
 //!  (the offset is 16, the alignment, or a page: always a power of two, and the
 //!  alignment may be 4 GiB or more)
 //! ```
-//! The `LARGE` flag sits where a span chunk keeps its flags, so `free` tells the
-//! two apart from the 8 bytes before the pointer.
+//! The `LARGE` flag sits where a span chunk keeps its flags. Both words are stored
+//! xor the process's secret (`config::secret`), whose id bits are those of no
+//! arena, so a tag never passes `free`'s fast path and a forged or overwritten one
+//! decodes to noise. Huge mappings start on a `SPAN` boundary, and the registry
+//! marks that slot, so `free` can tell a huge block's start from anything else.
 
 use crate::config;
 use crate::os::{self, align_up, PAGE};
 use crate::pool::POOL;
+use crate::registry;
+use crate::size::SPAN;
 use crate::span::LARGE;
+use core::sync::atomic::{AtomicUsize, Ordering};
+
+/// Bytes of huge mappings now.
+static HUGE_BYTES: AtomicUsize = AtomicUsize::new(0);
+
+/// Bytes of huge mappings now.
+pub fn huge_bytes() -> usize {
+    HUGE_BYTES.load(Ordering::Relaxed)
+}
 
 /// Tag flag: the block has a mapping of its own.
 pub const HUGE: u64 = 4;
+/// Tag mark: a bit no arena key touches and no cacheable chunk size has, so a
+/// tag never passes `free`'s fast-path mask whatever arena decodes it.
+pub const MARK: u64 = 1 << 11;
+/// Tag flag (secure mode): the last page of the run is a guard page.
+pub const GUARD: u64 = 8;
 
 #[inline]
-unsafe fn write_tag(p: *mut u8, len: usize, off: usize, huge: bool) {
+unsafe fn write_tag(p: *mut u8, len: usize, off: usize, flags: u64) {
     debug_assert!(off.is_power_of_two());
-    *(p.sub(16) as *mut usize) = len;
-    *(p.sub(8) as *mut u64) =
-        ((off.trailing_zeros() as u64) << 32) | LARGE | if huge { HUGE } else { 0 };
+    let k = config::secret();
+    *(p.sub(16) as *mut u64) = len as u64 ^ k;
+    *(p.sub(8) as *mut u64) = (((off.trailing_zeros() as u64) << 32) | MARK | LARGE | flags) ^ k;
+}
+
+/// A mapping for a huge block, `SPAN`-aligned, registered.
+unsafe fn map_huge(len: usize, align: usize) -> *mut u8 {
+    let start = os::map_aligned(len, align.max(SPAN));
+    if !start.is_null() {
+        registry::set(start as usize, 1, registry::HUGE);
+        HUGE_BYTES.fetch_add(len, Ordering::Relaxed);
+    }
+    start
+}
+
+unsafe fn unmap_huge(start: *mut u8, len: usize) {
+    registry::set(start as usize, 1, registry::NONE);
+    HUGE_BYTES.fetch_sub(len, Ordering::Relaxed);
+    os::unmap(start, len);
 }
 
 /// Payload offset and run length for `size` bytes at `align`.
@@ -42,24 +77,35 @@ fn geometry(size: usize, align: usize) -> Option<(usize, usize)> {
 /// # Safety
 /// `align` is a power of two.
 pub unsafe fn alloc(size: usize, align: usize) -> (*mut u8, bool) {
+    alloc_with(size, align, false)
+}
+
+/// [`alloc`], with a guard page (no access) after the block when `guard`.
+pub unsafe fn alloc_with(size: usize, align: usize, guard: bool) -> (*mut u8, bool) {
     let Some((off, len)) = geometry(size, align) else {
         return (core::ptr::null_mut(), false);
     };
+    let extra = if guard { PAGE } else { 0 };
+    let flags = if guard { GUARD } else { 0 };
     config::load();
     if size >= config::huge_min() {
-        let start = os::map_aligned(len, align.max(PAGE));
+        let len = len + extra;
+        let start = map_huge(len, align);
         if start.is_null() {
             return (start, false);
         }
+        if guard {
+            os::protect(start.add(len - PAGE), PAGE, false);
+        }
         let p = start.add(off);
-        write_tag(p, len, off, true);
+        write_tag(p, len, off, HUGE | flags);
         return (p, true);
     }
     // Pool blocks: with alignment above a page, only the header page precedes p.
     let (off, len, lead) = if align > PAGE {
-        (PAGE, PAGE + align_up(size, PAGE), PAGE)
+        (PAGE, PAGE + align_up(size, PAGE) + extra, PAGE)
     } else {
-        (off, len, 0)
+        (off, len + extra, 0)
     };
     let (start, clean) = {
         let mut pool = POOL.lock();
@@ -72,23 +118,59 @@ pub unsafe fn alloc(size: usize, align: usize) -> (*mut u8, bool) {
     if start.is_null() {
         return (start, false);
     }
+    if guard {
+        os::protect(start.add(len - PAGE), PAGE, false);
+    }
     let p = start.add(off);
-    write_tag(p, len, off, false);
+    write_tag(p, len, off, flags);
     (p, clean)
 }
 
-/// Start, length, and whether the block is huge.
+/// Start, length, and whether the block is huge (`p` already validated).
 #[inline]
 pub unsafe fn geometry_of(p: *mut u8) -> (*mut u8, usize, bool) {
-    let tag = *(p.sub(8) as *const u64);
-    let len = *(p.sub(16) as *const usize);
-    (p.sub(1usize << ((tag >> 32) & 63)), len, tag & HUGE != 0)
+    let (start, len, flags) = tag_of(p);
+    (start, len, flags & HUGE != 0)
+}
+
+/// Start, length (guard page included) and flags of validated block `p`.
+#[inline]
+unsafe fn tag_of(p: *mut u8) -> (*mut u8, usize, u64) {
+    let k = config::secret();
+    let tag = *(p.sub(8) as *const u64) ^ k;
+    let len = (*(p.sub(16) as *const u64) ^ k) as usize;
+    (p.sub(1usize << ((tag >> 32) & 63)), len, tag & 0xffff)
+}
+
+/// Whether `p` is a pool or huge block, judged from its tag and the registry
+/// (a pool block may be one already freed: [`free`] checks that under the pool
+/// lock). Reads only the 16 bytes before `p` (readable: `free` read them).
+pub unsafe fn validate(p: *mut u8) -> bool {
+    let k = config::secret();
+    let tag = *(p.sub(8) as *const u64) ^ k;
+    if tag & !(63 << 32 | MARK | LARGE | HUGE | GUARD) != 0 || tag & (MARK | LARGE) != MARK | LARGE
+    {
+        return false;
+    }
+    let off = 1usize << (tag >> 32);
+    let len = (*(p.sub(16) as *const u64) ^ k) as usize;
+    let Some(start) = (p as usize).checked_sub(off) else {
+        return false;
+    };
+    if off < 16 || start % PAGE != 0 || len % PAGE != 0 || len < off || len > crate::size::MAX_REQ {
+        return false;
+    }
+    if tag & HUGE != 0 {
+        return start % SPAN == 0 && registry::get(start) == registry::HUGE;
+    }
+    registry::get(p as usize) == registry::POOL && registry::get(start) == registry::POOL
 }
 
 /// Bytes usable at `p`.
 pub unsafe fn usable(p: *mut u8) -> usize {
-    let (start, len, _) = geometry_of(p);
-    start as usize + len - p as usize
+    let (start, len, flags) = tag_of(p);
+    let guard = if flags & GUARD != 0 { PAGE } else { 0 };
+    start as usize + len - guard - p as usize
 }
 
 /// Frees a pool or huge block.
@@ -96,11 +178,21 @@ pub unsafe fn usable(p: *mut u8) -> usize {
 /// # Safety
 /// `p` is a live block returned by [`alloc`].
 pub unsafe fn free(p: *mut u8) {
-    let (start, len, huge) = geometry_of(p);
-    if huge {
-        os::unmap(start, len);
+    let (start, len, flags) = tag_of(p);
+    if flags & HUGE != 0 {
+        unmap_huge(start, len);
     } else {
         let mut pool = POOL.lock();
+        if pool.overlaps_free(start as usize, len) {
+            drop(pool);
+            os::fatal_at(
+                b"free of a block already freed (double free):",
+                Some(p as usize),
+            );
+        }
+        if flags & GUARD != 0 {
+            os::protect(start.add(len - PAGE), PAGE, true);
+        }
         pool.large_in_use -= len;
         pool.largest_freed = pool.largest_freed.max(len);
         pool.free_run(start, len, false);
@@ -113,7 +205,11 @@ pub unsafe fn free(p: *mut u8) {
 /// # Safety
 /// `p` is a live block returned by [`alloc`] with alignment at most 16.
 pub unsafe fn realloc_in_place(p: *mut u8, new: usize) -> *mut u8 {
-    let (start, len, huge) = geometry_of(p);
+    let (start, len, flags) = tag_of(p);
+    if flags & GUARD != 0 {
+        return core::ptr::null_mut();
+    }
+    let huge = flags & HUGE != 0;
     let have = start as usize + len - p as usize;
     if new <= have && new >= have / 2 {
         return p;
@@ -123,12 +219,19 @@ pub unsafe fn realloc_in_place(p: *mut u8, new: usize) -> *mut u8 {
         let Some((_, nlen)) = geometry(new, 16) else {
             return core::ptr::null_mut();
         };
-        let q = os::remap(start, len, nlen);
+        let q = os::remap(start, len, nlen, SPAN);
         if q.is_null() {
             return q;
         }
+        registry::set(start as usize, 1, registry::NONE);
+        registry::set(q as usize, 1, registry::HUGE);
+        if nlen >= len {
+            HUGE_BYTES.fetch_add(nlen - len, Ordering::Relaxed);
+        } else {
+            HUGE_BYTES.fetch_sub(len - nlen, Ordering::Relaxed);
+        }
         let np = q.add(off);
-        write_tag(np, nlen, off, true);
+        write_tag(np, nlen, off, HUGE);
         return np;
     }
     core::ptr::null_mut()

@@ -13,11 +13,13 @@
 //! 4. [`config`]: tunables read once from the environment.
 //! 5. [`span`]: spans, chunk headers, the address-sorted free list of a span.
 //! 6. [`arena`]: the per-thread cache and store over a set of spans.
-//! 7. [`pool`]: the shared page pool (free runs, regions, parked arenas).
+//! 7. [`pool`]: the shared page pool (free runs, regions, parked arenas), and
+//!    [`registry`]: which address-space slots hold which kind of our memory.
 //! 8. [`large`]: pool blocks and huge blocks.
 //! 9. [`thread`]: TLS, thread exit, fork.
-//! 10. `heap`: C `malloc` semantics on top of all that.
-//! 11. [`ArenaPool`] (`GlobalAlloc`) and, with feature `preload`, the exported C
+//! 10. `heap`: C `malloc` semantics on top of all that, with the misuse checks.
+//! 11. [`stats`]: statistics and the cross-thread free matrix.
+//! 12. [`ArenaPool`] (`GlobalAlloc`) and, with feature `preload`, the exported C
 //!     symbols (`capi`).
 //!
 //! The core uses `core` only: no `Vec`, no `Box`, no formatting, no panics. The
@@ -31,11 +33,15 @@
 
 pub mod arena;
 pub mod config;
+pub mod heapmap;
 pub mod large;
 pub mod os;
 pub mod pool;
+pub mod registry;
+pub mod secure;
 pub mod size;
 pub mod span;
+pub mod stats;
 pub mod sync;
 pub mod thread;
 
@@ -46,6 +52,7 @@ mod heap;
 mod capi;
 
 pub use global::ArenaPool;
+pub use stats::{cross_thread_frees, print_stats, stats, CrossFrees, Stats};
 
 /// Low-level entry points with C `malloc` semantics, for tests and tools.
 pub mod raw {
@@ -75,63 +82,3 @@ pub mod check {
 
 #[cfg(test)]
 mod tests;
-
-/// A snapshot of the page pool's accounting.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct PoolStats {
-    /// Bytes currently mapped from the OS (regions and metadata, not huge blocks).
-    pub mapped: usize,
-    /// Bytes in the pool's free runs.
-    pub free: usize,
-    /// Number of free runs.
-    pub runs: usize,
-    /// Bytes of pool blocks in use.
-    pub large_in_use: usize,
-    /// Bytes returned to the OS so far.
-    pub unmapped_total: u64,
-    /// Spans held by arenas (in use or spare).
-    pub arena_spans: usize,
-    /// Arenas ever made (they are reused, never freed).
-    pub arenas: usize,
-    /// Arenas owned by live threads.
-    pub active_arenas: usize,
-    /// Free bytes the pool may keep before it unmaps (see `pool::PoolInner::retain`).
-    pub retain: usize,
-    /// Times the pool lock was taken.
-    pub lock_acquisitions: u64,
-    /// Times a thread found the pool lock held and had to wait.
-    pub lock_contended: u64,
-}
-
-/// Reads the pool's accounting (takes the pool lock).
-pub fn pool_stats() -> PoolStats {
-    let pool = pool::POOL.lock();
-    let mut spans = 0;
-    let mut arenas = 0;
-    let mut a = pool.arenas;
-    while !a.is_null() {
-        arenas += 1;
-        // SAFETY: arenas are never freed; `nspans` is read racily, as a statistic.
-        unsafe {
-            spans += core::ptr::read_volatile(&(*a).nspans);
-            a = (*a).all_next;
-        }
-    }
-    PoolStats {
-        mapped: pool.mapped_bytes,
-        free: pool.free_bytes,
-        runs: pool.runs(),
-        large_in_use: pool.large_in_use,
-        unmapped_total: pool.unmapped_total,
-        arena_spans: spans,
-        arenas,
-        active_arenas: pool.active,
-        retain: pool.retain(),
-        lock_acquisitions: pool::POOL
-            .acquisitions
-            .load(core::sync::atomic::Ordering::Relaxed),
-        lock_contended: pool::POOL
-            .contended
-            .load(core::sync::atomic::Ordering::Relaxed),
-    }
-}

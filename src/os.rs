@@ -30,9 +30,33 @@ pub unsafe fn map(len: usize) -> *mut u8 {
         0,
     );
     if p == libc::MAP_FAILED {
+        if crate::config::verbose() {
+            report_failure(b"mmap failed, bytes:", len);
+        }
         ptr::null_mut()
     } else {
         p as *mut u8
+    }
+}
+
+/// Reports a failed system call (`ARENAPOOL_VERBOSE=1`): `arenapool: <msg> 0x<n>
+/// (errno <e>)`, without aborting.
+#[cold]
+pub fn report_failure(msg: &[u8], n: usize) {
+    // SAFETY: reads this thread's errno.
+    let e = unsafe { *libc::__errno_location() };
+    let mut b1 = [0u8; 18];
+    let mut b2 = [0u8; 18];
+    for part in [
+        b"arenapool: ".as_slice(),
+        msg,
+        b" ",
+        hex(n, &mut b1),
+        b" (errno ",
+        hex(e as usize, &mut b2),
+        b")\n",
+    ] {
+        write_stderr(part);
     }
 }
 
@@ -82,18 +106,50 @@ pub unsafe fn purge(p: *mut u8, len: usize) {
     libc::madvise(p as *mut libc::c_void, len, libc::MADV_DONTNEED);
 }
 
-/// Grows or shrinks a mapping, moving it if needed (`mremap` with `MREMAP_MAYMOVE`).
-/// Returns null on failure, leaving the old mapping intact.
+/// Grows or shrinks a mapping: in place if the kernel can, else by moving its
+/// pages (no copy) to a fresh range aligned to `align` (a power of two, at least
+/// [`PAGE`]). Returns null on failure, leaving the old mapping intact.
 ///
 /// # Safety
 /// `p`/`old` must describe one whole mapping made by this module; `new` a non-zero
 /// multiple of [`PAGE`].
-pub unsafe fn remap(p: *mut u8, old: usize, new: usize) -> *mut u8 {
-    let q = libc::mremap(p as *mut libc::c_void, old, new, libc::MREMAP_MAYMOVE);
+pub unsafe fn remap(p: *mut u8, old: usize, new: usize, align: usize) -> *mut u8 {
+    let q = libc::mremap(p as *mut libc::c_void, old, new, 0);
+    if q != libc::MAP_FAILED {
+        return q as *mut u8;
+    }
+    let dst = map_aligned(new, align);
+    if dst.is_null() {
+        return dst;
+    }
+    let q = libc::mremap(
+        p as *mut libc::c_void,
+        old,
+        new,
+        libc::MREMAP_MAYMOVE | libc::MREMAP_FIXED,
+        dst as *mut libc::c_void,
+    );
     if q == libc::MAP_FAILED {
-        ptr::null_mut()
+        unmap(dst, new);
+        return ptr::null_mut();
+    }
+    q as *mut u8
+}
+
+/// Makes a range inaccessible (`rw` false: a guard) or read-write again. Aborts
+/// if the kernel refuses (out of mappings), since a guard that is not there would
+/// go unnoticed.
+///
+/// # Safety
+/// The range must be page-aligned and mapped by this module.
+pub unsafe fn protect(p: *mut u8, len: usize, rw: bool) {
+    let prot = if rw {
+        libc::PROT_READ | libc::PROT_WRITE
     } else {
-        q as *mut u8
+        libc::PROT_NONE
+    };
+    if libc::mprotect(p as *mut libc::c_void, len, prot) != 0 {
+        fatal(b"mprotect failed (too many mappings?)");
     }
 }
 

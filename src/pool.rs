@@ -14,6 +14,7 @@
 
 use crate::arena::{Arena, SpanSource, OWNED, PARKED};
 use crate::os::{self, align_up, PAGE};
+use crate::registry;
 use crate::size::SPAN;
 use crate::sync::Mutex;
 use core::ptr::null_mut;
@@ -57,6 +58,10 @@ pub struct PoolInner {
     pub parked: *mut Arena,
     meta: *mut u8,
     meta_end: *mut u8,
+    /// Arenas made so far (the last id handed out).
+    pub arena_count: u32,
+    /// Highest `mapped_bytes` (plus huge bytes) seen.
+    pub peak_mapped: usize,
 }
 
 // SAFETY: the raw pointers are only dereferenced under the pool lock.
@@ -75,6 +80,8 @@ pub static POOL: Mutex<PoolInner> = Mutex::new(PoolInner {
     parked: null_mut(),
     meta: null_mut(),
     meta_end: null_mut(),
+    arena_count: 0,
+    peak_mapped: 0,
 });
 
 impl PoolInner {
@@ -139,6 +146,10 @@ impl PoolInner {
             return (null_mut(), false);
         }
         self.mapped_bytes += rlen;
+        self.peak_mapped = self
+            .peak_mapped
+            .max(self.mapped_bytes + crate::large::huge_bytes());
+        registry::set(base as usize, rlen, registry::POOL);
         let s = align_up(base as usize + lead, align) - lead;
         // Put the pieces around the taken part back as free runs.
         if s > base as usize {
@@ -349,7 +360,9 @@ impl PoolInner {
         // SAFETY: `size` bytes at meta are unused mapping memory, 64-aligned since the mapping is page-aligned and Arena's size is a multiple of 64.
         unsafe {
             self.meta = self.meta.add(size);
-            Arena::init(a);
+            self.arena_count += 1;
+            let id = (self.arena_count - 1) % crate::arena::MAX_ID + 1;
+            Arena::init(a, id, crate::config::secret());
             (*a).state.store(OWNED, Ordering::SeqCst);
             (*a).all_next = self.arenas;
         }
@@ -412,17 +425,60 @@ impl PoolInner {
     pub fn runs(&self) -> usize {
         self.nruns
     }
+
+    /// Whether any byte of `[start, start + len)` lies in a free run.
+    pub fn overlaps_free(&self, start: usize, len: usize) -> bool {
+        // Last run starting before the end of the range.
+        let (mut lo, mut hi) = (0, self.nruns);
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            if self.run(mid).start < start + len {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo > 0 && {
+            let r = self.run(lo - 1);
+            r.start + (r.len & !CLEAN) > start
+        }
+    }
+
+    /// Calls `f(start, len)` for every free run, in address order.
+    pub fn each_free_run(&self, mut f: impl FnMut(usize, usize)) {
+        for i in 0..self.nruns {
+            let r = self.run(i);
+            f(r.start, r.len & !CLEAN);
+        }
+    }
 }
 
 /// The pool seen through a guard already held: spans move without relocking.
 pub struct Locked<'a>(pub &'a mut PoolInner);
 
-impl SpanSource for Locked<'_> {
+impl PoolInner {
     fn take_span(&mut self) -> *mut u8 {
-        self.0.alloc_run(SPAN, SPAN, 0).0
+        let s = self.alloc_run(SPAN, SPAN, 0).0;
+        if !s.is_null() {
+            registry::set(s as usize, SPAN, registry::ARENA);
+        }
+        s
     }
     fn give_span(&mut self, base: *mut u8) {
-        self.0.free_run(base, SPAN, false)
+        registry::set(base as usize, SPAN, registry::POOL);
+        self.free_run(base, SPAN, false)
+    }
+}
+
+impl SpanSource for Locked<'_> {
+    fn take_span(&mut self) -> *mut u8 {
+        self.0.take_span()
+    }
+    fn give_span(&mut self, base: *mut u8) {
+        self.0.give_span(base)
+    }
+    unsafe fn drain_if_parked(&mut self, a: *mut Arena) {
+        self.0.drain_parked(a)
     }
 }
 
@@ -431,9 +487,14 @@ pub struct Global;
 
 impl SpanSource for Global {
     fn take_span(&mut self) -> *mut u8 {
-        POOL.lock().alloc_run(SPAN, SPAN, 0).0
+        POOL.lock().take_span()
     }
     fn give_span(&mut self, base: *mut u8) {
-        POOL.lock().free_run(base, SPAN, false)
+        POOL.lock().give_span(base)
+    }
+    unsafe fn drain_if_parked(&mut self, a: *mut Arena) {
+        if (*a).state.load(Ordering::SeqCst) == PARKED {
+            POOL.lock().drain_parked(a)
+        }
     }
 }

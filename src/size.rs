@@ -21,11 +21,17 @@ pub const SPAN: usize = 256 * 1024;
 /// class each (exact sizes, 16 bytes apart).
 pub const CACHE_MAX_CHUNK: usize = 1024;
 /// Cache classes are indexed by chunk size / 16, so `free` finds the class from a
-/// header with one shift. Classes 0 and 1 (chunk sizes 0 and 16) exist but never
-/// hold anything (limit 0): a pool block's tag has size bits 0 and lands there.
-pub const CLASS_FIRST: usize = MIN_CHUNK / UNIT;
-/// Number of cache classes (including the two unused ones): up to chunk size 1024.
-pub const NCLASSES: usize = CACHE_MAX_CHUNK / UNIT + 1;
+/// decoded header with no arithmetic, and `malloc` by `(n + 23) / 16`. Class 1
+/// (requests of 8 bytes or less) holds 32-byte chunks like class 2: frees go to
+/// class 2, and an empty class 1 takes class 2's list whole (`Arena::refill`), so
+/// `malloc` needs no minimum. Class 0 is never used; classes above
+/// `CACHE_MAX_CHUNK / 16` exist with limit 0, so that `free`'s fast-path test can
+/// be one mask (chunk sizes below 2048) instead of a compare.
+pub const CLASS_FIRST: usize = 1;
+/// Number of cache classes: chunk sizes below 2048 (see [`CLASS_FIRST`]).
+pub const NCLASSES: usize = 128;
+/// Classes that may hold chunks.
+pub const CACHED_CLASSES: core::ops::Range<usize> = CLASS_FIRST..CACHE_MAX_CHUNK / UNIT + 1;
 /// Largest request served by the cache's fast path.
 pub const CACHE_MAX_REQ: usize = CACHE_MAX_CHUNK - HDR;
 
@@ -59,16 +65,20 @@ pub const fn class_of_chunk(c: usize) -> usize {
     c / UNIT
 }
 
-/// Cache class for a request of `n <= CACHE_MAX_REQ` bytes.
+/// Cache class for a request of `n <= CACHE_MAX_REQ` bytes (1 for `n <= 8`).
 #[inline(always)]
 pub const fn class_of_req(n: usize) -> usize {
-    class_of_chunk(chunk_size(n))
+    (n + HDR).div_ceil(UNIT)
 }
 
 /// Chunk size of a cache class.
 #[inline(always)]
 pub const fn class_chunk(cls: usize) -> usize {
-    cls * UNIT
+    if cls * UNIT < MIN_CHUNK {
+        MIN_CHUNK
+    } else {
+        cls * UNIT
+    }
 }
 
 /// Bytes of chunks the thread cache may hold per class (see [`class_limit`]).
@@ -78,11 +88,11 @@ pub const CACHE_MIN_COUNT: u32 = 32;
 pub const CACHE_MAX_COUNT: u32 = 2048;
 
 /// How many chunks of a class the thread cache may hold: [`CACHE_BYTES`] worth,
-/// within [`CACHE_MIN_COUNT`]..=[`CACHE_MAX_COUNT`] (none for the two unused
+/// within [`CACHE_MIN_COUNT`]..=[`CACHE_MAX_COUNT`] (none for the unused
 /// classes).
 #[inline(always)]
 pub const fn class_limit(cls: usize) -> u32 {
-    if cls < CLASS_FIRST {
+    if cls < CACHED_CLASSES.start || cls >= CACHED_CLASSES.end {
         return 0;
     }
     let n = CACHE_BYTES / class_chunk(cls);
@@ -158,14 +168,18 @@ mod tests {
 
     #[test]
     fn classes_round_trip() {
-        for cls in CLASS_FIRST..NCLASSES {
-            assert_eq!(class_of_chunk(class_chunk(cls)), cls);
+        for cls in CACHED_CLASSES {
+            assert!(cls == 1 || class_of_chunk(class_chunk(cls)) == cls);
             assert!(class_limit(cls) >= CACHE_MIN_COUNT && class_limit(cls) <= CACHE_MAX_COUNT);
         }
+        for n in 0..=CACHE_MAX_REQ {
+            let cls = class_of_req(n);
+            assert!(CACHED_CLASSES.contains(&cls) && class_chunk(cls) == chunk_size(n));
+        }
         assert_eq!(class_limit(0), 0);
-        assert_eq!(class_limit(1), 0);
-        assert_eq!(class_of_req(CACHE_MAX_REQ), NCLASSES - 1);
-        assert_eq!(class_of_req(0), CLASS_FIRST);
+        assert_eq!(class_limit(CACHED_CLASSES.end), 0);
+        assert_eq!(class_of_req(CACHE_MAX_REQ), CACHED_CLASSES.end - 1);
+        assert_eq!(class_of_req(0), 1);
     }
 
     #[test]

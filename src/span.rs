@@ -5,9 +5,15 @@
 //!  span base (SPAN-aligned)                                      base + SPAN
 //!  | SpanHeader | bitmap | chunk | chunk | free chunk | chunk | ... | fence |
 //!                        ^ FIRST (8 mod 16)
-//!  chunk:      | hdr u64: prev_size << 32 | FREE << 31 | size | payload (16-aligned) ...
+//!  chunk:      | hdr u64: prev_size << 32 | FREE << 31 | CACHED << 30 | size | payload (16-aligned) ...
 //!  free chunk: | hdr | bin_next | bin_prev | addr_prev u16 | addr_next u16 | ...
 //! ```
+//!
+//! Every header, and the size-bin links of free chunks, are stored xor the owning
+//! arena's key (kept in the span header too): a header overwritten by plain data,
+//! or read through a pointer that is not a chunk, decodes to noise that fails the
+//! range checks, and a chunk of another arena fails `free`'s fast-path test (see
+//! `Arena::key`). Only the accessors below see raw values.
 //!
 //! Invariants (checked by [`Span::check`]):
 //! - chunks tile `[FIRST, FENCE)` exactly; each header's `prev_size` is the size of
@@ -29,10 +35,14 @@ use core::sync::atomic::AtomicPtr;
 /// bits, so that `free`'s one range check on `(hdr as u32) >> 4` also rejects free
 /// chunks (and pool blocks, whose size bits are zero).
 pub const FREE: u64 = 1 << 31;
+/// Header flag: the chunk is in its owner's cache or on its remote-free list
+/// (freed, not yet in the store). Toggled by xor on the fast paths, so `free`'s
+/// range check sends a second free of it to the slow path, which reports it.
+pub const CACHED: u64 = 1 << 30;
 /// Header flag: the block is a pool or huge block, not a span chunk (see `large`).
 pub const LARGE: u64 = 2;
 /// Mask of a header's size field.
-pub const SIZE_MASK: u64 = 0x7fff_fff0;
+pub const SIZE_MASK: u64 = 0x3fff_fff0;
 
 const WORDS: usize = SPAN / UNIT / 64;
 const SUMMARY: usize = WORDS / 64;
@@ -49,6 +59,8 @@ pub struct Span {
     /// Unit offset of the lowest free chunk (0: none).
     pub first_free: u16,
     _pad: [u16; 3],
+    /// The owning arena's key (see the module docs).
+    pub key: u64,
     summary: [u64; SUMMARY],
     bitmap: [u64; WORDS],
 }
@@ -66,8 +78,17 @@ const _: () = assert!(FIRST % UNIT == HDR && FULL % UNIT == 0);
 // ---- chunk headers ---------------------------------------------------------------
 
 #[inline(always)]
+unsafe fn key_of(c: *mut u8) -> u64 {
+    (*span_of(c)).key
+}
+/// The decoded header of chunk `c`.
+#[inline(always)]
 pub unsafe fn hdr(c: *mut u8) -> u64 {
-    *(c as *const u64)
+    *(c as *const u64) ^ key_of(c)
+}
+#[inline(always)]
+unsafe fn put_hdr(c: *mut u8, v: u64) {
+    *(c as *mut u64) = v ^ key_of(c);
 }
 #[inline(always)]
 pub unsafe fn size(c: *mut u8) -> usize {
@@ -81,39 +102,55 @@ pub unsafe fn is_free(c: *mut u8) -> bool {
 pub unsafe fn prev_size(c: *mut u8) -> usize {
     (hdr(c) >> 32) as usize
 }
-/// Sets size and flags, keeping `prev_size`.
+/// Sets size and flags, keeping `prev_size`. Writes only the low half: the high
+/// half of a live chunk's header belongs to its neighbour's updates.
 #[inline(always)]
 pub unsafe fn set_size(c: *mut u8, size: usize, flags: u64) {
-    let h = c as *mut u64;
-    *h = (*h & !0xffff_ffff) | size as u64 | flags;
+    *(c as *mut u32) = (size as u64 | flags) as u32 ^ key_of(c) as u32;
 }
+/// Sets `prev_size`, keeping size and flags. Writes only the high half, so that it
+/// never undoes another thread's atomic `CACHED` flip of the low half (a remote
+/// free of this live chunk racing with the owner merging its neighbour).
 #[inline(always)]
 pub unsafe fn set_prev_size(c: *mut u8, ps: usize) {
-    let h = c as *mut u64;
-    *h = (*h & 0xffff_ffff) | ((ps as u64) << 32);
+    *(c.add(4) as *mut u32) = ps as u32 ^ (key_of(c) >> 32) as u32;
 }
 /// Writes a whole in-use chunk header.
 #[inline(always)]
 pub unsafe fn set_hdr(c: *mut u8, size: usize, prev: usize) {
-    *(c as *mut u64) = ((prev as u64) << 32) | size as u64;
+    put_hdr(c, ((prev as u64) << 32) | size as u64);
+}
+/// Toggles the `CACHED` flag without decoding (xor commutes with the key).
+#[inline(always)]
+pub unsafe fn toggle_cached(c: *mut u8) {
+    *(c as *mut u32) ^= CACHED as u32;
 }
 
-// Free-chunk link fields.
+// Free-chunk link fields (size-bin links encoded with the key, checked on read:
+// a chunk address is 8 mod 16, so anything else is a corrupted link).
+#[inline(always)]
+unsafe fn get_link(c: *mut u8, at: usize) -> *mut u8 {
+    let v = *(c.add(at) as *const usize) ^ key_of(c) as usize;
+    if v & (UNIT - 1) != HDR && v != 0 {
+        crate::os::fatal_at(b"corrupted free list at", Some(c as usize + HDR));
+    }
+    v as *mut u8
+}
 #[inline(always)]
 pub unsafe fn bin_next(c: *mut u8) -> *mut u8 {
-    *(c.add(8) as *const *mut u8)
+    get_link(c, 8)
 }
 #[inline(always)]
 pub unsafe fn bin_prev(c: *mut u8) -> *mut u8 {
-    *(c.add(16) as *const *mut u8)
+    get_link(c, 16)
 }
 #[inline(always)]
 pub unsafe fn set_bin_next(c: *mut u8, v: *mut u8) {
-    *(c.add(8) as *mut *mut u8) = v;
+    *(c.add(8) as *mut usize) = v as usize ^ key_of(c) as usize;
 }
 #[inline(always)]
 pub unsafe fn set_bin_prev(c: *mut u8, v: *mut u8) {
-    *(c.add(16) as *mut *mut u8) = v;
+    *(c.add(16) as *mut usize) = v as usize ^ key_of(c) as usize;
 }
 #[inline(always)]
 unsafe fn addr_prev(c: *mut u8) -> u16 {
@@ -147,6 +184,7 @@ impl Span {
     pub unsafe fn init(base: *mut u8, arena: *mut crate::arena::Arena) -> *mut u8 {
         let s = base as *mut Span;
         (*s).arena = AtomicPtr::new(arena);
+        (*s).key = (*arena).key;
         (*s).next = core::ptr::null_mut();
         (*s).prev = core::ptr::null_mut();
         (*s).first_free = 0;

@@ -20,6 +20,8 @@ pub struct Mutex<T> {
     pub acquisitions: AtomicU64,
     /// Times a taker found it held and had to wait.
     pub contended: AtomicU64,
+    /// Nanoseconds takers spent waiting (measured only when contended).
+    pub wait_ns: AtomicU64,
     data: UnsafeCell<T>,
 }
 
@@ -34,6 +36,7 @@ impl<T> Mutex<T> {
             state: AtomicU32::new(UNLOCKED),
             acquisitions: AtomicU64::new(0),
             contended: AtomicU64::new(0),
+            wait_ns: AtomicU64::new(0),
             data: UnsafeCell::new(v),
         }
     }
@@ -54,6 +57,13 @@ impl<T> Mutex<T> {
     #[cold]
     fn lock_contended(&self) {
         self.contended.fetch_add(1, Ordering::Relaxed);
+        let t0 = now_ns();
+        self.wait_for_lock();
+        self.wait_ns
+            .fetch_add(now_ns().wrapping_sub(t0), Ordering::Relaxed);
+    }
+
+    fn wait_for_lock(&self) {
         for _ in 0..100 {
             core::hint::spin_loop();
             if self.state.load(Ordering::Relaxed) == UNLOCKED
@@ -114,6 +124,18 @@ impl<T> Drop for Guard<'_, T> {
         // SAFETY: this guard holds the lock.
         unsafe { self.m.force_unlock() }
     }
+}
+
+/// Monotonic clock in nanoseconds (the vDSO's `clock_gettime`: no system call,
+/// no allocation).
+pub fn now_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes the timespec we pass.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
 fn futex_wait(state: &AtomicU32, expected: u32) {

@@ -182,19 +182,11 @@ fn cache_refill_and_flush_keep_invariants() {
     let mut live = Vec::new();
     for step in 0..20_000 {
         if live.is_empty() || rng.below(2) == 0 {
-            let cls = CLASS_FIRST + rng.below((NCLASSES - CLASS_FIRST) as u64) as usize;
-            // Pop from the cache, refilling it when empty.
-            let bin = &mut t.a().cache[cls];
-            let p = if bin.head.is_null() {
-                // SAFETY: the test owns the arena.
-                unsafe { t.a().refill(cls, &mut Global) }
-            } else {
-                let p = bin.head;
-                // SAFETY: cache entries link through their first word.
-                bin.head = unsafe { *(p as *mut *mut u8) };
-                bin.room += 1;
-                p
-            };
+            let cls = CACHED_CLASSES.start
+                + rng.below((CACHED_CLASSES.end - CACHED_CLASSES.start) as u64) as usize;
+            // Pops from the cache, refilling it when empty.
+            // SAFETY: the test owns the arena.
+            let p = unsafe { t.a().refill(cls, &mut Global) };
             assert!(!p.is_null());
             // The block handed out by a refill may carry a remainder too small to be a
             // chunk of its own; cached chunks are exact (check() verifies those).
@@ -337,4 +329,28 @@ fn pool_merges_neighbours_into_one_run() {
         pool.check().unwrap();
     }
     assert!(pool.runs() <= before + 1);
+}
+
+#[test]
+fn no_arena_key_decodes_another_arenas_chunk_or_a_tag_as_cacheable() {
+    // `free`'s fast path trusts the mask as an ownership test: a header written
+    // under one arena's key must fail it under every other arena's key, for every
+    // chunk size, and a pool or huge block's tag must fail it under every key.
+    use crate::arena::spread_id;
+    use crate::heap::FAST_REJECT;
+    let ids: Vec<u32> = (1..=300).chain([4095, 4096, 4097, 65534, 65535]).collect();
+    for &a in &ids {
+        for &b in &ids {
+            if a == b {
+                continue;
+            }
+            for s in (MIN_CHUNK..=span::FULL).step_by(UNIT) {
+                let decoded = (s as u64 ^ spread_id(a) ^ spread_id(b)) as u32;
+                assert_ne!(decoded & FAST_REJECT, 0, "ids {a} {b} size {s}");
+            }
+        }
+        for tag in [crate::large::MARK | 2, crate::large::MARK | 6] {
+            assert_ne!((tag ^ spread_id(a)) as u32 & FAST_REJECT, 0, "id {a}");
+        }
+    }
 }

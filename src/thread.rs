@@ -186,10 +186,30 @@ pub fn arena_or_init() -> *mut Arena {
         return a;
     }
     tls::set(a);
+    // SAFETY: `a` is ours now; gettid has no preconditions.
+    unsafe { (*a).tid = libc::gettid() as u32 };
     // SAFETY: KEY was created by global_init. For keys past the first block glibc may call calloc here, which is served by the arena just installed.
     unsafe { libc::pthread_setspecific(KEY.load(Ordering::Relaxed), a as *const libc::c_void) };
     register_atfork();
+    register_exit_report();
     a
+}
+
+static EXIT_REPORT: AtomicU32 = AtomicU32::new(UNINIT);
+
+/// Prints statistics and writes the heap map at exit, if asked to. Registered
+/// after the first arena exists: glibc's `atexit` may call `calloc`.
+fn register_exit_report() {
+    if !(crate::config::show_stats() || crate::config::heap_map_path().is_some())
+        || EXIT_REPORT.load(Ordering::Relaxed) == READY
+        || EXIT_REPORT
+            .compare_exchange(UNINIT, READY, Ordering::AcqRel, Ordering::Relaxed)
+            .is_err()
+    {
+        return;
+    }
+    // SAFETY: a plain extern fn with no preconditions.
+    unsafe { libc::atexit(crate::stats::at_exit) };
 }
 
 /// Thread-exit destructor of the key: flush the cache, give back empty spans, park.
@@ -197,6 +217,10 @@ extern "C" fn thread_exit(v: *mut libc::c_void) {
     let a = v as *mut Arena;
     if a.is_null() || a == empty() || is_exited(a) {
         return;
+    }
+    if crate::config::secure() {
+        // SAFETY: `a` is still this thread's arena.
+        unsafe { crate::secure::flush_quarantine(a) };
     }
     // From here on this thread frees as a stranger (through the remote list), and
     // allocates from a parked arena borrowed under the pool lock: glibc runs key

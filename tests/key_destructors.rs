@@ -35,7 +35,7 @@ fn allocation_in_late_destructor_rounds_leaks_no_arena() {
         0
     );
     KEY.store(key as usize, Ordering::Relaxed);
-    let before = arenapool::pool_stats();
+    let before = arenapool::stats();
     for _ in 0..2000 {
         std::thread::spawn(move || {
             let v: Vec<u64> = (0..100).collect();
@@ -46,7 +46,7 @@ fn allocation_in_late_destructor_rounds_leaks_no_arena() {
         .join()
         .unwrap();
     }
-    let after = arenapool::pool_stats();
+    let after = arenapool::stats();
     eprintln!("before {before:?}\nafter {after:?}");
     assert!(
         DTOR_ALLOCS.load(Ordering::Relaxed) >= 2000 * 2,

@@ -35,13 +35,13 @@ fn rss_returns_after_allocate_then_free() {
     drop(big);
     let end = rss_kib();
     eprintln!("RSS: start {start} KiB, peak {peak} KiB, after free {end} KiB");
-    eprintln!("{:?}", arenapool::pool_stats());
+    eprintln!("{:?}", arenapool::stats());
     assert!(
         peak > start + 400 * 1024,
         "the test did not allocate what it meant to"
     );
     // The pool keeps up to its retain bound (32 MiB here) of free memory for reuse.
-    let retain = arenapool::pool_stats().retain / 1024;
+    let retain = arenapool::stats().retain / 1024;
 
     assert!(
         end < start + retain + 16 * 1024,

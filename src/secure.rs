@@ -1,0 +1,286 @@
+//! Secure mode (`ARENAPOOL_SECURE=1`, or on by default with the cargo feature
+//! `secure`): slower, and catching what the default checks cannot.
+//!
+//! - Thread caches are off, so every free reaches the checks below.
+//! - A canary after each arena block: the bytes from the requested size to the
+//!   end of the chunk hold a per-block pattern, and the chunk's last 4 bytes the
+//!   requested size (both keyed); `free` checks them (small overflows).
+//! - Freed arena blocks are filled with [`FILL`] and held in a per-thread
+//!   quarantine; a block leaves it, at random, only when the quarantine is full,
+//!   and is checked for writes after free then (delayed, randomised reuse).
+//! - Guard pages: after every pool and huge block (see `large::alloc_with`), and
+//!   near the end of every arena span (see `arena::Arena::add_span`).
+//! - `malloc(0)` returns a pointer to an inaccessible page (any access faults).
+//!
+//! Pool and huge blocks skip the quarantine: their memory goes back to the pool
+//! (or the OS) at once, guard page and all.
+
+use crate::arena::{mix, Arena, SpanSource};
+use crate::config;
+use crate::heap;
+use crate::large;
+use crate::os::{self, PAGE};
+use crate::pool::Global;
+use crate::registry;
+use crate::size::*;
+use crate::span::{self, CACHED};
+use crate::sync::Mutex;
+use crate::thread;
+use core::sync::atomic::{AtomicU32, Ordering};
+
+/// What freed memory is filled with.
+pub const FILL: u8 = 0xdf;
+/// Blocks a quarantine holds, and bytes at most.
+const QN: usize = 256;
+const QBYTES: usize = 4 << 20;
+
+/// A thread's quarantine of freed blocks (payload addresses).
+#[repr(C)]
+pub struct Quarantine {
+    slots: [usize; QN],
+    len: usize,
+    bytes: usize,
+    rng: u64,
+}
+
+impl Quarantine {
+    pub fn seed(&mut self, s: u64) {
+        self.rng = s | 1;
+    }
+    fn next(&mut self) -> usize {
+        // xorshift64
+        let mut x = self.rng;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.rng = x;
+        x as usize
+    }
+}
+
+/// Bytes of room an arena block needs past the request: at least 4 canary bytes
+/// and the 4-byte stored size.
+const TAIL: usize = 8;
+
+#[inline]
+fn canary_word(p: *mut u8) -> [u8; 8] {
+    mix(config::secret() ^ p as u64).to_le_bytes()
+}
+
+#[inline]
+fn size_key() -> u32 {
+    (config::secret() >> 17) as u32
+}
+
+/// Allocates `n` bytes at `align` (a power of two, at least 16) in secure mode.
+pub unsafe fn alloc(n: usize, align: usize) -> *mut u8 {
+    if n == 0 && align <= PAGE {
+        let z = zero_alloc();
+        if !z.is_null() {
+            return z;
+        }
+    }
+    let Some(m) = n.checked_add(TAIL) else {
+        return core::ptr::null_mut();
+    };
+    let fits = if align <= UNIT {
+        m <= config::arena_max_req()
+    } else {
+        m + align + 2 * MIN_CHUNK <= config::arena_max_req() + HDR
+    };
+    if !fits {
+        return large::alloc_with(n, align, true).0;
+    }
+    let p = heap::alloc_in_arena(m, align);
+    if p.is_null() {
+        return p;
+    }
+    let usable = span::size(p.sub(HDR)) - HDR;
+    let w = canary_word(p);
+    for i in n..usable - 4 {
+        *p.add(i) = w[i % 8];
+    }
+    *(p.add(usable - 4) as *mut u32) = n as u32 ^ size_key();
+    p
+}
+
+/// The requested size of secure arena block `p` of chunk size `s`, after checking
+/// its canary (aborts on an overflow).
+unsafe fn checked_size(p: *mut u8, s: usize, op: &[u8]) -> usize {
+    let usable = s - HDR;
+    let n = (*(p.add(usable - 4) as *const u32) ^ size_key()) as usize;
+    let w = canary_word(p);
+    if n + 4 > usable || (n..usable - 4).any(|i| *p.add(i) != w[i % 8]) {
+        heap::misuse(op, b": heap overflow past the end of block", p);
+    }
+    n
+}
+
+/// Frees `p` in secure mode.
+pub unsafe fn free(p: *mut u8) {
+    if registry::get(p as usize) == registry::ZERO {
+        return zero_free(p);
+    }
+    let heap::Block::Chunk(owner, s) = heap::classify(p, b"free") else {
+        return large::free(p);
+    };
+    checked_size(p, s, b"free");
+    if !thread::has_arena() {
+        return release(p, owner, s);
+    }
+    // Flag it as freed (a second free is reported by `classify`), poison it, and
+    // hold it back.
+    let h = &*(p.sub(HDR) as *const AtomicU32);
+    h.fetch_xor(CACHED as u32, Ordering::AcqRel);
+    core::ptr::write_bytes(p, FILL, s - HDR);
+    let q = &mut (*thread::arena()).quarantine;
+    while q.len > 0 && (q.len == QN || q.bytes + s > QBYTES) {
+        let j = q.next() % q.len;
+        let (victim, vs) = unpack(q.slots[j]);
+        q.len -= 1;
+        q.slots[j] = q.slots[q.len];
+        q.bytes -= vs;
+        evict(victim);
+    }
+    q.slots[q.len] = p as usize;
+    q.len += 1;
+    q.bytes += s;
+}
+
+#[inline]
+unsafe fn unpack(v: usize) -> (*mut u8, usize) {
+    let p = v as *mut u8;
+    (p, span::size(p.sub(HDR)))
+}
+
+/// Takes `p` out of quarantine: checks the poison, then frees it for real.
+unsafe fn evict(p: *mut u8) {
+    let c = p.sub(HDR);
+    let s = span::size(c);
+    if (0..s - HDR).any(|i| *p.add(i) != FILL) {
+        heap::misuse(b"", b"write to a freed block detected in", p);
+    }
+    let h = &*(c as *const AtomicU32);
+    h.fetch_xor(CACHED as u32, Ordering::AcqRel);
+    let owner = (*span::span_of(p)).arena.load(Ordering::Acquire);
+    release(p, owner, s);
+}
+
+unsafe fn release(p: *mut u8, owner: *mut Arena, s: usize) {
+    if owner == thread::arena() {
+        (*owner).free_local(p, &mut Global);
+    } else {
+        heap::count_cross(owner, s);
+        (*owner).push_remote(p);
+        Global.drain_if_parked(owner);
+    }
+}
+
+/// Empties the calling thread's quarantine (thread exit).
+pub unsafe fn flush_quarantine(a: *mut Arena) {
+    let q = &mut (*a).quarantine;
+    while q.len > 0 {
+        q.len -= 1;
+        let p = q.slots[q.len] as *mut u8;
+        q.bytes -= span::size(p.sub(HDR));
+        evict(p);
+    }
+}
+
+/// Bytes usable at secure block `p`: the requested size for arena blocks.
+pub unsafe fn usable_size(p: *mut u8) -> usize {
+    usable_for(p, b"malloc_usable_size")
+}
+
+unsafe fn usable_for(p: *mut u8, op: &[u8]) -> usize {
+    if registry::get(p as usize) == registry::ZERO {
+        return 0;
+    }
+    match heap::classify(p, op) {
+        heap::Block::Chunk(_, s) => checked_size(p, s, op),
+        heap::Block::Large => large::usable(p),
+    }
+}
+
+/// `realloc` in secure mode: always moves, so the old block goes through `free`.
+pub unsafe fn realloc(p: *mut u8, n: usize) -> *mut u8 {
+    let have = usable_for(p, b"realloc");
+    let q = alloc(n, UNIT);
+    if q.is_null() {
+        return q;
+    }
+    core::ptr::copy_nonoverlapping(p, q, have.min(n));
+    free(p);
+    q
+}
+
+// ---- zero-size blocks ------------------------------------------------------------
+
+/// Zero-size blocks: slot `i` of a reserved region is two pages, a readable one
+/// (all zeros, never written: `free` reads the 16 bytes before a pointer) and an
+/// inaccessible one, whose start is the block.
+const ZSLOTS: usize = 1024;
+const ZLEN: usize = ZSLOTS * 2 * PAGE;
+
+struct Zero {
+    base: usize,
+    /// Slots handed out so far (each made readable once).
+    made: usize,
+    used: [u64; ZSLOTS / 64],
+    free: [u16; ZSLOTS],
+    nfree: usize,
+}
+
+static ZERO: Mutex<Zero> = Mutex::new(Zero {
+    base: 0,
+    made: 0,
+    used: [0; ZSLOTS / 64],
+    free: [0; ZSLOTS],
+    nfree: 0,
+});
+
+/// A fresh zero-size block, or null when all slots are taken (the caller then
+/// makes an ordinary small block).
+unsafe fn zero_alloc() -> *mut u8 {
+    let mut z = ZERO.lock();
+    if z.base == 0 {
+        let m = os::map_aligned(ZLEN, SPAN);
+        if m.is_null() {
+            return m;
+        }
+        os::protect(m, ZLEN, false);
+        registry::set(m as usize, ZLEN, registry::ZERO);
+        z.base = m as usize;
+    }
+    let i = if z.nfree > 0 {
+        z.nfree -= 1;
+        z.free[z.nfree] as usize
+    } else if z.made < ZSLOTS {
+        let i = z.made;
+        z.made += 1;
+        os::protect((z.base + 2 * i * PAGE) as *mut u8, PAGE, true);
+        i
+    } else {
+        return core::ptr::null_mut();
+    };
+    z.used[i / 64] |= 1 << (i % 64);
+    (z.base + (2 * i + 1) * PAGE) as *mut u8
+}
+
+unsafe fn zero_free(p: *mut u8) {
+    let mut z = ZERO.lock();
+    let off = (p as usize).wrapping_sub(z.base);
+    let i = off / (2 * PAGE);
+    if z.base == 0 || off >= ZLEN || off % (2 * PAGE) != PAGE || i >= z.made {
+        drop(z);
+        heap::misuse(b"free", b" of a pointer arenapool never returned:", p);
+    }
+    if z.used[i / 64] & (1 << (i % 64)) == 0 {
+        drop(z);
+        heap::misuse(b"free", b" of a block already freed (double free):", p);
+    }
+    z.used[i / 64] &= !(1 << (i % 64));
+    let k = z.nfree;
+    z.free[k] = i as u16;
+    z.nfree += 1;
+}

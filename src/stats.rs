@@ -1,0 +1,372 @@
+//! Statistics: a snapshot of what the heap holds and what it has done, summed
+//! from per-thread counters (the fast paths bump plain fields of their own
+//! arena, no shared atomics) and the pool's accounting; the cross-thread free
+//! matrix; and the readable table `ARENAPOOL_SHOW_STATS=1` prints at exit.
+//!
+//! Other threads' counters are read without synchronisation while they run:
+//! each word is read whole, but the snapshot is not one instant.
+
+use crate::arena::{Arena, XMAX};
+use crate::large;
+use crate::os;
+use crate::pool::POOL;
+use crate::size::{class_chunk, CACHED_CLASSES};
+use core::fmt::Write;
+use core::ptr::read_volatile;
+use core::sync::atomic::Ordering;
+
+/// A snapshot of the heap (see [`stats`]).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Stats {
+    /// Bytes asked for by every allocation so far (`malloc(n)` adds `n`).
+    pub requested_bytes: u64,
+    /// Bytes in live blocks now (chunk sizes, pool block and huge mapping sizes).
+    pub in_use_bytes: usize,
+    /// Bytes held in thread caches (freed, ready for reuse by the same thread).
+    pub cached_bytes: usize,
+    /// Bytes mapped from the OS now (pool regions, metadata, huge blocks).
+    pub mapped_bytes: usize,
+    /// Highest `mapped_bytes` seen at a mapping.
+    pub peak_mapped_bytes: usize,
+    /// Resident bytes of the whole process now (`/proc/self/statm`).
+    pub resident_bytes: usize,
+    /// Peak resident bytes of the whole process (`getrusage`).
+    pub peak_resident_bytes: usize,
+    /// Allocations (malloc, calloc, aligned, and realloc that moved) so far.
+    pub allocs: u64,
+    /// Frees (including those by realloc that moved) so far.
+    pub frees: u64,
+    /// Frees of blocks that another thread's arena owns, and their bytes.
+    pub cross_thread_frees: u64,
+    pub cross_thread_free_bytes: u64,
+    /// Spans held by arenas (in use or spare).
+    pub arena_spans: usize,
+    /// Free bytes and free runs in the page pool.
+    pub pool_free_bytes: usize,
+    pub pool_free_runs: usize,
+    /// Bytes of pool blocks in use and of huge blocks.
+    pub pool_block_bytes: usize,
+    pub huge_bytes: usize,
+    /// Bytes returned to the OS so far.
+    pub returned_bytes: u64,
+    /// Free bytes the pool may keep before it unmaps (see `pool::PoolInner::retain`).
+    pub retain: usize,
+    /// Arenas ever made (reused, never freed) and arenas owned by live threads.
+    pub arenas: usize,
+    pub active_arenas: usize,
+    /// Times the pool lock was taken, found held, and nanoseconds spent waiting.
+    pub lock_acquisitions: u64,
+    pub lock_contended: u64,
+    pub lock_wait_ns: u64,
+}
+
+/// Reads one arena's counters into `s` (racy, see the module docs).
+///
+/// # Safety
+/// `a` is an arena (they are never freed).
+unsafe fn add_arena(s: &mut Stats, a: *const Arena) {
+    let c = read_volatile(&(*a).counters);
+    let mut cached = 0u64;
+    let mut cached_bytes = 0usize;
+    for cls in CACHED_CLASSES {
+        let bin = read_volatile(&(*a).cache[cls]);
+        let n = bin.limit.saturating_sub(bin.room) as usize;
+        cached += n as u64;
+        cached_bytes += n * class_chunk(cls);
+    }
+    // Every chunk entering the cache leaves it by a fast allocation, a counted
+    // slow exit, or is still there.
+    let fast_allocs = (c.fast_frees + c.cache_in)
+        .saturating_sub(c.cache_out)
+        .saturating_sub(cached);
+    s.allocs += fast_allocs + c.slow_allocs;
+    s.frees += c.fast_frees + c.slow_frees;
+    s.requested_bytes += c.fast_req_bytes + c.slow_req_bytes;
+    s.cached_bytes += cached_bytes;
+    s.in_use_bytes += read_volatile(&(*a).used).saturating_sub(cached_bytes);
+    s.arena_spans += read_volatile(&(*a).nspans);
+    let x = read_volatile(&(*a).xfree);
+    for cell in x.iter() {
+        s.cross_thread_frees += cell[0];
+        s.cross_thread_free_bytes += cell[1];
+    }
+}
+
+/// Takes a snapshot of the heap's statistics (takes the pool lock briefly).
+pub fn stats() -> Stats {
+    let mut s = Stats::default();
+    {
+        let pool = POOL.lock();
+        let mut a = pool.arenas;
+        while !a.is_null() {
+            s.arenas += 1;
+            // SAFETY: arenas are never freed; their list only grows, under the lock.
+            unsafe {
+                add_arena(&mut s, a);
+                a = (*a).all_next;
+            }
+        }
+        s.huge_bytes = large::huge_bytes();
+        s.mapped_bytes = pool.mapped_bytes + s.huge_bytes;
+        s.peak_mapped_bytes = pool.peak_mapped.max(s.mapped_bytes);
+        s.pool_free_bytes = pool.free_bytes;
+        s.pool_free_runs = pool.runs();
+        s.pool_block_bytes = pool.large_in_use;
+        s.returned_bytes = pool.unmapped_total;
+        s.retain = pool.retain();
+        s.active_arenas = pool.active;
+    }
+    let (allocs, req, frees) = crate::heap::stray_counts();
+    s.allocs += allocs;
+    s.requested_bytes += req;
+    s.frees += frees;
+    s.in_use_bytes += s.pool_block_bytes + s.huge_bytes;
+    s.lock_acquisitions = POOL.acquisitions.load(Ordering::Relaxed);
+    s.lock_contended = POOL.contended.load(Ordering::Relaxed);
+    s.lock_wait_ns = POOL.wait_ns.load(Ordering::Relaxed);
+    s.resident_bytes = resident_bytes();
+    // SAFETY: getrusage fills the struct we pass.
+    unsafe {
+        let mut ru: libc::rusage = core::mem::zeroed();
+        if libc::getrusage(libc::RUSAGE_SELF, &mut ru) == 0 {
+            s.peak_resident_bytes = ru.ru_maxrss as usize * 1024;
+        }
+    }
+    s
+}
+
+/// Resident bytes of the process, from the second field of `/proc/self/statm`.
+fn resident_bytes() -> usize {
+    let mut buf = [0u8; 128];
+    // SAFETY: open/read/close on a stack buffer; the path is NUL-terminated.
+    let n = unsafe {
+        let fd = libc::open(
+            c"/proc/self/statm".as_ptr(),
+            libc::O_RDONLY | libc::O_CLOEXEC,
+        );
+        if fd < 0 {
+            return 0;
+        }
+        let n = libc::read(fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len());
+        libc::close(fd);
+        n
+    };
+    let text = &buf[..n.max(0) as usize];
+    let mut fields = text.split(|&b| b == b' ');
+    let _size = fields.next();
+    let pages = fields
+        .next()
+        .and_then(crate::config::parse_size)
+        .unwrap_or(0);
+    pages * os::PAGE
+}
+
+/// The cross-thread free matrix (see [`cross_thread_frees`]).
+#[derive(Clone, Copy, Debug)]
+pub struct CrossFrees {
+    /// Arenas described: rows and columns `0..n` are arena ids `1..=n` (the last
+    /// row and column also count every arena past [`XMAX`]).
+    pub n: usize,
+    /// Thread id (`gettid`) that owns, or last owned, each arena.
+    pub tid: [u32; XMAX],
+    /// `count[i][j]`, `bytes[i][j]`: frees by the thread of arena `i + 1` of blocks
+    /// that arena `j + 1` allocated.
+    pub count: [[u64; XMAX]; XMAX],
+    pub bytes: [[u64; XMAX]; XMAX],
+}
+
+/// Which threads free memory that which other threads allocated (counted on the
+/// slow path of each cross-thread free, per freeing thread).
+pub fn cross_thread_frees() -> CrossFrees {
+    let mut m = CrossFrees {
+        n: 0,
+        tid: [0; XMAX],
+        count: [[0; XMAX]; XMAX],
+        bytes: [[0; XMAX]; XMAX],
+    };
+    let pool = POOL.lock();
+    let mut a = pool.arenas;
+    while !a.is_null() {
+        // SAFETY: arenas are never freed; counters are read racily, as statistics.
+        unsafe {
+            let i = ((*a).id as usize).min(XMAX) - 1;
+            m.n = m.n.max(i + 1);
+            m.tid[i] = read_volatile(&(*a).tid);
+            let x = read_volatile(&(*a).xfree);
+            for (j, cell) in x.iter().enumerate() {
+                m.count[i][j] += cell[0];
+                m.bytes[i][j] += cell[1];
+            }
+            a = (*a).all_next;
+        }
+    }
+    m
+}
+
+/// A fixed buffer that `write!` fills and that flushes to stderr when full.
+pub struct ErrBuf {
+    buf: [u8; 1024],
+    len: usize,
+}
+
+impl ErrBuf {
+    pub const fn new() -> Self {
+        ErrBuf {
+            buf: [0; 1024],
+            len: 0,
+        }
+    }
+    pub fn flush(&mut self) {
+        os::write_stderr(&self.buf[..self.len]);
+        self.len = 0;
+    }
+}
+
+impl Default for ErrBuf {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Write for ErrBuf {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        for &b in s.as_bytes() {
+            if self.len == self.buf.len() {
+                self.flush();
+            }
+            self.buf[self.len] = b;
+            self.len += 1;
+        }
+        Ok(())
+    }
+}
+
+/// Bytes as a short human figure: `812 B`, `3.4 KiB`, `12.0 MiB`.
+struct Human(u64);
+
+impl core::fmt::Display for Human {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB"];
+        let mut v = self.0;
+        let mut i = 0;
+        while v >= 10 * 1024 && i + 1 < units.len() {
+            v /= 1024;
+            i += 1;
+        }
+        let mut b = StackStr::default();
+        let _ = if i == 0 && v >= 1024 {
+            write!(b, "{}.{} KiB", v / 1024, (v % 1024) * 10 / 1024)
+        } else {
+            write!(b, "{} {}", v, units[i])
+        };
+        f.pad(b.as_str())
+    }
+}
+
+/// A small string on the stack (for padding formatted pieces).
+#[derive(Default)]
+struct StackStr {
+    buf: [u8; 32],
+    len: usize,
+}
+
+impl StackStr {
+    fn as_str(&self) -> &str {
+        core::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
+    }
+}
+
+impl Write for StackStr {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        let n = s.len().min(self.buf.len() - self.len);
+        self.buf[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
+        self.len += n;
+        Ok(())
+    }
+}
+
+/// Prints the statistics table and the cross-thread free matrix to stderr.
+pub fn print_stats() {
+    let s = stats();
+    let mut w = ErrBuf::new();
+    let h = |v: usize| Human(v as u64);
+    let _ = writeln!(w, "arenapool statistics");
+    let rows: [(&str, Human); 10] = [
+        ("requested (total)", Human(s.requested_bytes)),
+        ("in use", h(s.in_use_bytes)),
+        ("in thread caches", h(s.cached_bytes)),
+        ("mapped", h(s.mapped_bytes)),
+        ("mapped, peak", h(s.peak_mapped_bytes)),
+        ("resident (process)", h(s.resident_bytes)),
+        ("resident, peak (process)", h(s.peak_resident_bytes)),
+        ("pool free", h(s.pool_free_bytes)),
+        (
+            "pool blocks / huge blocks",
+            h(s.pool_block_bytes + s.huge_bytes),
+        ),
+        ("returned to the OS", Human(s.returned_bytes)),
+    ];
+    for (k, v) in rows {
+        let _ = writeln!(w, "  {:<28}{:>14}", k, v);
+    }
+    let counts: [(&str, u64); 9] = [
+        ("allocations", s.allocs),
+        ("frees", s.frees),
+        ("cross-thread frees", s.cross_thread_frees),
+        ("arena spans", s.arena_spans as u64),
+        ("pool free runs", s.pool_free_runs as u64),
+        ("arenas (ever made)", s.arenas as u64),
+        ("pool lock taken", s.lock_acquisitions),
+        ("pool lock contended", s.lock_contended),
+        ("pool lock wait (us)", s.lock_wait_ns / 1000),
+    ];
+    for (k, v) in counts {
+        let _ = writeln!(w, "  {:<28}{:>14}", k, v);
+    }
+    let _ = writeln!(w, "  {:<28}{:>14}", "active arenas", s.active_arenas);
+    let m = cross_thread_frees();
+    let any = m.count[..m.n]
+        .iter()
+        .any(|r| r[..m.n].iter().any(|&c| c != 0));
+    if any {
+        let _ = writeln!(
+            w,
+            "cross-thread frees: row = freeing thread's arena, column = owning arena; count / bytes"
+        );
+        let _ = write!(w, "  {:>12}", "arena (tid)");
+        for j in 0..m.n {
+            let _ = write!(w, " {:>16}", j + 1);
+        }
+        let _ = writeln!(w);
+        for i in 0..m.n {
+            if m.count[i][..m.n].iter().all(|&c| c == 0) {
+                continue;
+            }
+            let _ = write!(w, "  {:>4} ({:>6})", i + 1, m.tid[i]);
+            for j in 0..m.n {
+                if m.count[i][j] == 0 {
+                    let _ = write!(w, " {:>16}", ".");
+                } else {
+                    let _ = write!(w, " {:>7}/{:>8}", m.count[i][j], Human(m.bytes[i][j]));
+                }
+            }
+            let _ = writeln!(w);
+        }
+    }
+    w.flush();
+}
+
+/// The at-exit report (`ARENAPOOL_SHOW_STATS`, `ARENAPOOL_HEAP_MAP`).
+pub extern "C" fn at_exit() {
+    if crate::config::show_stats() {
+        print_stats();
+    }
+    if let Some(path) = crate::config::heap_map_path() {
+        if !crate::heapmap::write_heap_map(path) && crate::config::verbose() {
+            os::report_failure(
+                b"cannot write the heap map, path at",
+                path.as_ptr() as usize,
+            );
+        }
+    }
+}

@@ -1,0 +1,350 @@
+#![allow(clippy::disallowed_types, clippy::disallowed_macros)]
+//! Heap misuse is reported, not survived: each case runs in a child process (this
+//! test binary again, with `MISUSE_CASE` set), commits one misuse through the raw
+//! `malloc` family, and the parent asserts the child died of `SIGABRT` (or, for
+//! the secure mode's guard pages, `SIGSEGV`) with the exact message on stderr.
+//! Every default-mode case also runs with `ARENAPOOL_SECURE=1`.
+
+use arenapool::raw::{free, malloc, realloc, usable_size};
+use std::os::unix::process::ExitStatusExt;
+use std::process::Command;
+
+#[repr(C, align(16))]
+struct Words([u64; 4]);
+static GLOBAL_WORDS: Words = Words([0; 4]);
+
+/// Runs inside the child: commits the misuse named by `case`. Returning means the
+/// misuse went unnoticed.
+unsafe fn commit(case: &str) {
+    match case {
+        "double-free-cached" => {
+            let p = malloc(40);
+            free(p);
+            free(p);
+        }
+        "double-free-stored" => {
+            let p = malloc(5000);
+            let _keep = malloc(5000);
+            free(p);
+            free(p);
+        }
+        "double-free-pool" => {
+            let p = malloc(300 * 1024);
+            free(p);
+            free(p);
+        }
+        "double-free-pool-after-realloc" => {
+            // A pool block freed by realloc's move, then freed again.
+            let p = malloc(200 * 1024);
+            let q = realloc(p, 4 * 1024 * 1024);
+            assert!(!q.is_null() && q != p);
+            free(p);
+        }
+        "double-free-cross-thread" => {
+            // Allocated by one thread, freed by two others.
+            let p = std::thread::spawn(|| malloc(64) as usize).join().unwrap();
+            std::thread::spawn(move || free(p as *mut u8))
+                .join()
+                .unwrap();
+            std::thread::spawn(move || free(p as *mut u8))
+                .join()
+                .unwrap();
+        }
+        "double-free-owner-then-stranger" => {
+            let p = malloc(64) as usize;
+            free(p as *mut u8);
+            std::thread::spawn(move || free(p as *mut u8))
+                .join()
+                .unwrap();
+        }
+        "free-stack" => {
+            let mut x = [0u64; 8];
+            std::hint::black_box(&mut x);
+            free(x.as_mut_ptr().add(4) as *mut u8);
+        }
+        "free-global" => free(GLOBAL_WORDS.0.as_ptr().add(2) as *mut u8),
+        "free-foreign-mapping" => {
+            let m = libc::mmap(
+                std::ptr::null_mut(),
+                1 << 20,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            ) as *mut u8;
+            free(m.add(4096 + 64));
+        }
+        "free-interior" => {
+            let p = malloc(100);
+            free(p.add(48));
+        }
+        "free-misaligned" => {
+            let p = malloc(100);
+            free(p.add(1));
+        }
+        "free-interior-pool" => {
+            let p = malloc(500 * 1024);
+            free(p.add(64 * 1024));
+        }
+        "realloc-stack" => {
+            let mut x = [0u64; 8];
+            std::hint::black_box(&mut x);
+            realloc(x.as_mut_ptr().add(2) as *mut u8, 100);
+        }
+        "usable-size-interior" => {
+            let p = malloc(3000);
+            usable_size(p.add(1024));
+        }
+        "corrupt-header" => {
+            // An overflow of `a` runs over the header of the block after it.
+            let a = malloc(24);
+            let b = malloc(24);
+            let gap = b as usize - a as usize;
+            assert!(gap <= 64, "neighbours expected");
+            std::ptr::write_bytes(a, 0x41, gap);
+            free(b);
+        }
+        "corrupt-cache-link" => {
+            // A write after free into a cached block's link word.
+            let p = malloc(48);
+            let q = malloc(48);
+            free(q);
+            free(p);
+            *p ^= 1;
+            let _ = malloc(48);
+            let _ = malloc(48);
+        }
+        "corrupt-store-link" => {
+            // A write after free into a free chunk of the store (its size-bin link):
+            // 4088 bytes make a 4096-byte chunk, the first of its size bin, which
+            // the next allocation of that size takes.
+            let p = malloc(4088);
+            let _keep = malloc(4088);
+            free(p);
+            *p ^= 1;
+            let _ = malloc(4088);
+        }
+        "corrupt-remote-link" => {
+            // A write after a cross-thread free, into the remote list's link.
+            let (tx, rx) = std::sync::mpsc::channel::<usize>();
+            let (back, done) = std::sync::mpsc::channel::<()>();
+            let owner = std::thread::spawn(move || {
+                tx.send(malloc(64) as usize).unwrap();
+                done.recv().unwrap();
+                // Allocating drains the remote list when the cache runs dry.
+                for _ in 0..10_000 {
+                    malloc(64);
+                }
+            });
+            let q = rx.recv().unwrap() as *mut u8;
+            free(q);
+            *q ^= 1;
+            back.send(()).unwrap();
+            owner.join().unwrap();
+        }
+        // Secure mode only.
+        "overflow-canary" => {
+            let p = malloc(20);
+            *p.add(20) = 1;
+            free(p);
+        }
+        "write-after-free" => {
+            let p = malloc(200);
+            free(p);
+            *p.add(100) = 7;
+            // Push it out of the quarantine.
+            for _ in 0..100_000 {
+                free(malloc(200));
+            }
+        }
+        "guard-page-pool" => {
+            let n = 200 * 1024;
+            let p = malloc(n);
+            let end = (p as usize + n + 4095) & !4095;
+            std::ptr::write_volatile(end as *mut u8, 1);
+        }
+        "zero-size-access" => {
+            let p = malloc(0);
+            assert!(!p.is_null());
+            std::ptr::write_volatile(p, 1);
+        }
+        "guard-page-huge" => {
+            let n = 40 << 20;
+            let p = malloc(n);
+            let end = (p as usize + n + 4095) & !4095;
+            std::ptr::write_volatile(end as *mut u8, 1);
+        }
+        "quarantine-delays-reuse" => {
+            // Not misuse: a freed block does not come back at once.
+            let p = malloc(100);
+            free(p);
+            for _ in 0..100 {
+                if malloc(100) == p {
+                    std::process::exit(3);
+                }
+            }
+            std::process::exit(0);
+        }
+        other => panic!("unknown case {other}"),
+    }
+}
+
+#[test]
+fn child() {
+    if let Ok(case) = std::env::var("MISUSE_CASE") {
+        // SAFETY: not at all: committing misuse is the point, in a child process.
+        unsafe { commit(&case) };
+        println!("MISUSE NOT DETECTED");
+        std::process::exit(0);
+    }
+}
+
+/// Runs `case` in a child and returns (signal, stderr).
+fn run(case: &str, secure: bool) -> (Option<i32>, String) {
+    let exe = std::env::current_exe().unwrap();
+    let out = Command::new(exe)
+        .args(["--exact", "child", "--nocapture", "--test-threads", "1"])
+        .env("MISUSE_CASE", case)
+        .env("ARENAPOOL_SECURE", if secure { "1" } else { "0" })
+        .output()
+        .unwrap();
+    (
+        out.status.signal(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Asserts that `case` aborts with a line `arenapool: <message> 0x<addr>`.
+fn expect_abort(case: &str, message: &str, secure: bool) {
+    let (sig, err) = run(case, secure);
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("arenapool:"))
+        .unwrap_or_else(|| panic!("{case} (secure {secure}): no report; stderr:\n{err}"));
+    let (text, addr) = line.rsplit_once(' ').unwrap();
+    assert_eq!(
+        text,
+        format!("arenapool: {message}"),
+        "{case} (secure {secure})"
+    );
+    assert!(
+        addr.starts_with("0x") && usize::from_str_radix(&addr[2..], 16).is_ok(),
+        "{case}: address {addr}"
+    );
+    assert_eq!(
+        sig,
+        Some(libc::SIGABRT),
+        "{case} (secure {secure}): stderr:\n{err}"
+    );
+}
+
+const DOUBLE: &str = "free of a block already freed (double free):";
+
+fn default_cases() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("double-free-cached", DOUBLE),
+        ("double-free-stored", DOUBLE),
+        ("double-free-pool", DOUBLE),
+        ("double-free-pool-after-realloc", DOUBLE),
+        ("double-free-cross-thread", DOUBLE),
+        ("double-free-owner-then-stranger", DOUBLE),
+        ("free-stack", "free of a pointer arenapool never returned:"),
+        ("free-global", "free of a pointer arenapool never returned:"),
+        (
+            "free-foreign-mapping",
+            "free of a pointer arenapool never returned:",
+        ),
+        ("free-interior", "free of a pointer inside a block:"),
+        ("free-misaligned", "free of a misaligned pointer"),
+        (
+            "free-interior-pool",
+            "free of a pointer inside a pool block or free pool memory:",
+        ),
+        (
+            "realloc-stack",
+            "realloc of a pointer arenapool never returned:",
+        ),
+        (
+            "usable-size-interior",
+            "malloc_usable_size of a pointer inside a block:",
+        ),
+        ("corrupt-header", "corrupted block header at"),
+        ("corrupt-cache-link", "corrupted free list at"),
+        ("corrupt-store-link", "corrupted free list at"),
+        ("corrupt-remote-link", "corrupted free list at"),
+    ]
+}
+
+#[test]
+fn default_mode_reports_each_misuse() {
+    for (case, message) in default_cases() {
+        expect_abort(case, message, false);
+    }
+}
+
+/// Asserts that `case` dies of `SIGSEGV` (a guard page), before its own report.
+fn expect_fault(case: &str) {
+    let (sig, err) = run(case, true);
+    assert_eq!(sig, Some(libc::SIGSEGV), "{case}: stderr:\n{err}");
+    assert!(!err.contains("NOT DETECTED"));
+}
+
+#[test]
+fn secure_mode_reports_each_misuse() {
+    // The cache and store link cases corrupt lists secure mode does not use (its
+    // freed blocks wait in the quarantine); write-after-free covers them.
+    for (case, message) in default_cases() {
+        if case == "corrupt-cache-link" || case == "corrupt-store-link" {
+            continue;
+        }
+        expect_abort(case, message, true);
+    }
+    expect_abort(
+        "overflow-canary",
+        "free: heap overflow past the end of block",
+        true,
+    );
+    expect_abort(
+        "write-after-free",
+        "write to a freed block detected in",
+        true,
+    );
+    expect_fault("guard-page-pool");
+    expect_fault("guard-page-huge");
+    expect_fault("zero-size-access");
+}
+
+#[test]
+fn secure_mode_only_checks_stay_quiet_by_default() {
+    // Without secure mode these go unnoticed (documented): the child finishes.
+    for case in ["overflow-canary", "zero-size-access"] {
+        let (sig, _) = run(case, false);
+        assert_eq!(sig, None, "{case}");
+    }
+}
+
+#[test]
+fn secure_mode_delays_reuse() {
+    let exe = std::env::current_exe().unwrap();
+    for secure in ["1", "0"] {
+        let st = Command::new(&exe)
+            .args(["--exact", "child", "--nocapture"])
+            .env("MISUSE_CASE", "quarantine-delays-reuse")
+            .env("ARENAPOOL_SECURE", secure)
+            .status()
+            .unwrap();
+        // Secure: never the same block; default: the cache hands it straight back.
+        assert_eq!(st.code(), Some(if secure == "1" { 0 } else { 3 }));
+    }
+}
+
+#[test]
+fn the_child_runs_clean_without_misuse() {
+    // A control: the harness itself does not abort.
+    let exe = std::env::current_exe().unwrap();
+    let out = Command::new(exe)
+        .args(["--exact", "child", "--nocapture"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+}
