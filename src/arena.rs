@@ -186,10 +186,10 @@ impl Arena {
     unsafe fn bin_push(&mut self, c: *mut u8, s: usize) {
         let b = bin_of(s);
         let h = self.bins[b];
-        span::set_bin_next(c, h);
-        span::set_bin_prev(c, null_mut());
+        span::set_bin_next(c, h, self.key);
+        span::set_bin_prev(c, null_mut(), self.key);
         if !h.is_null() {
-            span::set_bin_prev(h, c);
+            span::set_bin_prev(h, c, self.key);
         }
         self.bins[b] = c;
         self.binmap[b / 64] |= 1 << (b % 64);
@@ -198,17 +198,17 @@ impl Arena {
     #[inline]
     unsafe fn bin_remove(&mut self, c: *mut u8, s: usize) {
         let b = bin_of(s);
-        let (p, n) = (span::bin_prev(c), span::bin_next(c));
+        let (p, n) = (span::bin_prev(c, self.key), span::bin_next(c, self.key));
         if p.is_null() {
             self.bins[b] = n;
             if n.is_null() {
                 self.binmap[b / 64] &= !(1 << (b % 64));
             }
         } else {
-            span::set_bin_next(p, n);
+            span::set_bin_next(p, n, self.key);
         }
         if !n.is_null() {
-            span::set_bin_prev(n, p);
+            span::set_bin_prev(n, p, self.key);
         }
     }
 
@@ -238,18 +238,18 @@ impl Arena {
 
     /// Adds `c` of size `s` to the store as a new free chunk (no coalescing).
     unsafe fn store_insert(&mut self, c: *mut u8, s: usize) {
-        span::set_size(c, s, FREE);
-        span::set_prev_size(c.add(s), s);
+        span::set_size(c, s, FREE, self.key);
+        span::set_prev_size(c.add(s), s, self.key);
         (*span::span_of(c)).list_insert(c);
         self.bin_push(c, s);
     }
 
     /// Takes free chunk `c` out of the store; it becomes an in-use chunk.
     unsafe fn store_take(&mut self, c: *mut u8) {
-        let s = span::size(c);
+        let s = span::size(c, self.key);
         self.bin_remove(c, s);
         (*span::span_of(c)).list_remove(c);
-        span::set_size(c, s, 0);
+        span::set_size(c, s, 0, self.key);
         if s == FULL {
             self.unspare(c);
         }
@@ -262,35 +262,35 @@ impl Arena {
     /// # Safety
     /// `c` is an in-use chunk of a span of this arena, not in any cache.
     pub unsafe fn free_chunk(&mut self, c: *mut u8) -> *mut Span {
-        debug_assert!(span::hdr(c) & (FREE | CACHED) == 0);
-        let mut s = span::size(c);
+        debug_assert!(span::hdr(c, self.key) & FREE == 0);
+        let mut s = span::size(c, self.key);
         self.used -= s;
         let next = c.add(s);
-        if span::prev_size(next) != s {
+        if span::prev_size(next, self.key) != s {
             // The boundary tags disagree: one of the two headers was overwritten.
             crate::os::fatal_at(b"corrupted block header at", Some(next as usize + HDR));
         }
-        let ps = span::prev_size(c);
-        let prev_free = ps != 0 && span::is_free(c.sub(ps));
+        let ps = span::prev_size(c, self.key);
+        let prev_free = ps != 0 && span::is_free(c.sub(ps), self.key);
         let (c, s) = if prev_free {
             // Extend the previous free chunk: its place on the address list stays.
             let prev = c.sub(ps);
-            if span::is_free(next) {
-                let ns = span::size(next);
+            if span::is_free(next, self.key) {
+                let ns = span::size(next, self.key);
                 self.store_take(next);
                 s += ns;
             }
             self.resize_free(prev, ps, ps + s);
             (prev, ps + s)
-        } else if span::is_free(next) {
+        } else if span::is_free(next, self.key) {
             // Take the next free chunk's place on the address list (nothing free
             // lies between them), so no predecessor search is needed.
-            let ns = span::size(next);
+            let ns = span::size(next, self.key);
             self.bin_remove(next, ns);
             (*span::span_of(c)).list_replace(next, c);
             s += ns;
-            span::set_size(c, s, FREE);
-            span::set_prev_size(c.add(s), s);
+            span::set_size(c, s, FREE, self.key);
+            span::set_prev_size(c.add(s), s, self.key);
             self.bin_push(c, s);
             (c, s)
         } else {
@@ -311,8 +311,8 @@ impl Arena {
         if !same_bin {
             self.bin_remove(c, old);
         }
-        span::set_size(c, new, FREE);
-        span::set_prev_size(c.add(new), new);
+        span::set_size(c, new, FREE, self.key);
+        span::set_prev_size(c.add(new), new, self.key);
         if !same_bin {
             self.bin_push(c, new);
         }
@@ -359,9 +359,9 @@ impl Arena {
             // Secure mode: a permanent in-use chunk at the end of the span holds a
             // guard page, so an overflow off the last chunk faults.
             let g = base.add(FENCE - GUARD_CHUNK);
-            span::set_hdr(c, FULL - GUARD_CHUNK, 0);
-            span::set_hdr(g, GUARD_CHUNK, FULL - GUARD_CHUNK);
-            span::set_prev_size(base.add(FENCE), GUARD_CHUNK);
+            span::set_hdr(c, FULL - GUARD_CHUNK, 0, self.key);
+            span::set_hdr(g, GUARD_CHUNK, FULL - GUARD_CHUNK, self.key);
+            span::set_prev_size(base.add(FENCE), GUARD_CHUNK, self.key);
             crate::os::protect(base.add(GUARD_PAGE), PAGE, false);
             self.used += GUARD_CHUNK;
         }
@@ -397,9 +397,9 @@ impl Arena {
     /// goes to the last chunk. Carving from the front leaves free space *after* a
     /// new block, where `realloc` can grow into it.
     unsafe fn split_head(&mut self, c: *mut u8, s: usize, n: usize) -> *mut u8 {
-        let cs = span::size(c);
+        let cs = span::size(c, self.key);
         let rem = cs - n * s;
-        let ps = span::prev_size(c);
+        let ps = span::prev_size(c, self.key);
         self.used += if rem >= MIN_CHUNK { n * s } else { cs };
         if rem >= MIN_CHUNK {
             self.bin_remove(c, cs);
@@ -407,8 +407,7 @@ impl Arena {
                 self.unspare(c);
             }
             let r = c.add(n * s);
-            span::set_hdr(r, rem, s);
-            span::set_size(r, rem, FREE);
+            span::set_hdr(r, rem | FREE as usize, s, self.key);
             (*span::span_of(c)).list_replace(c, r);
             self.bin_push(r, rem);
         } else {
@@ -422,15 +421,15 @@ impl Arena {
             } else {
                 s
             };
-            span::set_hdr(b, bs, prev);
+            span::set_hdr(b, bs, prev, self.key);
             prev = bs;
             b = b.add(bs);
         }
         if rem >= MIN_CHUNK {
-            span::set_prev_size(b, s);
-            span::set_prev_size(b.add(rem), rem);
+            span::set_prev_size(b, s, self.key);
+            span::set_prev_size(b.add(rem), rem, self.key);
         } else {
-            span::set_prev_size(b, prev);
+            span::set_prev_size(b, prev, self.key);
         }
         c
     }
@@ -490,8 +489,8 @@ impl Arena {
             return c;
         }
         let want = (self.cache[cls].limit / 2).max(1) as usize;
-        let mut n = want.min(span::size(c) / s);
-        let rem = span::size(c) - n * s;
+        let mut n = want.min(span::size(c, self.key) / s);
+        let rem = span::size(c, self.key) - n * s;
         if rem != 0 && rem < MIN_CHUNK && n > 1 {
             // Keep every cached chunk exactly of its class: leave a real remainder.
             n -= 1;
@@ -542,7 +541,7 @@ impl Arena {
     /// `p` is a live block of this arena; the caller owns the arena.
     pub unsafe fn free_local(&mut self, p: *mut u8, src: &mut impl SpanSource) {
         let c = p.sub(HDR);
-        let s = span::size(c);
+        let s = span::size(c, self.key);
         if s <= CACHE_MAX_CHUNK {
             let cls = class_of_chunk(s);
             if self.cache[cls].room == 0 {
@@ -620,24 +619,35 @@ impl Arena {
         let mut left = n as usize;
         while left > 0 {
             let mut k = 0;
-            while k < left.min(FLUSH_BATCH) {
-                let Some(p) = self.cache_pop(cls) else { break };
+            let key = self.link_key as usize;
+            let bin = &mut self.cache[cls];
+            while k < left.min(FLUSH_BATCH) && !bin.head.is_null() {
+                // (Taken without clearing CACHED: `free_chunk` rewrites the header,
+                // or buries it inside the free chunk it merges into.)
+                let p = bin.head;
+                bin.head = decode_link(p, key);
+                bin.room += 1;
                 batch[k] = p as usize - HDR;
                 k += 1;
             }
             if k == 0 {
                 break;
             }
+            self.counters.cache_out += k as u64;
             left -= k;
             batch[..k].reverse();
+            let shared_ids = IDS_REPEAT.load(Ordering::Relaxed);
             for &c in &batch[..k] {
                 let c = c as *mut u8;
-                let owner = (*span::span_of(c)).arena.load(Ordering::Relaxed);
-                if !ptr::eq(owner, self) {
-                    // A chunk of an arena sharing this one's id (see `key`).
-                    (*owner).push_remote(c.add(HDR));
-                    src.drain_if_parked(owner);
-                    continue;
+                if shared_ids {
+                    let owner = (*span::span_of(c)).arena.load(Ordering::Relaxed);
+                    if !ptr::eq(owner, self) {
+                        // A chunk of an arena sharing this one's id (see `key`).
+                        span::toggle_cached(c);
+                        (*owner).push_remote(c.add(HDR));
+                        src.drain_if_parked(owner);
+                        continue;
+                    }
                 }
                 let sp = self.free_chunk(c);
                 if !sp.is_null() {
@@ -723,13 +733,13 @@ impl Arena {
         s: usize,
         src: &mut impl SpanSource,
     ) -> bool {
-        let cs = span::size(c);
+        let cs = span::size(c, self.key);
         if s <= cs {
             if cs - s >= MIN_CHUNK && cs > CACHE_MAX_CHUNK {
-                span::set_size(c, s, 0);
+                span::set_size(c, s, 0, self.key);
                 let tail = c.add(s);
-                span::set_hdr(tail, cs - s, s);
-                span::set_prev_size(c.add(cs), cs - s);
+                span::set_hdr(tail, cs - s, s, self.key);
+                span::set_prev_size(c.add(cs), cs - s, self.key);
                 let sp = self.free_chunk(tail);
                 if !sp.is_null() {
                     src.give_span(sp as *mut u8);
@@ -738,10 +748,10 @@ impl Arena {
             return true;
         }
         let next = c.add(cs);
-        if !span::is_free(next) {
+        if !span::is_free(next, self.key) {
             return false;
         }
-        let ns = span::size(next);
+        let ns = span::size(next, self.key);
         if cs + ns < s {
             return false;
         }
@@ -750,14 +760,14 @@ impl Arena {
         if rest >= MIN_CHUNK {
             // Take the front of the neighbour, leave its tail free in place.
             self.store_take(next);
-            span::set_size(c, s, 0);
+            span::set_size(c, s, 0, self.key);
             self.store_insert(c.add(s), rest);
-            span::set_prev_size(c.add(s), s);
+            span::set_prev_size(c.add(s), s, self.key);
         } else {
             self.used += cs + ns - s;
             self.store_take(next);
-            span::set_size(c, cs + ns, 0);
-            span::set_prev_size(c.add(cs + ns), cs + ns);
+            span::set_size(c, cs + ns, 0, self.key);
+            span::set_prev_size(c.add(cs + ns), cs + ns, self.key);
         }
         true
     }
@@ -786,21 +796,21 @@ impl Arena {
         if a != p {
             // Split off the lead as a chunk of its own and free it.
             let lead = a as usize - p as usize;
-            let total = span::size(c);
-            let ps = span::prev_size(c);
-            span::set_hdr(c, lead, ps);
+            let total = span::size(c, self.key);
+            let ps = span::prev_size(c, self.key);
+            span::set_hdr(c, lead, ps, self.key);
             c2 = a.sub(HDR);
-            span::set_hdr(c2, total - lead, lead);
-            span::set_prev_size(c2.add(total - lead), total - lead);
+            span::set_hdr(c2, total - lead, lead, self.key);
+            span::set_prev_size(c2.add(total - lead), total - lead, self.key);
             let sp = self.free_chunk(c);
             debug_assert!(sp.is_null());
         }
-        let have = span::size(c2);
+        let have = span::size(c2, self.key);
         if have - need >= MIN_CHUNK {
-            span::set_size(c2, need, 0);
+            span::set_size(c2, need, 0, self.key);
             let tail = c2.add(need);
-            span::set_hdr(tail, have - need, need);
-            span::set_prev_size(c2.add(have), have - need);
+            span::set_hdr(tail, have - need, need, self.key);
+            span::set_prev_size(c2.add(have), have - need, self.key);
             let sp = self.free_chunk(tail);
             debug_assert!(sp.is_null());
         }
@@ -828,7 +838,7 @@ impl Arena {
             free += (*sp).check()?;
             for c in (*sp).free_chunks() {
                 free_chunks += 1;
-                let s = span::size(c);
+                let s = span::size(c, self.key);
                 let b = bin_of(s);
                 let mut x = self.bins[b];
                 let mut found = false;
@@ -838,7 +848,7 @@ impl Arena {
                         found = true;
                         break;
                     }
-                    x = span::bin_next(x);
+                    x = span::bin_next(x, self.key);
                     steps += 1;
                 }
                 if !found {
@@ -848,7 +858,7 @@ impl Arena {
             if sp == self.spare {
                 spare_seen = true;
                 if (*sp).first_free as usize * UNIT + HDR != FIRST
-                    || span::size((sp as *mut u8).add(FIRST)) != empty_chunk()
+                    || span::size((sp as *mut u8).add(FIRST), self.key) != empty_chunk()
                 {
                     return Err("spare span is not empty");
                 }
@@ -874,7 +884,10 @@ impl Arena {
             let mut x = self.bins[b];
             let mut prev = null_mut();
             while !x.is_null() {
-                if !span::is_free(x) || bin_of(span::size(x)) != b || span::bin_prev(x) != prev {
+                if !span::is_free(x, self.key)
+                    || bin_of(span::size(x, self.key)) != b
+                    || span::bin_prev(x, self.key) != prev
+                {
                     return Err("bin holds a wrong chunk or broken links");
                 }
                 in_bins += 1;
@@ -882,7 +895,7 @@ impl Arena {
                     return Err("bins hold chunks not on any span list");
                 }
                 prev = x;
-                x = span::bin_next(x);
+                x = span::bin_next(x, self.key);
             }
         }
         if in_bins != free_chunks {
@@ -893,10 +906,10 @@ impl Arena {
             let mut p = bin.head;
             while !p.is_null() {
                 let c = p.sub(HDR);
-                if span::is_free(c) || span::size(c) != class_chunk(cls) {
+                if span::is_free(c, self.key) || span::size(c, self.key) != class_chunk(cls) {
                     return Err("cache holds a wrong chunk");
                 }
-                if span::hdr(c) & CACHED == 0 {
+                if span::hdr(c, self.key) & CACHED == 0 {
                     return Err("cached chunk without the CACHED flag");
                 }
                 let owner = (*span::span_of(c)).arena.load(Ordering::Relaxed);
@@ -944,6 +957,9 @@ fn empty_chunk() -> usize {
 
 /// Arena ids run 1..=MAX_ID, then repeat.
 pub const MAX_ID: u32 = 0xffff;
+/// Set once more than `MAX_ID` arenas exist: flushes then check each chunk's
+/// owner (see `Arena::key`).
+pub static IDS_REPEAT: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
 
 /// An arena id placed in the header bits that every in-use chunk has zero and
 /// that `free`'s fast-path mask tests: 0..=3 (chunk sizes are multiples of 16)

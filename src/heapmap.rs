@@ -582,7 +582,7 @@ impl<'a> Painter<'a> {
             let c = (base + off) as *mut u8;
             // SAFETY: `c` lies inside the span, mapped while we hold the pool lock;
             // the header may be mid-update, so its value is checked before use.
-            let h = unsafe { span::hdr(c) };
+            let h = unsafe { span::hdr(c, span::key_of(c)) };
             let s = (h & SIZE_MASK) as usize;
             if s < MIN_CHUNK || s % UNIT != 0 || s > FENCE - off {
                 break;

@@ -52,6 +52,7 @@ mod heap;
 mod capi;
 
 pub use global::ArenaPool;
+pub use heapmap::write_heap_map;
 pub use stats::{cross_thread_frees, print_stats, stats, CrossFrees, Stats};
 
 /// Low-level entry points with C `malloc` semantics, for tests and tools.

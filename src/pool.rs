@@ -362,6 +362,9 @@ impl PoolInner {
             self.meta = self.meta.add(size);
             self.arena_count += 1;
             let id = (self.arena_count - 1) % crate::arena::MAX_ID + 1;
+            if self.arena_count > crate::arena::MAX_ID {
+                crate::arena::IDS_REPEAT.store(true, Ordering::Relaxed);
+            }
             Arena::init(a, id, crate::config::secret());
             (*a).state.store(OWNED, Ordering::SeqCst);
             (*a).all_next = self.arenas;

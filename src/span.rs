@@ -77,48 +77,52 @@ const _: () = assert!(FIRST % UNIT == HDR && FULL % UNIT == 0);
 
 // ---- chunk headers ---------------------------------------------------------------
 
+// Each accessor takes the key of the chunk's span (`k`): the owning arena's, which
+// its methods keep in a register (`key_of` reads it from the span header).
+
+/// The key chunk `c`'s headers are stored with (from its span's header).
 #[inline(always)]
-unsafe fn key_of(c: *mut u8) -> u64 {
+pub unsafe fn key_of(c: *mut u8) -> u64 {
     (*span_of(c)).key
 }
 /// The decoded header of chunk `c`.
 #[inline(always)]
-pub unsafe fn hdr(c: *mut u8) -> u64 {
-    *(c as *const u64) ^ key_of(c)
+pub unsafe fn hdr(c: *mut u8, k: u64) -> u64 {
+    *(c as *const u64) ^ k
 }
 #[inline(always)]
-unsafe fn put_hdr(c: *mut u8, v: u64) {
-    *(c as *mut u64) = v ^ key_of(c);
+unsafe fn put_hdr(c: *mut u8, v: u64, k: u64) {
+    *(c as *mut u64) = v ^ k;
 }
 #[inline(always)]
-pub unsafe fn size(c: *mut u8) -> usize {
-    (hdr(c) & SIZE_MASK) as usize
+pub unsafe fn size(c: *mut u8, k: u64) -> usize {
+    (hdr(c, k) & SIZE_MASK) as usize
 }
 #[inline(always)]
-pub unsafe fn is_free(c: *mut u8) -> bool {
-    hdr(c) & FREE != 0
+pub unsafe fn is_free(c: *mut u8, k: u64) -> bool {
+    hdr(c, k) & FREE != 0
 }
 #[inline(always)]
-pub unsafe fn prev_size(c: *mut u8) -> usize {
-    (hdr(c) >> 32) as usize
+pub unsafe fn prev_size(c: *mut u8, k: u64) -> usize {
+    (hdr(c, k) >> 32) as usize
 }
 /// Sets size and flags, keeping `prev_size`. Writes only the low half: the high
 /// half of a live chunk's header belongs to its neighbour's updates.
 #[inline(always)]
-pub unsafe fn set_size(c: *mut u8, size: usize, flags: u64) {
-    *(c as *mut u32) = (size as u64 | flags) as u32 ^ key_of(c) as u32;
+pub unsafe fn set_size(c: *mut u8, size: usize, flags: u64, k: u64) {
+    *(c as *mut u32) = (size as u64 | flags) as u32 ^ k as u32;
 }
 /// Sets `prev_size`, keeping size and flags. Writes only the high half, so that it
 /// never undoes another thread's atomic `CACHED` flip of the low half (a remote
 /// free of this live chunk racing with the owner merging its neighbour).
 #[inline(always)]
-pub unsafe fn set_prev_size(c: *mut u8, ps: usize) {
-    *(c.add(4) as *mut u32) = ps as u32 ^ (key_of(c) >> 32) as u32;
+pub unsafe fn set_prev_size(c: *mut u8, ps: usize, k: u64) {
+    *(c.add(4) as *mut u32) = ps as u32 ^ (k >> 32) as u32;
 }
 /// Writes a whole in-use chunk header.
 #[inline(always)]
-pub unsafe fn set_hdr(c: *mut u8, size: usize, prev: usize) {
-    put_hdr(c, ((prev as u64) << 32) | size as u64);
+pub unsafe fn set_hdr(c: *mut u8, size: usize, prev: usize, k: u64) {
+    put_hdr(c, ((prev as u64) << 32) | size as u64, k);
 }
 /// Toggles the `CACHED` flag without decoding (xor commutes with the key).
 #[inline(always)]
@@ -127,30 +131,31 @@ pub unsafe fn toggle_cached(c: *mut u8) {
 }
 
 // Free-chunk link fields (size-bin links encoded with the key, checked on read:
-// a chunk address is 8 mod 16, so anything else is a corrupted link).
+// a chunk address is 8 mod 16 and null is 0, so low bits 0..=2 set mean a
+// corrupted link; one test).
 #[inline(always)]
-unsafe fn get_link(c: *mut u8, at: usize) -> *mut u8 {
-    let v = *(c.add(at) as *const usize) ^ key_of(c) as usize;
-    if v & (UNIT - 1) != HDR && v != 0 {
+unsafe fn get_link(c: *mut u8, at: usize, k: u64) -> *mut u8 {
+    let v = *(c.add(at) as *const usize) ^ k as usize;
+    if v & (HDR - 1) != 0 {
         crate::os::fatal_at(b"corrupted free list at", Some(c as usize + HDR));
     }
     v as *mut u8
 }
 #[inline(always)]
-pub unsafe fn bin_next(c: *mut u8) -> *mut u8 {
-    get_link(c, 8)
+pub unsafe fn bin_next(c: *mut u8, k: u64) -> *mut u8 {
+    get_link(c, 8, k)
 }
 #[inline(always)]
-pub unsafe fn bin_prev(c: *mut u8) -> *mut u8 {
-    get_link(c, 16)
+pub unsafe fn bin_prev(c: *mut u8, k: u64) -> *mut u8 {
+    get_link(c, 16, k)
 }
 #[inline(always)]
-pub unsafe fn set_bin_next(c: *mut u8, v: *mut u8) {
-    *(c.add(8) as *mut usize) = v as usize ^ key_of(c) as usize;
+pub unsafe fn set_bin_next(c: *mut u8, v: *mut u8, k: u64) {
+    *(c.add(8) as *mut usize) = v as usize ^ k as usize;
 }
 #[inline(always)]
-pub unsafe fn set_bin_prev(c: *mut u8, v: *mut u8) {
-    *(c.add(16) as *mut usize) = v as usize ^ key_of(c) as usize;
+pub unsafe fn set_bin_prev(c: *mut u8, v: *mut u8, k: u64) {
+    *(c.add(16) as *mut usize) = v as usize ^ k as usize;
 }
 #[inline(always)]
 unsafe fn addr_prev(c: *mut u8) -> u16 {
@@ -185,14 +190,15 @@ impl Span {
         let s = base as *mut Span;
         (*s).arena = AtomicPtr::new(arena);
         (*s).key = (*arena).key;
+        let k = (*s).key;
         (*s).next = core::ptr::null_mut();
         (*s).prev = core::ptr::null_mut();
         (*s).first_free = 0;
         (*s).summary = [0; SUMMARY];
         (*s).bitmap = [0; WORDS];
         let c = base.add(FIRST);
-        set_hdr(c, FULL, 0);
-        set_hdr(base.add(FENCE), 0, FULL);
+        set_hdr(c, FULL, 0, k);
+        set_hdr(base.add(FENCE), 0, FULL, k);
         c
     }
 
@@ -335,6 +341,7 @@ impl Span {
     /// The span must be initialised and not concurrently modified.
     pub unsafe fn check(&self) -> Result<usize, &'static str> {
         let base = self.base();
+        let k = self.key;
         let mut off = FIRST;
         let mut prev = 0usize;
         let mut prev_free = false;
@@ -342,15 +349,15 @@ impl Span {
         let mut free_count = 0usize;
         while off < FENCE {
             let c = base.add(off);
-            let s = size(c);
+            let s = size(c, k);
             if s < crate::size::MIN_CHUNK || s % UNIT != 0 || off + s > FENCE {
                 return Err("chunk size out of range");
             }
-            if prev_size(c) != prev {
+            if prev_size(c, k) != prev {
                 return Err("prev_size does not match the chunk before");
             }
-            let f = is_free(c);
-            if hdr(c) & LARGE != 0 {
+            let f = is_free(c, k);
+            if hdr(c, k) & LARGE != 0 {
                 return Err("LARGE flag on a span chunk");
             }
             let u = self.unit(c) as usize;
@@ -368,7 +375,7 @@ impl Span {
             prev = s;
             off += s;
         }
-        if off != FENCE || prev_size(base.add(FENCE)) != prev || size(base.add(FENCE)) != 0 {
+        if off != FENCE || prev_size(base.add(FENCE), k) != prev || size(base.add(FENCE), k) != 0 {
             return Err("chunks do not tile the span up to the fence");
         }
         for w in 0..WORDS {
@@ -382,7 +389,7 @@ impl Span {
         let mut u = self.first_free;
         while u != 0 {
             let c = self.chunk(u);
-            if u <= last || !is_free(c) || addr_prev(c) != last {
+            if u <= last || !is_free(c, k) || addr_prev(c) != last {
                 return Err("address list out of order or links broken");
             }
             last = u;

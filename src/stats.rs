@@ -120,6 +120,10 @@ pub fn stats() -> Stats {
     s.allocs += allocs;
     s.requested_bytes += req;
     s.frees += frees;
+    for cell in crate::heap::STRAY_XFREE.iter() {
+        s.cross_thread_frees += cell[0].load(Ordering::Relaxed);
+        s.cross_thread_free_bytes += cell[1].load(Ordering::Relaxed);
+    }
     s.in_use_bytes += s.pool_block_bytes + s.huge_bytes;
     s.lock_acquisitions = POOL.acquisitions.load(Ordering::Relaxed);
     s.lock_contended = POOL.contended.load(Ordering::Relaxed);
@@ -173,6 +177,9 @@ pub struct CrossFrees {
     /// that arena `j + 1` allocated.
     pub count: [[u64; XMAX]; XMAX],
     pub bytes: [[u64; XMAX]; XMAX],
+    /// Frees by threads that never allocated (and so own no arena), per owner.
+    pub stray_count: [u64; XMAX],
+    pub stray_bytes: [u64; XMAX],
 }
 
 /// Which threads free memory that which other threads allocated (counted on the
@@ -183,7 +190,13 @@ pub fn cross_thread_frees() -> CrossFrees {
         tid: [0; XMAX],
         count: [[0; XMAX]; XMAX],
         bytes: [[0; XMAX]; XMAX],
+        stray_count: [0; XMAX],
+        stray_bytes: [0; XMAX],
     };
+    for (j, cell) in crate::heap::STRAY_XFREE.iter().enumerate() {
+        m.stray_count[j] = cell[0].load(Ordering::Relaxed);
+        m.stray_bytes[j] = cell[1].load(Ordering::Relaxed);
+    }
     let pool = POOL.lock();
     let mut a = pool.arenas;
     while !a.is_null() {
@@ -327,7 +340,8 @@ pub fn print_stats() {
     let m = cross_thread_frees();
     let any = m.count[..m.n]
         .iter()
-        .any(|r| r[..m.n].iter().any(|&c| c != 0));
+        .any(|r| r[..m.n].iter().any(|&c| c != 0))
+        || m.stray_count.iter().any(|&c| c != 0);
     if any {
         let _ = writeln!(
             w,
@@ -348,6 +362,17 @@ pub fn print_stats() {
                     let _ = write!(w, " {:>16}", ".");
                 } else {
                     let _ = write!(w, " {:>7}/{:>8}", m.count[i][j], Human(m.bytes[i][j]));
+                }
+            }
+            let _ = writeln!(w);
+        }
+        if m.stray_count[..m.n].iter().any(|&c| c != 0) {
+            let _ = write!(w, "  {:>12}", "no arena");
+            for j in 0..m.n {
+                if m.stray_count[j] == 0 {
+                    let _ = write!(w, " {:>16}", ".");
+                } else {
+                    let _ = write!(w, " {:>7}/{:>8}", m.stray_count[j], Human(m.stray_bytes[j]));
                 }
             }
             let _ = writeln!(w);

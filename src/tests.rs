@@ -102,7 +102,7 @@ fn store_split_and_coalesce_random() {
             let p = unsafe { c.add(HDR) };
             assert_eq!(p as usize % UNIT, 0);
             // SAFETY: as above.
-            assert!(unsafe { span::size(c) } >= chunk_size(n));
+            assert!(unsafe { span::size(c, span::key_of(c)) } >= chunk_size(n));
             map.add(p as usize, n);
             fill(p, n, step as u8);
             live.push((p, n, step as u8));
@@ -191,7 +191,7 @@ fn cache_refill_and_flush_keep_invariants() {
             // The block handed out by a refill may carry a remainder too small to be a
             // chunk of its own; cached chunks are exact (check() verifies those).
             // SAFETY: p is a live block.
-            let got = unsafe { span::size(p.sub(HDR)) };
+            let got = unsafe { span::size(p.sub(HDR), span::key_of(p.sub(HDR))) };
             assert!(
                 got >= class_chunk(cls) && got < class_chunk(cls) + MIN_CHUNK,
                 "{got}"
@@ -232,7 +232,7 @@ fn resize_in_place_and_aligned_chunks() {
         let d = t.a().alloc_chunk(chunk_size(100), &mut Global);
         assert_eq!(
             d,
-            c.add(span::size(c)),
+            c.add(span::size(c, span::key_of(c))),
             "carving takes the lowest free space"
         );
         assert!(!t.a().resize_in_place(c, chunk_size(60000), &mut Global));
@@ -248,7 +248,7 @@ fn resize_in_place_and_aligned_chunks() {
                 }
                 let p = t.a().alloc_aligned(n, align, &mut Global);
                 assert_eq!(p as usize % align, 0, "align {align}");
-                assert!(span::size(p.sub(HDR)) - HDR >= n);
+                assert!(span::size(p.sub(HDR), span::key_of(p.sub(HDR))) - HDR >= n);
                 fill(p, n, 3);
                 t.check();
                 t.a().free_local(p, &mut Global);

@@ -132,6 +132,18 @@ pub fn arena() -> *mut Arena {
     tls::get()
 }
 
+/// The calling thread's arena, made on first use (see [`arena_or_init`]); the
+/// common case, an arena already there, inline.
+#[inline(always)]
+pub fn arena_ready() -> *mut Arena {
+    let a = tls::get();
+    if a != empty() {
+        a
+    } else {
+        arena_or_init()
+    }
+}
+
 /// Whether the calling thread has an arena of its own.
 #[inline]
 pub fn has_arena() -> bool {
