@@ -10,6 +10,11 @@
 //! `--scale N`, `--timeout SECS`, `--list`. Unknown flags (cargo passes `--bench`)
 //! are ignored.
 //!
+//! Two more allocator forms compare arenapool with itself in one run:
+//! `arenapool-secure` (secure mode, `ARENAPOOL_SECURE=1`) and `LABEL@PATH`, which
+//! runs the workers from another build of this binary (`PATH`, e.g. one built from
+//! an older commit) as arenapool, reported as `LABEL`.
+//!
 //! ## Design
 //!
 //! * **One binary, one process per measurement.** A global allocator is fixed per
@@ -160,13 +165,15 @@ struct Options {
     threads: Vec<usize>,
     workloads: Vec<&'static workloads::Workload>,
     allocs: Vec<String>,
+    /// Worker binaries of `LABEL@PATH` allocators, by label.
+    other_builds: Vec<(String, PathBuf)>,
     out: PathBuf,
     reps: usize,
     scale: u64,
     timeout: Duration,
 }
 
-fn list<T>(v: &str, parse: impl Fn(&str) -> Result<T, String>) -> Result<Vec<T>, String> {
+fn list<T>(v: &str, mut parse: impl FnMut(&str) -> Result<T, String>) -> Result<Vec<T>, String> {
     v.split(',')
         .filter(|s| !s.is_empty())
         .map(|s| parse(s.trim()))
@@ -193,6 +200,7 @@ impl Options {
             threads,
             workloads: workloads::ALL.iter().collect(),
             allocs: select::NAMES.iter().map(|s| s.to_string()).collect(),
+            other_builds: Vec::new(),
             out: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/target/suite")),
             reps: if full { 3 } else { 1 },
             scale: if full { 3 } else { 1 },
@@ -236,16 +244,25 @@ impl Options {
                     })?
                 }
                 "--allocators" => {
+                    let mut builds = Vec::new();
                     o.allocs = list(&value()?, |s| {
+                        if let Some((label, path)) = s.split_once('@') {
+                            builds.push((label.to_string(), PathBuf::from(path)));
+                            return Ok(label.to_string());
+                        }
+                        if s == "arenapool-secure" {
+                            return Ok(s.to_string());
+                        }
                         select::NAMES
                             .iter()
                             .find(|n| **n == s)
                             .map(|n| n.to_string())
                             .ok_or(format!(
-                                "unknown allocator {s} (known: {})",
+                                "unknown allocator {s} (known: {}, arenapool-secure, LABEL@PATH)",
                                 select::NAMES.join(", ")
                             ))
-                    })?
+                    })?;
+                    o.other_builds = builds;
                 }
                 "--out" => o.out = PathBuf::from(value()?),
                 "--reps" => {
@@ -292,9 +309,16 @@ fn run_worker(
     alloc: &str,
     timeout: Duration,
 ) -> Result<Run, String> {
+    // `arenapool-secure` and other builds' labels are arenapool run differently.
+    let (alloc, secure) = match alloc {
+        "arenapool-secure" => ("arenapool", "1"),
+        a if select::NAMES.contains(&a) => (a, "0"),
+        _ => ("arenapool", "0"),
+    };
     let mut child = Command::new(exe)
         .args(["--worker", w, &threads.to_string(), &scale.to_string()])
         .env("ARENAPOOL_ALLOC", alloc)
+        .env("ARENAPOOL_SECURE", secure)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -423,7 +447,12 @@ fn runner(o: Options) -> ExitCode {
                     let c = &mut row[i];
                     progress.show(&format!("{} t={} {}", w.name, t, c.alloc));
                     if c.failure.is_none() {
-                        match run_worker(&exe, w.name, t, o.scale, &c.alloc, o.timeout) {
+                        let exe = o
+                            .other_builds
+                            .iter()
+                            .find(|(l, _)| *l == c.alloc)
+                            .map_or(exe.as_path(), |(_, p)| p.as_path());
+                        match run_worker(exe, w.name, t, o.scale, &c.alloc, o.timeout) {
                             Ok(r) => c.runs.push(r),
                             Err(e) => c.failure = Some(e),
                         }

@@ -324,9 +324,13 @@ fn geomean(v: &[f64]) -> Option<f64> {
 /// count (with geometric means), and the thread-local workloads' scaling.
 fn summary_tables(r: &Results) -> (usize, Option<Table>, Option<Table>) {
     let t = r.summary_threads();
-    let others: Vec<&str> = ["system", "mimalloc", "jemalloc"]
-        .into_iter()
-        .filter(|a| r.has(a))
+    // Every other allocator of the run, in the order given (other builds and
+    // secure mode included).
+    let others: Vec<&str> = r
+        .allocs
+        .iter()
+        .map(|a| a.as_str())
+        .filter(|a| *a != "arenapool" && r.has(a))
         .collect();
     let ratios = if r.has("arenapool") && !others.is_empty() {
         let mut rows = Vec::new();
