@@ -35,7 +35,7 @@ struct Built {
     bin: PathBuf,
 }
 
-const C_PROGRAMS: &[&str] = &["conformance", "boundaries", "stress", "fork"];
+const C_PROGRAMS: &[&str] = &["conformance", "boundaries", "stress", "fork", "stats"];
 
 fn built() -> &'static Built {
     static BUILT: OnceLock<Built> = OnceLock::new();
@@ -222,8 +222,87 @@ fn run(cmd: &mut Command, alloc: Alloc, timeout: Duration) -> Ran {
 }
 
 fn run_c(name: &str, args: &[&str], alloc: Alloc, timeout: Duration) -> Ran {
+    run_c_env(name, args, &[], alloc, timeout)
+}
+
+fn run_c_env(
+    name: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+    alloc: Alloc,
+    timeout: Duration,
+) -> Ran {
     let exe = built().bin.join(name);
-    run(Command::new(exe).args(args), alloc, timeout)
+    let mut cmd = Command::new(exe);
+    cmd.args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    run(&mut cmd, alloc, timeout)
+}
+
+/// Secure mode keeps every C rule and survives the stress and fork programs.
+#[test]
+fn secure_mode_runs_the_c_programs() {
+    let _g = serial();
+    for (name, done) in [
+        ("conformance", "conformance: all"),
+        ("boundaries", "ok: 0 failures"),
+        ("stress", "stress: ok"),
+        ("fork", ""),
+    ] {
+        let r = run_c_env(
+            name,
+            &[],
+            &[("ARENAPOOL_SECURE", "1")],
+            Alloc::Arenapool,
+            Duration::from_secs(300),
+        );
+        assert!(
+            r.status.success() && r.stdout.contains(done),
+            "{name} failed in secure mode:\n{}",
+            r.describe()
+        );
+        println!("secure {name}: {:.1} s", r.secs);
+    }
+}
+
+/// mallinfo2 and malloc_stats report the heap; ARENAPOOL_SHOW_STATS prints the
+/// table at exit and ARENAPOOL_HEAP_MAP writes the SVG.
+#[test]
+fn statistics_through_the_c_interface() {
+    let _g = serial();
+    let map = std::env::temp_dir().join(format!("arenapool-map-{}.svg", std::process::id()));
+    let r = run_c_env(
+        "stats",
+        &[],
+        &[
+            ("ARENAPOOL_SHOW_STATS", "1"),
+            ("ARENAPOOL_HEAP_MAP", map.to_str().unwrap()),
+        ],
+        Alloc::Arenapool,
+        Duration::from_secs(60),
+    );
+    assert!(
+        r.status.success() && r.stdout.contains("stats: ok"),
+        "{}",
+        r.describe()
+    );
+    // Once from malloc_stats, once at exit.
+    assert_eq!(
+        r.stderr.matches("arenapool statistics").count(),
+        2,
+        "{}",
+        r.describe()
+    );
+    assert!(
+        r.stderr.contains("cross-thread frees: row"),
+        "{}",
+        r.describe()
+    );
+    let svg = std::fs::read_to_string(&map).expect("heap map written at exit");
+    assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+    let _ = std::fs::remove_file(&map);
 }
 
 /// A program on PATH, or None (failing when CI is set; see the module docs).
