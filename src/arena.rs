@@ -56,6 +56,9 @@ impl CacheBin {
 /// `Arena::sparse`).
 const SPARSE_SPANS: usize = 8;
 
+/// Most bytes of chunks one refill carves for the cache.
+const REFILL_BYTES: usize = 8 * 1024;
+
 /// Chunks a flush takes at a time (a stack array of this many addresses).
 const FLUSH_BATCH: usize = 256;
 
@@ -488,7 +491,11 @@ impl Arena {
         if c.is_null() {
             return c;
         }
-        let want = (self.cache[cls].limit / 2).max(1) as usize;
+        // Half the class's limit, but at most REFILL_BYTES of chunks: carving
+        // writes every chunk's header, so a bigger batch is resident at once.
+        let want = (self.cache[cls].limit as usize / 2)
+            .min(REFILL_BYTES / s)
+            .max(1);
         let mut n = want.min(span::size(c, self.key) / s);
         let rem = span::size(c, self.key) - n * s;
         if rem != 0 && rem < MIN_CHUNK && n > 1 {

@@ -26,9 +26,17 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 /// Bytes of huge mappings now.
 static HUGE_BYTES: AtomicUsize = AtomicUsize::new(0);
 
+/// Bytes of huge mappings returned to the OS so far.
+static HUGE_RETURNED: AtomicUsize = AtomicUsize::new(0);
+
 /// Bytes of huge mappings now.
 pub fn huge_bytes() -> usize {
     HUGE_BYTES.load(Ordering::Relaxed)
+}
+
+/// Bytes of huge mappings returned to the OS so far.
+pub fn huge_returned() -> usize {
+    HUGE_RETURNED.load(Ordering::Relaxed)
 }
 
 /// Tag flag: the block has a mapping of its own.
@@ -60,6 +68,7 @@ unsafe fn map_huge(len: usize, align: usize) -> *mut u8 {
 unsafe fn unmap_huge(start: *mut u8, len: usize) {
     registry::set(start as usize, 1, registry::NONE);
     HUGE_BYTES.fetch_sub(len, Ordering::Relaxed);
+    HUGE_RETURNED.fetch_add(len, Ordering::Relaxed);
     os::unmap(start, len);
 }
 

@@ -112,7 +112,7 @@ pub fn stats() -> Stats {
         s.pool_free_bytes = pool.free_bytes;
         s.pool_free_runs = pool.runs();
         s.pool_block_bytes = pool.large_in_use;
-        s.returned_bytes = pool.unmapped_total;
+        s.returned_bytes = pool.unmapped_total + large::huge_returned() as u64;
         s.retain = pool.retain();
         s.active_arenas = pool.active;
     }
@@ -136,6 +136,8 @@ pub fn stats() -> Stats {
             s.peak_resident_bytes = ru.ru_maxrss as usize * 1024;
         }
     }
+    // (The kernel updates its high-water mark lazily.)
+    s.peak_resident_bytes = s.peak_resident_bytes.max(s.resident_bytes);
     s
 }
 

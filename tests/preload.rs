@@ -268,7 +268,8 @@ fn secure_mode_runs_the_c_programs() {
 }
 
 /// mallinfo2 and malloc_stats report the heap; ARENAPOOL_SHOW_STATS prints the
-/// table at exit and ARENAPOOL_HEAP_MAP writes the SVG.
+/// table at exit, ARENAPOOL_HEAP_MAP writes the SVG, ARENAPOOL_VERBOSE reports
+/// the configuration and a failed mmap.
 #[test]
 fn statistics_through_the_c_interface() {
     let _g = serial();
@@ -279,6 +280,7 @@ fn statistics_through_the_c_interface() {
         &[
             ("ARENAPOOL_SHOW_STATS", "1"),
             ("ARENAPOOL_HEAP_MAP", map.to_str().unwrap()),
+            ("ARENAPOOL_VERBOSE", "1"),
         ],
         Alloc::Arenapool,
         Duration::from_secs(60),
@@ -297,6 +299,17 @@ fn statistics_through_the_c_interface() {
     );
     assert!(
         r.stderr.contains("cross-thread frees: row"),
+        "{}",
+        r.describe()
+    );
+    // ARENAPOOL_VERBOSE: the configuration at start-up, the refused mmap.
+    assert!(
+        r.stderr.contains("arenapool: arena max request 131064 B"),
+        "{}",
+        r.describe()
+    );
+    assert!(
+        r.stderr.contains("arenapool: mmap failed"),
         "{}",
         r.describe()
     );

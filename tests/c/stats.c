@@ -41,6 +41,9 @@ int main(void) {
     pthread_t t;
     pthread_create(&t, NULL, freer, NULL);
     pthread_join(t, NULL);
+    /* an mmap the kernel refuses: NULL, and reported with ARENAPOOL_VERBOSE=1 */
+    void *huge = malloc((size_t)1 << 46);
+    CHECK(huge == NULL, "a 64 TiB malloc succeeded");
     malloc_stats();
     if (bad) return 1;
     printf("stats: ok\n");

@@ -1,0 +1,83 @@
+#![allow(clippy::disallowed_types, clippy::disallowed_macros)]
+//! `arenapool::stats()`, the cross-thread free matrix and the heap map, from a
+//! Rust program with ArenaPool as its global allocator. (A binary of its own, so
+//! the counts are not disturbed by other tests.)
+
+#[global_allocator]
+static GLOBAL: arenapool::ArenaPool = arenapool::ArenaPool;
+
+/// The tests run one at a time: each compares snapshots.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+#[test]
+fn counts_follow_the_program() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let s0 = arenapool::stats();
+    let blocks: Vec<Box<[u8; 100]>> = (0..10_000).map(|i| Box::new([i as u8; 100])).collect();
+    let big = vec![7u8; 40 << 20];
+    let s1 = arenapool::stats();
+    assert!(s1.allocs >= s0.allocs + 10_001, "{s0:?}\n{s1:?}");
+    assert!(s1.requested_bytes >= s0.requested_bytes + 1_000_000 + (40 << 20));
+    assert!(
+        // (less 64 KiB: the test harness's other threads may free meanwhile)
+        s1.in_use_bytes + 64 * 1024 >= s0.in_use_bytes + 10_000 * 100 + (40 << 20),
+        "{s0:?}\n{s1:?}"
+    );
+    assert!(s1.huge_bytes >= 40 << 20 && s1.mapped_bytes >= s1.in_use_bytes);
+    assert!(s1.peak_mapped_bytes >= s1.mapped_bytes - s1.huge_bytes);
+    assert!(
+        s1.resident_bytes > 40 << 20 && s1.peak_resident_bytes >= s1.resident_bytes,
+        "{s1:?}"
+    );
+    assert!(s1.lock_acquisitions > s0.lock_acquisitions);
+    drop(blocks);
+    drop(big);
+    let s2 = arenapool::stats();
+    assert!(s2.frees >= s1.frees + 10_001, "{s1:?}\n{s2:?}");
+    assert!(s2.in_use_bytes + 10_000 * 100 <= s1.in_use_bytes - (40 << 20) + 64 * 1024);
+    assert_eq!(s2.huge_bytes, 0);
+    assert!(s2.returned_bytes >= s1.returned_bytes + (40 << 20));
+}
+
+#[test]
+fn cross_thread_frees_land_in_the_matrix() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let before = arenapool::stats().cross_thread_frees;
+    // Made here, freed by a thread that allocates too (so it has an arena, and a
+    // row of its own).
+    let blocks: Vec<Box<[u64; 8]>> = (0..5_000).map(|i| Box::new([i; 8])).collect();
+    std::thread::spawn(move || {
+        let mine = vec![1u8; 10];
+        drop(blocks);
+        drop(mine);
+    })
+    .join()
+    .unwrap();
+    assert!(arenapool::stats().cross_thread_frees >= before + 5_000);
+    let m = arenapool::cross_thread_frees();
+    let best = (0..m.n)
+        .flat_map(|i| (0..m.n).map(move |j| (i, j)))
+        .max_by_key(|&(i, j)| m.count[i][j])
+        .unwrap();
+    assert!(m.count[best.0][best.1] >= 5_000, "{m:?}");
+    assert!(m.bytes[best.0][best.1] >= 5_000 * 64);
+    assert_ne!(
+        best.0, best.1,
+        "a thread's frees of its own blocks are not cross-thread"
+    );
+    assert_ne!(m.tid[best.0], 0);
+}
+
+#[test]
+fn heap_map_is_written() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let keep: Vec<Vec<u8>> = (0..2_000).map(|i| vec![0; 16 + i * 13]).collect();
+    let path = std::env::temp_dir().join(format!("arenapool-stats-{}.svg", std::process::id()));
+    let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+    assert!(arenapool::write_heap_map(&c));
+    let svg = std::fs::read_to_string(&path).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("<rect"));
+    let _ = std::fs::remove_file(&path);
+    drop(keep);
+    arenapool::print_stats();
+}
