@@ -18,7 +18,9 @@
 //! ```
 //!
 //! Arguments: an optional max depth (default 19, at least 6) and `--threads N`
-//! (default: rayon's global pool, one thread per core).
+//! (default: rayon's global pool, one thread per core). With arenapool,
+//! `BINARY_TREES_HEAP_MAP=map.svg` draws the heap (`arenapool::write_heap_map`)
+//! after the parallel trees, while the long-lived tree is still alive.
 
 #![allow(clippy::disallowed_types, clippy::disallowed_macros)]
 
@@ -87,6 +89,13 @@ fn run(max_depth: u32) {
         .collect();
     for l in &lines {
         println!("{l}");
+    }
+    if let Some(path) = std::env::var_os("BINARY_TREES_HEAP_MAP") {
+        if select::name() == "arenapool" {
+            use std::os::unix::ffi::OsStringExt;
+            let path = std::ffi::CString::new(path.into_vec()).expect("a path without NUL");
+            assert!(arenapool::write_heap_map(&path), "cannot write the heap map");
+        }
     }
 
     let c = check(&long_lived);
