@@ -94,7 +94,10 @@ fn run(max_depth: u32) {
         if select::name() == "arenapool" {
             use std::os::unix::ffi::OsStringExt;
             let path = std::ffi::CString::new(path.into_vec()).expect("a path without NUL");
-            assert!(arenapool::write_heap_map(&path), "cannot write the heap map");
+            assert!(
+                arenapool::write_heap_map(&path),
+                "cannot write the heap map"
+            );
         }
     }
 
