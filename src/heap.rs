@@ -188,7 +188,11 @@ pub unsafe fn free(p: *mut u8) {
 #[inline(never)]
 unsafe fn free_own(p: *mut u8) {
     let e = *libc::__errno_location();
-    if config::secure() || !thread::has_arena() {
+    // Once arena ids repeat, the mask only proves the chunk belongs to an arena
+    // with this one's id: the store must still get only its own chunks.
+    let foreign = arena::IDS_REPEAT.load(Ordering::Relaxed)
+        && (*span::span_of(p)).arena.load(Ordering::Relaxed) != thread::arena();
+    if config::secure() || !thread::has_arena() || foreign {
         free_checked(p);
     } else {
         let a = thread::arena();

@@ -96,6 +96,9 @@ pub unsafe fn alloc_with(size: usize, align: usize, guard: bool) -> (*mut u8, bo
     };
     let extra = if guard { PAGE } else { 0 };
     let flags = if guard { GUARD } else { 0 };
+    // The pool lock is held across fork by handlers the first arena registers: a
+    // program whose first allocation is a big block gets its arena here.
+    crate::thread::arena_ready();
     config::load();
     if size >= config::huge_min() {
         let len = len + extra;
@@ -228,11 +231,14 @@ pub unsafe fn realloc_in_place(p: *mut u8, new: usize) -> *mut u8 {
         let Some((_, nlen)) = geometry(new, 16) else {
             return core::ptr::null_mut();
         };
+        // Unmark the old start first: once `remap` moves the pages, another
+        // thread may map something there and mark it.
+        registry::set(start as usize, 1, registry::NONE);
         let q = os::remap(start, len, nlen, SPAN);
         if q.is_null() {
+            registry::set(start as usize, 1, registry::HUGE);
             return q;
         }
-        registry::set(start as usize, 1, registry::NONE);
         registry::set(q as usize, 1, registry::HUGE);
         if nlen >= len {
             HUGE_BYTES.fetch_add(nlen - len, Ordering::Relaxed);

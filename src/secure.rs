@@ -249,9 +249,30 @@ static ZERO: Mutex<Zero> = Mutex::new(Zero {
     nfree: 0,
 });
 
+/// Takes the zero-size region's lock across `fork` (see `thread::fork_prepare`).
+pub fn lock_for_fork() {
+    core::mem::forget(ZERO.lock());
+}
+
+/// Releases it after `fork`: in the parent the lock [`lock_for_fork`] took, in the
+/// child (`child`) a lock some other thread may have held.
+///
+/// # Safety
+/// Called once after each `lock_for_fork`, by the forking thread.
+pub unsafe fn unlock_after_fork(child: bool) {
+    if child {
+        ZERO.reset();
+    } else {
+        ZERO.force_unlock();
+    }
+}
+
 /// A fresh zero-size block, or null when all slots are taken (the caller then
 /// makes an ordinary small block).
 unsafe fn zero_alloc() -> *mut u8 {
+    // The first arena registers the fork handlers that take this lock: make sure
+    // one exists before the lock is ever used.
+    thread::arena_ready();
     let mut z = ZERO.lock();
     if z.base == 0 {
         let m = os::map_aligned(ZLEN, SPAN);

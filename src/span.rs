@@ -198,7 +198,10 @@ impl Span {
         (*s).bitmap = [0; WORDS];
         let c = base.add(FIRST);
         set_hdr(c, FULL, 0, k);
-        set_hdr(base.add(FENCE), 0, FULL, k);
+        // The fence is "in use" with size 0 and carries CACHED, so that `free`'s
+        // fast-path mask rejects a pointer just past the span (nothing else
+        // reads its flags).
+        set_hdr(base.add(FENCE), CACHED as usize, FULL, k);
         c
     }
 

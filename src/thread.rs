@@ -259,18 +259,25 @@ fn register_atfork() {
 }
 
 extern "C" fn fork_prepare() {
-    // Hold the pool across fork so the child never sees it mid-update.
+    // Hold the locks across fork so the child never sees their data mid-update
+    // (the zero-size block region's first: nothing takes it while holding the
+    // pool's).
+    crate::secure::lock_for_fork();
     core::mem::forget(POOL.lock());
 }
 
 extern "C" fn fork_parent() {
     // SAFETY: fork_prepare leaked the guard of this thread's lock.
     unsafe { POOL.force_unlock() };
+    // SAFETY: as above.
+    unsafe { crate::secure::unlock_after_fork(false) };
 }
 
 extern "C" fn fork_child() {
     // SAFETY: the child has one thread, this one; nobody else can hold the lock.
     unsafe { POOL.reset() };
+    // SAFETY: as above.
+    unsafe { crate::secure::unlock_after_fork(true) };
     let me = tls::get();
     let mut pool = POOL.lock();
     pool.active = has_arena() as usize;
