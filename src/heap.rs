@@ -63,7 +63,7 @@ static STRAY_REQ_BYTES: AtomicU64 = AtomicU64::new(0);
 static STRAY_FREES: AtomicU64 = AtomicU64::new(0);
 
 /// Counts an allocation off the fast path.
-fn count_alloc(n: usize) {
+pub(crate) fn count_alloc(n: usize) {
     if thread::has_arena() {
         // SAFETY: the calling thread owns its arena's counters.
         unsafe {
@@ -74,6 +74,16 @@ fn count_alloc(n: usize) {
     } else {
         STRAY_ALLOCS.fetch_add(1, Ordering::Relaxed);
         STRAY_REQ_BYTES.fetch_add(n as u64, Ordering::Relaxed);
+    }
+}
+
+/// Counts a free off the fast path.
+pub(crate) fn count_free() {
+    if thread::has_arena() {
+        // SAFETY: the calling thread owns its arena's counters.
+        unsafe { (*thread::arena()).counters.slow_frees += 1 };
+    } else {
+        STRAY_FREES.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -221,11 +231,7 @@ unsafe fn free_checked(p: *mut u8) {
     // threads hold more arenas at once, 17 -> 47 in tests/thread_churn.rs, and
     // RSS tripled. Its frees are counted in shared counters instead.)
     let me = thread::arena();
-    if thread::has_arena() {
-        (*me).counters.slow_frees += 1;
-    } else {
-        STRAY_FREES.fetch_add(1, Ordering::Relaxed);
-    }
+    count_free();
     if config::secure() {
         return secure::free(p);
     }
@@ -521,11 +527,7 @@ unsafe fn move_known(p: *mut u8, b: Block, n: usize, q: *mut u8) -> *mut u8 {
     };
     core::ptr::copy_nonoverlapping(p, q, have.min(n));
     let me = thread::arena();
-    if thread::has_arena() {
-        (*me).counters.slow_frees += 1;
-    } else {
-        STRAY_FREES.fetch_add(1, Ordering::Relaxed);
-    }
+    count_free();
     match b {
         Block::Chunk(owner, size) => {
             if owner == me {

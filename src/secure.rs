@@ -219,7 +219,9 @@ pub unsafe fn realloc(p: *mut u8, n: usize) -> *mut u8 {
     if q.is_null() {
         return q;
     }
+    heap::count_alloc(n);
     core::ptr::copy_nonoverlapping(p, q, have.min(n));
+    heap::count_free();
     free(p);
     q
 }

@@ -81,3 +81,43 @@ fn heap_map_is_written() {
     drop(keep);
     arenapool::print_stats();
 }
+
+/// In a child per mode: 1,000 reallocs; in secure mode (every one moves) they
+/// count as 1,000 allocations and 1,000 frees.
+#[test]
+fn reallocs_count_in_both_modes() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if std::env::var_os("STATS_REALLOC_CHILD").is_some() {
+        let s0 = arenapool::stats();
+        // SAFETY: one block, reallocated in place or moved, then freed.
+        unsafe {
+            let mut p = arenapool::raw::malloc(16);
+            for i in 0..1000 {
+                p = arenapool::raw::realloc(p, 16 + (i % 2) * 4000);
+            }
+            arenapool::raw::free(p);
+        }
+        let s1 = arenapool::stats();
+        println!("deltas {} {}", s1.allocs - s0.allocs, s1.frees - s0.frees);
+        return;
+    }
+    for secure in ["0", "1"] {
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "reallocs_count_in_both_modes", "--nocapture"])
+            .env("STATS_REALLOC_CHILD", "1")
+            .env("ARENAPOOL_SECURE", secure)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let line = text.lines().find(|l| l.starts_with("deltas")).unwrap();
+        let v: Vec<u64> = line
+            .split(' ')
+            .skip(1)
+            .map(|x| x.parse().unwrap())
+            .collect();
+        // Secure mode moves every realloc: 1,000 more each way than the malloc and
+        // free; the default mode resizes these in place.
+        let want = if secure == "1" { 1001 } else { 1 };
+        assert!(v[0] >= want && v[1] >= want, "secure {secure}: {line}");
+    }
+}
