@@ -723,8 +723,10 @@ impl Arena {
         while !p.is_null() {
             let next = decode_link(p, self.link_key as usize);
             self.counters.remote_drained += 1;
-            let h = &*(p.sub(HDR) as *const core::sync::atomic::AtomicU32);
-            h.fetch_xor(CACHED as u32, Ordering::AcqRel);
+            // A plain flip: the chunk is the owner's again, and no other thread
+            // touches it in a correct program (the pusher's flip was atomic, and
+            // the swap above ordered it before this).
+            span::toggle_cached(p.sub(HDR));
             self.free_local(p, src);
             p = next;
         }
