@@ -140,7 +140,7 @@ pub fn load() {
 /// Prints the configuration (`ARENAPOOL_VERBOSE=1`).
 fn report() {
     use core::fmt::Write;
-    let mut w = crate::stats::ErrBuf::new();
+    let mut w = crate::os::FdOut::new(2);
     let _ = writeln!(
         w,
         "arenapool: arena max request {} B, huge from {} B, retain {} B, secure {}, show stats {}, heap map {}",

@@ -230,15 +230,20 @@ unsafe fn free_checked(p: *mut u8) {
     // (A thread that only frees gets no arena: taking one there made short-lived
     // threads hold more arenas at once, 17 -> 47 in tests/thread_churn.rs, and
     // RSS tripled. Its frees are counted in shared counters instead.)
-    let me = thread::arena();
     count_free();
     if config::secure() {
         return secure::free(p);
     }
-    let Block::Chunk(owner, size) = classify(p, b"free") else {
-        return large::free(p);
-    };
-    if owner == me {
+    match classify(p, b"free") {
+        Block::Chunk(owner, size) => release(p, owner, size),
+        Block::Large => large::free(p),
+    }
+}
+
+/// Frees live chunk `p` (`size` bytes) of arena `owner` from the calling thread:
+/// into its own arena, or onto the owner's remote list.
+pub(crate) unsafe fn release(p: *mut u8, owner: *mut Arena, size: usize) {
+    if owner == thread::arena() {
         return (*owner).free_local(p, &mut Global);
     }
     count_cross(owner, size);
@@ -526,18 +531,9 @@ unsafe fn move_known(p: *mut u8, b: Block, n: usize, q: *mut u8) -> *mut u8 {
         Block::Large => large::usable(p),
     };
     core::ptr::copy_nonoverlapping(p, q, have.min(n));
-    let me = thread::arena();
     count_free();
     match b {
-        Block::Chunk(owner, size) => {
-            if owner == me {
-                (*me).free_local(p, &mut Global);
-            } else {
-                count_cross(owner, size);
-                (*owner).push_remote(p);
-                Global.drain_if_parked(owner);
-            }
-        }
+        Block::Chunk(owner, size) => release(p, owner, size),
         Block::Large => large::free(p),
     }
     q

@@ -27,11 +27,12 @@
 //! walk is bounded and the picture is approximate where they do.
 
 use crate::arena::Arena;
-use crate::os::PAGE;
+use crate::os::{self, FdOut, PAGE};
 use crate::pool::{PoolInner, POOL};
 use crate::registry;
 use crate::size::{MIN_CHUNK, SPAN, UNIT};
 use crate::span::{self, Span, CACHED, FENCE, FIRST, FREE, SIZE_MASK};
+use crate::stats::Bytes;
 use core::ffi::CStr;
 use core::fmt::{self, Write};
 use core::ptr::{addr_of, read_volatile};
@@ -55,7 +56,6 @@ const ARENA_Y0: usize = 92;
 /// Arenas listed in the legend (the others are drawn, not listed).
 const MAX_ARENAS: usize = 64;
 const PAGES: usize = SPAN / PAGE;
-const OUT_BUF: usize = 4096;
 
 const _: () = assert!(PAGES <= 64 && SPAN % PX_BYTES == 0 && PAGE % PX_BYTES == 0);
 
@@ -146,84 +146,6 @@ enum Paint {
     Outlined(Rgb),
 }
 
-/// Human-readable byte count.
-struct Bytes(usize);
-
-impl fmt::Display for Bytes {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let v = self.0;
-        if v < 1024 {
-            return write!(f, "{v} B");
-        }
-        let (unit, name) = if v < 1 << 20 {
-            (1u128 << 10, "KiB")
-        } else if v < 1 << 30 {
-            (1 << 20, "MiB")
-        } else {
-            (1 << 30, "GiB")
-        };
-        let tenths = v as u128 * 10 / unit;
-        write!(f, "{}.{} {name}", tenths / 10, tenths % 10)
-    }
-}
-
-/// A file written through a stack buffer, with `write(2)` only.
-struct Out {
-    fd: libc::c_int,
-    len: usize,
-    failed: bool,
-    buf: [u8; OUT_BUF],
-}
-
-impl Out {
-    fn flush(&mut self) {
-        let mut done = 0;
-        while done < self.len && !self.failed {
-            let Some(rest) = self.buf.get(done..self.len) else {
-                break;
-            };
-            // SAFETY: the pointer and length come from a live slice of our buffer.
-            let n = unsafe { libc::write(self.fd, rest.as_ptr().cast(), rest.len()) };
-            if n > 0 {
-                done += n as usize;
-            } else if n < 0 && errno() == libc::EINTR {
-                continue;
-            } else {
-                self.failed = true;
-            }
-        }
-        self.len = 0;
-    }
-}
-
-impl Write for Out {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        let mut b = s.as_bytes();
-        while !b.is_empty() {
-            if self.len >= OUT_BUF {
-                self.flush();
-            }
-            if self.failed {
-                return Err(fmt::Error);
-            }
-            let take = (OUT_BUF - self.len).min(b.len());
-            let (head, tail) = b.split_at(take);
-            let Some(dst) = self.buf.get_mut(self.len..self.len + take) else {
-                return Err(fmt::Error);
-            };
-            dst.copy_from_slice(head);
-            self.len += take;
-            b = tail;
-        }
-        Ok(())
-    }
-}
-
-fn errno() -> libc::c_int {
-    // SAFETY: __errno_location returns this thread's errno slot.
-    unsafe { *libc::__errno_location() }
-}
-
 #[derive(Clone, Copy)]
 struct ArenaInfo {
     ptr: *const Arena,
@@ -274,7 +196,7 @@ impl Seen {
 /// off it only counts (the survey that sizes the picture and fills the legend).
 struct Painter<'a> {
     pool: &'a PoolInner,
-    out: &'a mut Out,
+    out: &'a mut FdOut,
     draw: bool,
     y: usize,
     y_limit: usize,
@@ -292,7 +214,7 @@ struct Painter<'a> {
 }
 
 impl<'a> Painter<'a> {
-    fn new(pool: &'a PoolInner, out: &'a mut Out, draw: bool, y: usize, y_limit: usize) -> Self {
+    fn new(pool: &'a PoolInner, out: &'a mut FdOut, draw: bool, y: usize, y_limit: usize) -> Self {
         Painter {
             pool,
             out,
@@ -503,12 +425,11 @@ impl<'a> Painter<'a> {
                 return None;
             }
             steps += 1;
-            // SAFETY: arenas on the pool's list are never freed, and `all_next` is
-            // written under the pool lock, which we hold.
+            // SAFETY: arenas on the pool's list are never freed; `all_next` is written under the pool lock, which we hold.
             p = unsafe { (*p).all_next };
         }
-        // SAFETY: `a` is on the list, so a live arena; `tid` may be rewritten by a
-        // thread adopting it, so the fields are read as plain words.
+        // (`tid` may be rewritten by a thread adopting the arena: plain word reads.)
+        // SAFETY: `a` is on the pool's list, so a live arena (arenas are never freed).
         let (id, tid, key) = unsafe {
             (
                 read_volatile(addr_of!((*a).id)),
@@ -538,8 +459,8 @@ impl<'a> Painter<'a> {
         }
         self.seen.arena_spans += 1;
         let span = base as *const Span;
-        // SAFETY: the registry marks the slot as an arena span and we hold the pool
-        // lock, so it is mapped and stays so; its owner may be writing these words.
+        // (Its owner may be writing these words.)
+        // SAFETY: the registry marks the slot an arena span and we hold the pool lock, so it stays mapped.
         let (a, key) = unsafe {
             (
                 (*span).arena.load(Ordering::Acquire),
@@ -549,7 +470,7 @@ impl<'a> Painter<'a> {
         match self.arena_entry(a) {
             Some((slot, id, akey)) if akey == key => {
                 self.pal = palette(id);
-                self.walk_chunks(base);
+                self.walk_chunks(base, key);
                 self.end_row(base);
                 let rb = self.row_bytes;
                 let get = |c: Cat| rb.get(c as usize).copied().unwrap_or(0);
@@ -575,14 +496,14 @@ impl<'a> Painter<'a> {
 
     /// Paints the chunks of the span at `base`, stopping at the first header that
     /// does not make sense (its owner may be rewriting it).
-    fn walk_chunks(&mut self, base: usize) {
+    fn walk_chunks(&mut self, base: usize, key: u64) {
         self.paint(Cat::Meta, FIRST);
         let mut off = FIRST;
         while off < FENCE {
             let c = (base + off) as *mut u8;
-            // SAFETY: `c` lies inside the span, mapped while we hold the pool lock;
-            // the header may be mid-update, so its value is checked before use.
-            let h = unsafe { span::hdr(c, span::key_of(c)) };
+            // (The header may be mid-update: its value is checked before use.)
+            // SAFETY: `c` lies inside the span, mapped while we hold the pool lock.
+            let h = unsafe { span::hdr(c, key) };
             let s = (h & SIZE_MASK) as usize;
             if s < MIN_CHUNK || s % UNIT != 0 || s > FENCE - off {
                 break;
@@ -617,7 +538,7 @@ impl<'a> Painter<'a> {
         let mut vec = [0u8; PAGES];
         // SAFETY: mincore only reads page tables; `vec` has a byte per page of the range.
         let all = unsafe { libc::mincore(base as *mut libc::c_void, SPAN, vec.as_mut_ptr()) };
-        if all != 0 && errno() == libc::ENOMEM {
+        if all != 0 && os::errno() == libc::ENOMEM {
             // The pool unmapped part of it (the registry keeps the slot marked).
             for i in 0..PAGES {
                 if free & (1 << i) != 0 {
@@ -626,7 +547,7 @@ impl<'a> Painter<'a> {
                 let p = (base + i * PAGE) as *mut libc::c_void;
                 // SAFETY: as above, for one page.
                 let r = unsafe { libc::mincore(p, PAGE, vec.as_mut_ptr()) };
-                if r != 0 && errno() == libc::ENOMEM {
+                if r != 0 && os::errno() == libc::ENOMEM {
                     mapped &= !(1 << i);
                 }
             }
@@ -672,7 +593,7 @@ fn legend_height(s: &Seen) -> usize {
     ARENA_Y0 + LINE_H * (s.narenas + (s.other_spans > 0) as usize)
 }
 
-fn swatch(out: &mut Out, x: usize, y: usize, paint: Paint) {
+fn swatch(out: &mut FdOut, x: usize, y: usize, paint: Paint) {
     let _ = match paint {
         Paint::Blank => writeln!(
             out,
@@ -691,7 +612,7 @@ fn swatch(out: &mut Out, x: usize, y: usize, paint: Paint) {
     };
 }
 
-fn legend(out: &mut Out, s: &Seen) {
+fn legend(out: &mut FdOut, s: &Seen) {
     let _ = writeln!(
         out,
         "<text x=\"{X0}\" y=\"14\" font-size=\"11\" font-weight=\"bold\">arenapool heap map: \
@@ -717,12 +638,12 @@ fn legend(out: &mut Out, s: &Seen) {
         out,
         "<text x=\"{X0}\" y=\"44\">arena chunks: in use {}, cached {}, free {}; \
          pool blocks {}, pool free {}; huge blocks mapped {}</text>",
-        Bytes(s.bytes(Cat::Used)),
-        Bytes(s.bytes(Cat::Cached)),
-        Bytes(s.bytes(Cat::Free)),
-        Bytes(s.bytes(Cat::PoolBlock)),
-        Bytes(s.bytes(Cat::PoolFree)),
-        Bytes(crate::large::huge_bytes()),
+        Bytes(s.bytes(Cat::Used) as u64),
+        Bytes(s.bytes(Cat::Cached) as u64),
+        Bytes(s.bytes(Cat::Free) as u64),
+        Bytes(s.bytes(Cat::PoolBlock) as u64),
+        Bytes(s.bytes(Cat::PoolFree) as u64),
+        Bytes(crate::large::huge_bytes() as u64),
     );
     let keys: [(&str, Paint); 7] = [
         ("free chunk", Paint::Fill(FREE_GREY)),
@@ -758,9 +679,9 @@ fn legend(out: &mut Out, s: &Seen) {
             e.id,
             e.tid,
             e.spans,
-            Bytes(e.used),
-            Bytes(e.cached),
-            Bytes(e.free)
+            Bytes(e.used as u64),
+            Bytes(e.cached as u64),
+            Bytes(e.free as u64)
         );
         y += LINE_H;
     }
@@ -786,12 +707,7 @@ pub fn write_heap_map(path: &CStr) -> bool {
     if fd < 0 {
         return false;
     }
-    let mut out = Out {
-        fd,
-        len: 0,
-        failed: false,
-        buf: [0; OUT_BUF],
-    };
+    let mut out = os::FdOut::new(fd);
     {
         let pool = POOL.lock();
         let mut survey = Painter::new(&pool, &mut out, false, 0, usize::MAX);
@@ -829,7 +745,7 @@ pub fn write_heap_map(path: &CStr) -> bool {
     }
     // SAFETY: `fd` was opened above and is closed once.
     let closed = unsafe { libc::close(fd) } == 0;
-    !out.failed && closed
+    !out.failed() && closed
 }
 
 #[cfg(test)]

@@ -138,13 +138,6 @@ pub unsafe fn alloc_with(size: usize, align: usize, guard: bool) -> (*mut u8, bo
     (p, clean)
 }
 
-/// Start, length, and whether the block is huge (`p` already validated).
-#[inline]
-pub unsafe fn geometry_of(p: *mut u8) -> (*mut u8, usize, bool) {
-    let (start, len, flags) = tag_of(p);
-    (start, len, flags & HUGE != 0)
-}
-
 /// Start, length (guard page included) and flags of validated block `p`.
 #[inline]
 unsafe fn tag_of(p: *mut u8) -> (*mut u8, usize, u64) {

@@ -43,8 +43,7 @@ pub unsafe fn map(len: usize) -> *mut u8 {
 /// (errno <e>)`, without aborting.
 #[cold]
 pub fn report_failure(msg: &[u8], n: usize) {
-    // SAFETY: reads this thread's errno.
-    let e = unsafe { *libc::__errno_location() };
+    let e = errno();
     let mut b1 = [0u8; 18];
     let mut b2 = [0u8; 18];
     for part in [
@@ -150,6 +149,83 @@ pub unsafe fn protect(p: *mut u8, len: usize, rw: bool) {
     };
     if libc::mprotect(p as *mut libc::c_void, len, prot) != 0 {
         fatal(b"mprotect failed (too many mappings?)");
+    }
+}
+
+/// This thread's `errno`.
+pub fn errno() -> i32 {
+    // SAFETY: __errno_location returns this thread's errno slot.
+    unsafe { *libc::__errno_location() }
+}
+
+/// Bytes an [`FdOut`] buffers.
+const OUT_BUF: usize = 4096;
+
+/// A file descriptor written through a stack buffer, for `write!` (core's
+/// formatting does not allocate); `write(2)` only.
+pub struct FdOut {
+    fd: libc::c_int,
+    len: usize,
+    failed: bool,
+    buf: [u8; OUT_BUF],
+}
+
+impl FdOut {
+    pub const fn new(fd: libc::c_int) -> Self {
+        FdOut {
+            fd,
+            len: 0,
+            failed: false,
+            buf: [0; OUT_BUF],
+        }
+    }
+
+    /// Whether a write failed (the rest was dropped).
+    pub fn failed(&self) -> bool {
+        self.failed
+    }
+
+    /// Writes out what is buffered.
+    pub fn flush(&mut self) {
+        let mut done = 0;
+        while done < self.len && !self.failed {
+            let Some(rest) = self.buf.get(done..self.len) else {
+                break;
+            };
+            // SAFETY: the pointer and length come from a live slice of our buffer.
+            let n = unsafe { libc::write(self.fd, rest.as_ptr().cast(), rest.len()) };
+            if n > 0 {
+                done += n as usize;
+            } else if n < 0 && errno() == libc::EINTR {
+                continue;
+            } else {
+                self.failed = true;
+            }
+        }
+        self.len = 0;
+    }
+}
+
+impl core::fmt::Write for FdOut {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        let mut b = s.as_bytes();
+        while !b.is_empty() {
+            if self.len >= OUT_BUF {
+                self.flush();
+            }
+            if self.failed {
+                return Err(core::fmt::Error);
+            }
+            let take = (OUT_BUF - self.len).min(b.len());
+            let (head, tail) = b.split_at(take);
+            let Some(dst) = self.buf.get_mut(self.len..self.len + take) else {
+                return Err(core::fmt::Error);
+            };
+            dst.copy_from_slice(head);
+            self.len += take;
+            b = tail;
+        }
+        Ok(())
     }
 }
 

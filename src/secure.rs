@@ -15,12 +15,11 @@
 //! Pool and huge blocks skip the quarantine: their memory goes back to the pool
 //! (or the OS) at once, guard page and all.
 
-use crate::arena::{mix, Arena, SpanSource};
+use crate::arena::{mix, Arena};
 use crate::config;
 use crate::heap;
 use crate::large;
 use crate::os::{self, PAGE};
-use crate::pool::Global;
 use crate::registry;
 use crate::size::*;
 use crate::span::{self, CACHED};
@@ -132,7 +131,7 @@ pub unsafe fn free(p: *mut u8) {
     };
     checked_size(p, s, b"free");
     if !thread::has_arena() {
-        return release(p, owner, s);
+        return heap::release(p, owner, s);
     }
     // Flag it as freed (a second free is reported by `classify`), poison it, and
     // hold it back.
@@ -173,17 +172,7 @@ unsafe fn evict(p: *mut u8) {
     let h = &*(c as *const AtomicU32);
     h.fetch_xor(CACHED as u32, Ordering::AcqRel);
     let owner = (*span::span_of(p)).arena.load(Ordering::Acquire);
-    release(p, owner, s);
-}
-
-unsafe fn release(p: *mut u8, owner: *mut Arena, s: usize) {
-    if owner == thread::arena() {
-        (*owner).free_local(p, &mut Global);
-    } else {
-        heap::count_cross(owner, s);
-        (*owner).push_remote(p);
-        Global.drain_if_parked(owner);
-    }
+    heap::release(p, owner, s);
 }
 
 /// Empties the calling thread's quarantine (thread exit).

@@ -218,48 +218,10 @@ pub fn cross_thread_frees() -> CrossFrees {
     m
 }
 
-/// A fixed buffer that `write!` fills and that flushes to stderr when full.
-pub struct ErrBuf {
-    buf: [u8; 1024],
-    len: usize,
-}
-
-impl ErrBuf {
-    pub const fn new() -> Self {
-        ErrBuf {
-            buf: [0; 1024],
-            len: 0,
-        }
-    }
-    pub fn flush(&mut self) {
-        os::write_stderr(&self.buf[..self.len]);
-        self.len = 0;
-    }
-}
-
-impl Default for ErrBuf {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Write for ErrBuf {
-    fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        for &b in s.as_bytes() {
-            if self.len == self.buf.len() {
-                self.flush();
-            }
-            self.buf[self.len] = b;
-            self.len += 1;
-        }
-        Ok(())
-    }
-}
-
 /// Bytes as a short human figure: `812 B`, `3.4 KiB`, `12.0 MiB`.
-struct Human(u64);
+pub(crate) struct Bytes(pub u64);
 
-impl core::fmt::Display for Human {
+impl core::fmt::Display for Bytes {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         let units = ["B", "KiB", "MiB", "GiB", "TiB"];
         let mut v = self.0;
@@ -300,14 +262,26 @@ impl Write for StackStr {
     }
 }
 
+/// The cells of one row of the cross-thread free matrix, and the line's end.
+fn matrix_row(w: &mut os::FdOut, count: &[u64], bytes: &[u64]) {
+    for (&c, &b) in count.iter().zip(bytes) {
+        let _ = if c == 0 {
+            write!(w, " {:>16}", ".")
+        } else {
+            write!(w, " {:>7}/{:>8}", c, Bytes(b))
+        };
+    }
+    let _ = writeln!(w);
+}
+
 /// Prints the statistics table and the cross-thread free matrix to stderr.
 pub fn print_stats() {
     let s = stats();
-    let mut w = ErrBuf::new();
-    let h = |v: usize| Human(v as u64);
+    let mut w = os::FdOut::new(2);
+    let h = |v: usize| Bytes(v as u64);
     let _ = writeln!(w, "arenapool statistics");
-    let rows: [(&str, Human); 10] = [
-        ("requested (total)", Human(s.requested_bytes)),
+    let rows: [(&str, Bytes); 10] = [
+        ("requested (total)", Bytes(s.requested_bytes)),
         ("in use", h(s.in_use_bytes)),
         ("in thread caches", h(s.cached_bytes)),
         ("mapped", h(s.mapped_bytes)),
@@ -319,7 +293,7 @@ pub fn print_stats() {
             "pool blocks / huge blocks",
             h(s.pool_block_bytes + s.huge_bytes),
         ),
-        ("returned to the OS", Human(s.returned_bytes)),
+        ("returned to the OS", Bytes(s.returned_bytes)),
     ];
     for (k, v) in rows {
         let _ = writeln!(w, "  {:<28}{:>14}", k, v);
@@ -359,25 +333,11 @@ pub fn print_stats() {
                 continue;
             }
             let _ = write!(w, "  {:>4} ({:>6})", i + 1, m.tid[i]);
-            for j in 0..m.n {
-                if m.count[i][j] == 0 {
-                    let _ = write!(w, " {:>16}", ".");
-                } else {
-                    let _ = write!(w, " {:>7}/{:>8}", m.count[i][j], Human(m.bytes[i][j]));
-                }
-            }
-            let _ = writeln!(w);
+            matrix_row(&mut w, &m.count[i][..m.n], &m.bytes[i][..m.n]);
         }
         if m.stray_count[..m.n].iter().any(|&c| c != 0) {
             let _ = write!(w, "  {:>12}", "no arena");
-            for j in 0..m.n {
-                if m.stray_count[j] == 0 {
-                    let _ = write!(w, " {:>16}", ".");
-                } else {
-                    let _ = write!(w, " {:>7}/{:>8}", m.stray_count[j], Human(m.stray_bytes[j]));
-                }
-            }
-            let _ = writeln!(w);
+            matrix_row(&mut w, &m.stray_count[..m.n], &m.stray_bytes[..m.n]);
         }
     }
     w.flush();
