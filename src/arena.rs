@@ -83,6 +83,10 @@ pub struct Counters {
     pub refills: u64,
     pub flushes: u64,
     pub remote_drained: u64,
+    /// Bytes of chunks drained from the remote list (so that the bytes pushed by
+    /// other threads, counted in their `xfree`, less these are the bytes freed
+    /// but not yet drained: see `stats`).
+    pub remote_drained_bytes: u64,
     pub spans_taken: u64,
     pub spans_returned: u64,
 }
@@ -119,6 +123,11 @@ pub struct Arena {
     /// Thread id (`gettid`) of the thread that owns it or owned it last.
     pub tid: u32,
     pub counters: Counters,
+    /// Odd while a thread other than a running owner (an exiting owner, or the
+    /// pool on a parked arena) moves chunks between the cache, the store and the
+    /// remote list and updates `counters` and `used` to match: `stats` rereads an
+    /// arena until it sees the same even value before and after (a seqlock).
+    pub seq: AtomicU32,
     /// Frees by this arena's owner of blocks of other arenas: count and bytes per
     /// owning arena id (see [`XMAX`]).
     pub xfree: [[u64; 2]; XMAX],
@@ -651,6 +660,7 @@ impl Arena {
                     if !ptr::eq(owner, self) {
                         // A chunk of an arena sharing this one's id (see `key`).
                         span::toggle_cached(c);
+                        self.count_cross(owner, span::size(c, self.key));
                         (*owner).push_remote(c.add(HDR));
                         src.drain_if_parked(owner);
                         continue;
@@ -679,7 +689,32 @@ impl Arena {
         }
     }
 
+    /// Starts an update that `stats` must not see half done (see `seq`). Not
+    /// nested; ended by [`Arena::end_update`] on the same thread.
+    #[inline]
+    pub fn begin_update(&self) {
+        self.seq.fetch_add(1, Ordering::Relaxed);
+        core::sync::atomic::fence(Ordering::Release);
+    }
+
+    #[inline]
+    pub fn end_update(&self) {
+        self.seq.fetch_add(1, Ordering::Release);
+    }
+
     // ---- remote frees ----------------------------------------------------------------
+
+    /// Counts a free by this arena's owner of a `size`-byte chunk of arena
+    /// `owner`, pushed onto `owner`'s remote list (the cross-thread free matrix).
+    ///
+    /// # Safety
+    /// `owner` is an arena.
+    #[inline]
+    pub unsafe fn count_cross(&mut self, owner: *const Arena, size: usize) {
+        let x = &mut self.xfree[xcol(owner)];
+        x[0] += 1;
+        x[1] += size as u64;
+    }
 
     /// Pushes payload `p` onto this arena's remote list (any thread).
     ///
@@ -723,6 +758,7 @@ impl Arena {
         while !p.is_null() {
             let next = decode_link(p, self.link_key as usize);
             self.counters.remote_drained += 1;
+            self.counters.remote_drained_bytes += span::size(p.sub(HDR), self.key) as u64;
             // A plain flip: the chunk is the owner's again, and no other thread
             // touches it in a correct program (the pusher's flip was atomic, and
             // the swap above ordered it before this).
@@ -962,6 +998,16 @@ fn empty_chunk() -> usize {
     } else {
         FULL
     }
+}
+
+/// The column of the cross-thread free matrix that counts frees of `owner`'s
+/// chunks (arena ids past [`XMAX`] share the last one).
+///
+/// # Safety
+/// `owner` is an arena.
+#[inline]
+pub unsafe fn xcol(owner: *const Arena) -> usize {
+    ((*owner).id as usize).min(XMAX) - 1
 }
 
 /// Arena ids run 1..=MAX_ID, then repeat.

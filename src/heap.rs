@@ -253,13 +253,10 @@ pub(crate) unsafe fn release(p: *mut u8, owner: *mut Arena, size: usize) {
 
 /// Counts a free by this thread of a `size`-byte block of arena `owner`.
 pub(crate) unsafe fn count_cross(owner: *mut Arena, size: usize) {
-    let col = ((*owner).id as usize).min(arena::XMAX) - 1;
     if thread::has_arena() {
-        let me = thread::arena();
-        let x = &mut (*me).xfree[col];
-        x[0] += 1;
-        x[1] += size as u64;
+        (*thread::arena()).count_cross(owner, size);
     } else {
+        let col = arena::xcol(owner);
         STRAY_XFREE[col][0].fetch_add(1, Ordering::Relaxed);
         STRAY_XFREE[col][1].fetch_add(size as u64, Ordering::Relaxed);
     }

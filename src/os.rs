@@ -152,6 +152,12 @@ pub unsafe fn protect(p: *mut u8, len: usize, rw: bool) {
     }
 }
 
+/// Gives the processor to another thread (`sched_yield`).
+pub fn yield_now() {
+    // SAFETY: sched_yield has no preconditions.
+    unsafe { libc::sched_yield() };
+}
+
 /// This thread's `errno`.
 pub fn errno() -> i32 {
     // SAFETY: __errno_location returns this thread's errno slot.

@@ -394,7 +394,9 @@ impl PoolInner {
     /// `a` is a live arena.
     pub unsafe fn drain_parked(&mut self, a: *mut Arena) {
         if (*a).state.load(Ordering::SeqCst) == PARKED {
+            (*a).begin_update();
             (*a).drain_remote(&mut Locked(self));
+            (*a).end_update();
         }
     }
 

@@ -24,6 +24,9 @@ pub struct Stats {
     pub in_use_bytes: usize,
     /// Bytes held in thread caches (freed, ready for reuse by the same thread).
     pub cached_bytes: usize,
+    /// Bytes freed by threads other than their owner's and not yet taken back
+    /// by the owner (on remote-free lists); not counted in `in_use_bytes`.
+    pub remote_pending_bytes: usize,
     /// Bytes mapped from the OS now (pool regions, metadata, huge blocks).
     pub mapped_bytes: usize,
     /// Highest `mapped_bytes` seen at a mapping.
@@ -60,11 +63,32 @@ pub struct Stats {
     pub lock_wait_ns: u64,
 }
 
-/// Reads one arena's counters into `s` (racy, see the module docs).
+/// Reads one arena's counters into a partial snapshot (racy while its owner
+/// runs, see the module docs; consistent against exit flushes and parked-arena
+/// drains, which `Arena::seq` brackets).
 ///
 /// # Safety
 /// `a` is an arena (they are never freed).
-unsafe fn add_arena(s: &mut Stats, a: *const Arena) {
+unsafe fn read_arena(a: *const Arena) -> Stats {
+    let mut s = Stats::default();
+    for attempt in 0..10_000 {
+        let seq = (*a).seq.load(Ordering::Acquire);
+        if seq & 1 == 1 && attempt + 1 < 10_000 {
+            os::yield_now();
+            continue;
+        }
+        s = read_arena_once(a);
+        core::sync::atomic::fence(Ordering::Acquire);
+        if (*a).seq.load(Ordering::Relaxed) == seq {
+            break;
+        }
+    }
+    s
+}
+
+/// One racy read of an arena's counters (see [`read_arena`]).
+unsafe fn read_arena_once(a: *const Arena) -> Stats {
+    let mut s = Stats::default();
     let c = read_volatile(&(*a).counters);
     let mut cached = 0u64;
     let mut cached_bytes = 0usize;
@@ -79,33 +103,52 @@ unsafe fn add_arena(s: &mut Stats, a: *const Arena) {
     let fast_allocs = (c.fast_frees + c.cache_in)
         .saturating_sub(c.cache_out)
         .saturating_sub(cached);
-    s.allocs += fast_allocs + c.slow_allocs;
-    s.frees += c.fast_frees + c.slow_frees;
-    s.requested_bytes += c.fast_req_bytes + c.slow_req_bytes;
-    s.cached_bytes += cached_bytes;
-    s.in_use_bytes += read_volatile(&(*a).used).saturating_sub(cached_bytes);
-    s.arena_spans += read_volatile(&(*a).nspans);
+    s.allocs = fast_allocs + c.slow_allocs;
+    s.frees = c.fast_frees + c.slow_frees;
+    s.requested_bytes = c.fast_req_bytes + c.slow_req_bytes;
+    s.cached_bytes = cached_bytes;
+    s.in_use_bytes = read_volatile(&(*a).used).saturating_sub(cached_bytes);
+    s.arena_spans = read_volatile(&(*a).nspans);
+    s.remote_pending_bytes = 0usize.wrapping_sub(c.remote_drained_bytes as usize);
     let x = read_volatile(&(*a).xfree);
     for cell in x.iter() {
         s.cross_thread_frees += cell[0];
         s.cross_thread_free_bytes += cell[1];
     }
+    s
+}
+
+/// Adds an arena's partial snapshot to `s`.
+fn add_arena(s: &mut Stats, p: &Stats) {
+    s.allocs += p.allocs;
+    s.frees += p.frees;
+    s.requested_bytes += p.requested_bytes;
+    s.cached_bytes += p.cached_bytes;
+    s.in_use_bytes += p.in_use_bytes;
+    s.arena_spans += p.arena_spans;
+    s.remote_pending_bytes = s.remote_pending_bytes.wrapping_add(p.remote_pending_bytes);
+    s.cross_thread_frees += p.cross_thread_frees;
+    s.cross_thread_free_bytes += p.cross_thread_free_bytes;
 }
 
 /// Takes a snapshot of the heap's statistics (takes the pool lock briefly).
 pub fn stats() -> Stats {
     let mut s = Stats::default();
+    // Arenas are read without the pool lock (an exiting thread being read may
+    // need it to finish); the list only grows at its head, and arenas are never
+    // freed.
+    let mut a = POOL.lock().arenas;
+    while !a.is_null() {
+        s.arenas += 1;
+        // SAFETY: arenas are never freed, and `all_next` is set before an arena
+        // is published at the head of the list.
+        unsafe {
+            add_arena(&mut s, &read_arena(a));
+            a = (*a).all_next;
+        }
+    }
     {
         let pool = POOL.lock();
-        let mut a = pool.arenas;
-        while !a.is_null() {
-            s.arenas += 1;
-            // SAFETY: arenas are never freed; their list only grows, under the lock.
-            unsafe {
-                add_arena(&mut s, a);
-                a = (*a).all_next;
-            }
-        }
         s.huge_bytes = large::huge_bytes();
         s.mapped_bytes = pool.mapped_bytes + s.huge_bytes;
         s.peak_mapped_bytes = pool.peak_mapped.max(s.mapped_bytes);
@@ -124,6 +167,16 @@ pub fn stats() -> Stats {
         s.cross_thread_frees += cell[0].load(Ordering::Relaxed);
         s.cross_thread_free_bytes += cell[1].load(Ordering::Relaxed);
     }
+    // Chunks pushed onto remote lists (counted by their freeing threads) less
+    // those drained by their owners: freed, though their owners' `used` still
+    // holds them. (Wrapping: the counters are read at slightly different times.)
+    s.remote_pending_bytes = s
+        .remote_pending_bytes
+        .wrapping_add(s.cross_thread_free_bytes as usize);
+    if s.remote_pending_bytes > s.in_use_bytes {
+        s.remote_pending_bytes = 0;
+    }
+    s.in_use_bytes -= s.remote_pending_bytes;
     s.in_use_bytes += s.pool_block_bytes + s.huge_bytes;
     s.lock_acquisitions = POOL.acquisitions.load(Ordering::Relaxed);
     s.lock_contended = POOL.contended.load(Ordering::Relaxed);
@@ -280,10 +333,11 @@ pub fn print_stats() {
     let mut w = os::FdOut::new(2);
     let h = |v: usize| Bytes(v as u64);
     let _ = writeln!(w, "arenapool statistics");
-    let rows: [(&str, Bytes); 10] = [
+    let rows: [(&str, Bytes); 11] = [
         ("requested (total)", Bytes(s.requested_bytes)),
         ("in use", h(s.in_use_bytes)),
         ("in thread caches", h(s.cached_bytes)),
+        ("remote frees not yet taken", h(s.remote_pending_bytes)),
         ("mapped", h(s.mapped_bytes)),
         ("mapped, peak", h(s.peak_mapped_bytes)),
         ("resident (process)", h(s.resident_bytes)),

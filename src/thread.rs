@@ -241,8 +241,13 @@ extern "C" fn thread_exit(v: *mut libc::c_void) {
     tls::set(EXITED.0.get());
     // SAFETY: `a` was this thread's arena; no other thread touches its non-atomic parts while it is OWNED.
     unsafe {
+        // (The update ends under the pool lock: from `park` on, a freeing thread
+        // may drain the parked arena, under that lock, as an update of its own.)
+        (*a).begin_update();
         (*a).flush_all(&mut Global);
-        POOL.lock().park(a);
+        let mut pool = POOL.lock();
+        pool.park(a);
+        (*a).end_update();
     }
 }
 
