@@ -290,8 +290,10 @@ impl Arena {
             if span::is_free(next, self.key) {
                 let ns = span::size(next, self.key);
                 self.store_take(next);
+                span::bury(next);
                 s += ns;
             }
+            span::bury(c);
             self.resize_free(prev, ps, ps + s);
             (prev, ps + s)
         } else if span::is_free(next, self.key) {
@@ -300,6 +302,7 @@ impl Arena {
             let ns = span::size(next, self.key);
             self.bin_remove(next, ns);
             (*span::span_of(c)).list_replace(next, c);
+            span::bury(next);
             s += ns;
             span::set_size(c, s, FREE, self.key);
             span::set_prev_size(c.add(s), s, self.key);
@@ -805,12 +808,14 @@ impl Arena {
         if rest >= MIN_CHUNK {
             // Take the front of the neighbour, leave its tail free in place.
             self.store_take(next);
+            span::bury(next);
             span::set_size(c, s, 0, self.key);
             self.store_insert(c.add(s), rest);
             span::set_prev_size(c.add(s), s, self.key);
         } else {
             self.used += cs + ns - s;
             self.store_take(next);
+            span::bury(next);
             span::set_size(c, cs + ns, 0, self.key);
             span::set_prev_size(c.add(cs + ns), cs + ns, self.key);
         }

@@ -202,10 +202,18 @@ unsafe fn free_own(p: *mut u8) {
     // with this one's id: the store must still get only its own chunks.
     let foreign = arena::IDS_REPEAT.load(Ordering::Relaxed)
         && (*span::span_of(p)).arena.load(Ordering::Relaxed) != thread::arena();
-    if config::secure() || !thread::has_arena() || foreign {
+    // The mask passes a header that decodes to 0 (the free-list link of a free
+    // chunk, stored xor the key, left in the payload of a chunk carved from it)
+    // or to a size whose boundary tag disagrees: not a chunk start at all, so
+    // `classify` names the misuse. (A decoded 0 lands in class 0, which never has
+    // room, so the fast path sends it here.)
+    let a = thread::arena();
+    let c = p.sub(HDR);
+    let s = span::size(c, (*a).key);
+    let bogus = s < MIN_CHUNK || span::prev_size(c.add(s), (*a).key) != s;
+    if config::secure() || !thread::has_arena() || foreign || bogus {
         free_checked(p);
     } else {
-        let a = thread::arena();
         (*a).counters.slow_frees += 1;
         (*a).free_local(p, &mut Global);
     }

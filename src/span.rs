@@ -106,6 +106,14 @@ pub unsafe fn is_free(c: *mut u8, k: u64) -> bool {
 pub unsafe fn prev_size(c: *mut u8, k: u64) -> usize {
     (hdr(c, k) >> 32) as usize
 }
+/// Erases the header of chunk `c`, which a merge has just made part of a bigger
+/// chunk: a stale header left in the middle of a block would otherwise pass for
+/// a chunk if a program freed a pointer into that block. (All-zero raw bits
+/// decode to the key itself, which no check takes for a chunk.)
+#[inline(always)]
+pub unsafe fn bury(c: *mut u8) {
+    *(c as *mut u64) = 0;
+}
 /// Sets size and flags, keeping `prev_size`. Writes only the low half: the high
 /// half of a live chunk's header belongs to its neighbour's updates.
 #[inline(always)]

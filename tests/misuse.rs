@@ -241,7 +241,110 @@ unsafe fn commit(case: &str) {
             }
             std::process::exit(0);
         }
-        other => panic!("unknown case {other}"),
+        "free-stale-header" => {
+            // b merges into the free chunk a: b's old header now lies inside the
+            // block x carved from the merged chunk; a free of b (a double free,
+            // and a pointer into x) must not pass for a chunk.
+            let a = malloc(2000);
+            let b = malloc(2000);
+            let _keep = malloc(2000);
+            free(a);
+            free(b);
+            let _ = a;
+            let mut found = false;
+            for _ in 0..1000 {
+                let x = malloc(2100);
+                if x <= b && b < x.add(2100) {
+                    found = true;
+                    break;
+                }
+            }
+            assert!(found, "no block over b's old header");
+            free(b);
+        }
+        other => match other.split(':').collect::<Vec<_>>()[..] {
+            [kind, n] => sized_case(kind, n.parse().unwrap()),
+            _ => panic!("unknown case {other}"),
+        },
+    }
+}
+
+/// The misuse `kind` with blocks of `n` bytes (zero-filled, so no leftover
+/// byte helps the check).
+unsafe fn sized_case(kind: &str, n: usize) {
+    let p = malloc(n);
+    let q = malloc(n);
+    let r = malloc(n);
+    for b in [p, q, r] {
+        std::ptr::write_bytes(b, 0, n);
+    }
+    match kind {
+        "interior8" => free(p.add(8)),
+        "interior16" => free(p.add(16)),
+        "double-immediate" => {
+            free(p);
+            free(p);
+        }
+        "double-delayed" => {
+            free(p);
+            let others: Vec<*mut u8> = (0..50).map(|i| malloc(2 * n + 16 * i)).collect();
+            for o in others {
+                free(o);
+            }
+            free(p);
+        }
+        "double-interleaved" => {
+            free(p);
+            free(q);
+            free(p);
+        }
+        "double-after-others" => {
+            free(q);
+            free(p);
+            free(r);
+            free(q);
+        }
+        _ => panic!("unknown kind {kind}"),
+    }
+}
+
+/// Every invalid free and double free at the three sizes of the public misuse
+/// probes (a cached small block, an arena block, a pool block).
+fn sized_cases() -> Vec<(String, &'static str)> {
+    let mut v = Vec::new();
+    for (n, inside) in [
+        ("8", "free of a pointer inside a block:"),
+        ("4096", "free of a pointer inside a block:"),
+        (
+            "262144",
+            "free of a pointer inside a pool block or free pool memory:",
+        ),
+    ] {
+        v.push((format!("interior8:{n}"), "free of a misaligned pointer"));
+        v.push((format!("interior16:{n}"), inside));
+        for kind in [
+            "double-immediate",
+            "double-delayed",
+            "double-interleaved",
+            "double-after-others",
+        ] {
+            v.push((format!("{kind}:{n}"), DOUBLE));
+        }
+    }
+    v
+}
+
+#[test]
+fn default_mode_reports_misuse_at_each_size() {
+    for (case, message) in sized_cases() {
+        expect_abort(&case, message, false);
+    }
+}
+
+#[test]
+fn secure_mode_reports_misuse_at_each_size() {
+    for (case, message) in sized_cases() {
+        expect_abort(&case, message, true);
     }
 }
 
@@ -315,6 +418,7 @@ fn default_cases() -> Vec<(&'static str, &'static str)> {
             "free of a pointer arenapool never returned:",
         ),
         ("free-interior", "free of a pointer inside a block:"),
+        ("free-stale-header", "free of a pointer inside a block:"),
         ("free-misaligned", "free of a misaligned pointer"),
         (
             "free-interior-pool",
@@ -359,7 +463,9 @@ fn secure_mode_reports_each_misuse() {
     // the freeing thread's quarantine, not on a list, so write-after-free (caught
     // when it leaves the quarantine) covers them.
     for (case, message) in default_cases() {
-        if case.starts_with("corrupt-") && case.ends_with("-link") {
+        // (So does the stale-header case: the freed blocks wait in the
+        // quarantine instead of merging.)
+        if case.starts_with("corrupt-") && case.ends_with("-link") || case == "free-stale-header" {
             continue;
         }
         expect_abort(case, message, true);
