@@ -62,6 +62,12 @@ const REFILL_BYTES: usize = 8 * 1024;
 /// Chunks a flush takes at a time (a stack array of this many addresses).
 const FLUSH_BATCH: usize = 256;
 
+/// Bytes freed into free chunks big enough to hold whole pages after which a
+/// purge pass is scheduled (`ARENAPOOL_PURGE_DELAY` later; see [`Arena::purge`]).
+pub const PURGE_DIRTY_MIN: usize = 1 << 20;
+/// Smallest free chunk that may hold a whole page past its links.
+const PURGE_MIN_CHUNK: usize = PAGE + MIN_CHUNK;
+
 /// Per-thread counters, written by the owner only (plain stores) and summed by
 /// `stats` (racy reads of whole words).
 #[repr(C)]
@@ -116,6 +122,14 @@ pub struct Arena {
     spare: *mut Span,
     /// Bytes of chunks out of the store (in use by the program or in the cache).
     pub used: usize,
+    /// Bytes of whole pages inside free chunks released to the OS (the sum of
+    /// the free chunks' `released` fields, in bytes).
+    pub released: usize,
+    /// Bytes freed into chunks big enough to hold whole pages since the last
+    /// purge pass (an upper bound on what a pass could release).
+    dirty: usize,
+    /// When the next purge pass is due (`os::now_ms`), 0 when none is scheduled.
+    purge_at: u64,
     /// The cache is switched off (every limit 0) while the arena is sparse.
     uncached: bool,
     /// 1, 2, ...: order of creation; 0 for the static arenas.
@@ -251,6 +265,7 @@ impl Arena {
     /// Adds `c` of size `s` to the store as a new free chunk (no coalescing).
     unsafe fn store_insert(&mut self, c: *mut u8, s: usize) {
         span::set_size(c, s, FREE, self.key);
+        span::set_released(c, 0);
         span::set_prev_size(c.add(s), s, self.key);
         (*span::span_of(c)).list_insert(c);
         self.bin_push(c, s);
@@ -259,6 +274,7 @@ impl Arena {
     /// Takes free chunk `c` out of the store; it becomes an in-use chunk.
     unsafe fn store_take(&mut self, c: *mut u8) {
         let s = span::size(c, self.key);
+        self.released -= span::released(c) as usize * PAGE;
         self.bin_remove(c, s);
         (*span::span_of(c)).list_remove(c);
         span::set_size(c, s, 0, self.key);
@@ -276,6 +292,7 @@ impl Arena {
     pub unsafe fn free_chunk(&mut self, c: *mut u8) -> *mut Span {
         debug_assert!(span::hdr(c, self.key) & FREE == 0);
         let mut s = span::size(c, self.key);
+        let freed = s;
         self.used -= s;
         let next = c.add(s);
         if span::prev_size(next, self.key) != s {
@@ -289,8 +306,12 @@ impl Arena {
             let prev = c.sub(ps);
             if span::is_free(next, self.key) {
                 let ns = span::size(next, self.key);
+                // (Its released pages stay released, now inside `prev`.)
+                let rn = span::released(next);
                 self.store_take(next);
                 span::bury(next);
+                span::set_released(prev, span::released(prev) + rn);
+                self.released += rn as usize * PAGE;
                 s += ns;
             }
             span::bury(c);
@@ -300,11 +321,13 @@ impl Arena {
             // Take the next free chunk's place on the address list (nothing free
             // lies between them), so no predecessor search is needed.
             let ns = span::size(next, self.key);
+            let rn = span::released(next);
             self.bin_remove(next, ns);
             (*span::span_of(c)).list_replace(next, c);
             span::bury(next);
             s += ns;
             span::set_size(c, s, FREE, self.key);
+            span::set_released(c, rn);
             span::set_prev_size(c.add(s), s, self.key);
             self.bin_push(c, s);
             (c, s)
@@ -312,10 +335,70 @@ impl Arena {
             self.store_insert(c, s);
             (c, s)
         };
+        if s >= PURGE_MIN_CHUNK {
+            self.dirty += freed;
+        }
         if s == empty_chunk() {
             return self.span_emptied(span::span_of(c));
         }
         null_mut()
+    }
+
+    // ---- giving free pages back ------------------------------------------------------
+
+    /// Schedules or runs a purge pass once enough has been freed (see
+    /// [`PURGE_DIRTY_MIN`]): the pass runs at the first call at least
+    /// `ARENAPOOL_PURGE_DELAY` after the bytes were counted. Cheap when nothing
+    /// is pending: one compare.
+    #[inline]
+    pub unsafe fn maybe_purge(&mut self) {
+        if self.dirty >= PURGE_DIRTY_MIN {
+            self.purge_if_due();
+        }
+    }
+
+    #[cold]
+    unsafe fn purge_if_due(&mut self) {
+        let now = crate::os::now_ms();
+        if self.purge_at == 0 {
+            self.purge_at = now + crate::config::purge_delay_ms();
+        }
+        if now >= self.purge_at {
+            self.purge();
+        }
+    }
+
+    /// Releases to the OS every whole page inside the store's free chunks that is
+    /// not released yet (`madvise(MADV_DONTNEED)`; the chunks stay on their lists
+    /// with their headers, links and boundary tags, which lie outside the pages
+    /// released, and the pages read as zeros when a block carved there touches
+    /// them). Walks the size bins that can hold such chunks.
+    pub unsafe fn purge(&mut self) {
+        self.dirty = 0;
+        self.purge_at = 0;
+        for b in bin_of(PURGE_MIN_CHUNK)..NBINS {
+            let mut x = self.bins[b];
+            while !x.is_null() {
+                let s = span::size(x, self.key);
+                let pages = span::interior_pages(x, s);
+                let r = span::released(x);
+                if pages > r {
+                    let (start, end) = span::interior(x, s);
+                    crate::os::purge(start as *mut u8, end - start);
+                    self.released += (pages - r) as usize * PAGE;
+                    span::set_released(x, pages);
+                }
+                x = span::bin_next(x, self.key);
+            }
+        }
+    }
+
+    /// Runs a purge pass at once if enough was freed since the last one (a
+    /// parked arena: no owner comes by to run a scheduled one).
+    pub unsafe fn purge_parked(&mut self) {
+        if self.dirty >= PURGE_DIRTY_MIN {
+            self.purge();
+        }
     }
 
     /// Changes the size of free chunk `c` from `old` to `new` bytes in place,
@@ -395,6 +478,7 @@ impl Arena {
     /// Finds a free chunk of at least `s` bytes, draining remote frees or taking a
     /// new span when the store has none. Null when out of memory.
     unsafe fn fit_or_grow(&mut self, s: usize, src: &mut impl SpanSource) -> *mut u8 {
+        self.maybe_purge();
         let mut c = self.find_fit(s);
         if c.is_null() && self.has_remote() {
             self.drain_remote(src);
@@ -421,8 +505,16 @@ impl Arena {
             if cs == empty_chunk() {
                 self.unspare(c);
             }
+            // The remainder's pages are still released if all of `c`'s were (the
+            // count does not say which pages of a partly released chunk are).
+            let rc = span::released(c);
+            let all = rc != 0 && rc == span::interior_pages(c, cs);
+            self.released -= rc as usize * PAGE;
             let r = c.add(n * s);
             span::set_hdr(r, rem | FREE as usize, s, self.key);
+            let rr = if all { span::interior_pages(r, rem) } else { 0 };
+            span::set_released(r, rr);
+            self.released += rr as usize * PAGE;
             (*span::span_of(c)).list_replace(c, r);
             self.bin_push(r, rem);
         } else {
@@ -583,6 +675,7 @@ impl Arena {
         if !sp.is_null() {
             src.give_span(sp as *mut u8);
         }
+        self.maybe_purge();
     }
 
     /// Bytes held in the cache.
@@ -675,6 +768,7 @@ impl Arena {
                 }
             }
         }
+        self.maybe_purge();
     }
 
     /// Empties the whole cache into the store and switches it off (so that frees
@@ -690,6 +784,7 @@ impl Arena {
             self.unlink_empty(sp);
             src.give_span(sp as *mut u8);
         }
+        self.purge_parked();
     }
 
     /// Starts an update that `stats` must not see half done (see `seq`). Not
@@ -878,6 +973,7 @@ impl Arena {
         let me = self as *const Arena as *mut Arena;
         let mut free = 0;
         let mut free_chunks = 0usize;
+        let mut released = 0usize;
         let mut n = 0;
         let mut sp = self.spans;
         let mut spare_seen = self.spare.is_null();
@@ -889,6 +985,10 @@ impl Arena {
             for c in (*sp).free_chunks() {
                 free_chunks += 1;
                 let s = span::size(c, self.key);
+                if span::released(c) > span::interior_pages(c, s) {
+                    return Err("free chunk claims more released pages than it holds");
+                }
+                released += span::released(c) as usize * PAGE;
                 let b = bin_of(s);
                 let mut x = self.bins[b];
                 let mut found = false;
@@ -918,6 +1018,9 @@ impl Arena {
         }
         if n != self.nspans {
             return Err("nspans does not match the span list");
+        }
+        if released != self.released {
+            return Err("released bytes do not match the free chunks");
         }
         if self.nspans * FULL - free != self.used {
             return Err("used bytes do not match the spans");

@@ -5,6 +5,7 @@
 //! | `ARENAPOOL_ARENA_MAX` | 128K | 1K..=128K | largest request carved from an arena span; larger ones are pool blocks |
 //! | `ARENAPOOL_HUGE_MIN` | 32M | 1M..=1G | smallest request given a mapping of its own |
 //! | `ARENAPOOL_RETAIN` | 32M | 0..=1G | free pool memory always kept for reuse (the bound grows with use, see `pool`) |
+//! | `ARENAPOOL_PURGE_DELAY` | 10 | 0..=3600000 (ms) | how long free pages may stay resident before they are released (inside arena spans and in the pool); 0: at the next allocator operation |
 //! | `ARENAPOOL_SECURE` | 0 (1 with feature `secure`) | 0, 1 | secure mode (see `secure`) |
 //! | `ARENAPOOL_SHOW_STATS` | 0 | 0, 1 | print statistics to stderr at exit |
 //! | `ARENAPOOL_VERBOSE` | 0 | 0, 1 | print the configuration at start-up and OS failures |
@@ -22,6 +23,9 @@ static HUGE_MIN: AtomicUsize = AtomicUsize::new(size::HUGE_MIN);
 /// Default of `ARENAPOOL_RETAIN`.
 pub const RETAIN: usize = 32 * 1024 * 1024;
 static RETAIN_MIN: AtomicUsize = AtomicUsize::new(RETAIN);
+/// Default of `ARENAPOOL_PURGE_DELAY`, in milliseconds.
+pub const PURGE_DELAY_MS: usize = 10;
+static PURGE_DELAY: AtomicUsize = AtomicUsize::new(PURGE_DELAY_MS);
 
 /// Largest request served from an arena span.
 #[inline]
@@ -33,6 +37,12 @@ pub fn arena_max_req() -> usize {
 #[inline]
 pub fn huge_min() -> usize {
     HUGE_MIN.load(Ordering::Relaxed)
+}
+
+/// How long free pages may stay resident before they are released, in ms.
+#[inline]
+pub fn purge_delay_ms() -> u64 {
+    PURGE_DELAY.load(Ordering::Relaxed) as u64
 }
 
 /// Free pool bytes always kept.
@@ -117,6 +127,9 @@ pub fn load() {
     if let Some(v) = read(c"ARENAPOOL_RETAIN", 0, 1 << 30) {
         RETAIN_MIN.store(v, Ordering::Relaxed);
     }
+    if let Some(v) = read(c"ARENAPOOL_PURGE_DELAY", 0, 3_600_000) {
+        PURGE_DELAY.store(v, Ordering::Relaxed);
+    }
     for (name, bit) in [
         (c"ARENAPOOL_SECURE", SECURE),
         (c"ARENAPOOL_SHOW_STATS", SHOW_STATS),
@@ -143,10 +156,11 @@ fn report() {
     let mut w = crate::os::FdOut::new(2);
     let _ = writeln!(
         w,
-        "arenapool: arena max request {} B, huge from {} B, retain {} B, secure {}, show stats {}, heap map {}",
+        "arenapool: arena max request {} B, huge from {} B, retain {} B, purge delay {} ms, secure {}, show stats {}, heap map {}",
         arena_max_req(),
         huge_min(),
         retain_min(),
+        purge_delay_ms(),
         secure() as u8,
         show_stats() as u8,
         heap_map_path().and_then(|p| p.to_str().ok()).unwrap_or("-"),

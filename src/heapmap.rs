@@ -8,7 +8,9 @@
 //!   does not follow the one above it, a gap row carries the new address.
 //! - Arena spans: chunks in use are drawn in the owning arena's colour (one hue
 //!   per arena id, listed in the legend), chunks held in a thread cache (freed,
-//!   not yet back in the store) in a paler tint of it, free chunks light grey,
+//!   not yet back in the store) in a paler tint of it, free chunks light grey
+//!   where their pages are resident and pale blue where they were released to
+//!   the OS (see `Arena::purge`),
 //!   the span header and fence dark grey. A pixel covering several chunks is a
 //!   blend of their colours weighted by bytes, so finely fragmented memory shows
 //!   as a tint between the arena's colour and grey. Black: the part of a span
@@ -69,6 +71,7 @@ impl fmt::Display for Rgb {
 }
 
 const FREE_GREY: Rgb = Rgb(0xd6, 0xd6, 0xd6);
+const RELEASED_BLUE: Rgb = Rgb(0xcf, 0xe8, 0xff);
 const META_GREY: Rgb = Rgb(0x55, 0x55, 0x55);
 const UNKNOWN_BLACK: Rgb = Rgb(0, 0, 0);
 const POOL_ORANGE: Rgb = Rgb(0xff, 0x98, 0x00);
@@ -117,6 +120,7 @@ enum Cat {
     Used,
     Cached,
     Free,
+    Released,
     Meta,
     Unknown,
     PoolBlock,
@@ -124,11 +128,12 @@ enum Cat {
     Unmapped,
     Huge,
 }
-const NCAT: usize = 9;
+const NCAT: usize = 10;
 const ALL_CATS: [Cat; NCAT] = [
     Cat::Used,
     Cat::Cached,
     Cat::Free,
+    Cat::Released,
     Cat::Meta,
     Cat::Unknown,
     Cat::PoolBlock,
@@ -136,7 +141,14 @@ const ALL_CATS: [Cat; NCAT] = [
     Cat::Unmapped,
     Cat::Huge,
 ];
-const SPAN_CATS: [Cat; 5] = [Cat::Used, Cat::Cached, Cat::Free, Cat::Meta, Cat::Unknown];
+const SPAN_CATS: [Cat; 6] = [
+    Cat::Used,
+    Cat::Cached,
+    Cat::Free,
+    Cat::Released,
+    Cat::Meta,
+    Cat::Unknown,
+];
 
 /// How a run of pixels is drawn.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -156,6 +168,7 @@ struct ArenaInfo {
     used: usize,
     cached: usize,
     free: usize,
+    released: usize,
 }
 
 const NO_ARENA: ArenaInfo = ArenaInfo {
@@ -167,6 +180,7 @@ const NO_ARENA: ArenaInfo = ArenaInfo {
     used: 0,
     cached: 0,
     free: 0,
+    released: 0,
 };
 
 /// What a walk saw: the totals, and the arenas met (first `MAX_ARENAS`).
@@ -344,6 +358,7 @@ impl<'a> Painter<'a> {
             Cat::Used => self.pal.used,
             Cat::Cached => self.pal.cached,
             Cat::Free => FREE_GREY,
+            Cat::Released => RELEASED_BLUE,
             Cat::Meta => META_GREY,
             Cat::Unknown => UNKNOWN_BLACK,
             Cat::PoolBlock => POOL_ORANGE,
@@ -480,6 +495,7 @@ impl<'a> Painter<'a> {
                         e.used = e.used.saturating_add(get(Cat::Used));
                         e.cached = e.cached.saturating_add(get(Cat::Cached));
                         e.free = e.free.saturating_add(get(Cat::Free));
+                        e.released = e.released.saturating_add(get(Cat::Released));
                     }
                     None => self.seen.other_spans += 1,
                 }
@@ -508,14 +524,22 @@ impl<'a> Painter<'a> {
             if s < MIN_CHUNK || s % UNIT != 0 || s > FENCE - off {
                 break;
             }
-            let cat = if h & FREE != 0 {
-                Cat::Free
+            if h & FREE != 0 {
+                // Its released pages, drawn where they are when it is wholly
+                // released, else (a count only) from the front of its interior.
+                // SAFETY: as above; the field is read, not trusted.
+                let r = unsafe { span::released(c) } as usize * PAGE;
+                let (start, end) = span::interior(c, s);
+                let r = r.min(end - start);
+                let head = if r > 0 { start - c as usize } else { s };
+                self.paint(Cat::Free, head);
+                self.paint(Cat::Released, r);
+                self.paint(Cat::Free, s - head - r);
             } else if h & CACHED != 0 {
-                Cat::Cached
+                self.paint(Cat::Cached, s);
             } else {
-                Cat::Used
-            };
-            self.paint(cat, s);
+                self.paint(Cat::Used, s);
+            }
             off += s;
         }
         if off < FENCE {
@@ -636,17 +660,19 @@ fn legend(out: &mut FdOut, s: &Seen) {
     let _ = writeln!(out, "</text>");
     let _ = writeln!(
         out,
-        "<text x=\"{X0}\" y=\"44\">arena chunks: in use {}, cached {}, free {}; \
-         pool blocks {}, pool free {}; huge blocks mapped {}</text>",
+        "<text x=\"{X0}\" y=\"44\">arena chunks: in use {}, cached {}, free {} \
+         (+ {} released to the OS); pool blocks {}, pool free {}; huge blocks mapped {}</text>",
         Bytes(s.bytes(Cat::Used) as u64),
         Bytes(s.bytes(Cat::Cached) as u64),
         Bytes(s.bytes(Cat::Free) as u64),
+        Bytes(s.bytes(Cat::Released) as u64),
         Bytes(s.bytes(Cat::PoolBlock) as u64),
         Bytes(s.bytes(Cat::PoolFree) as u64),
         Bytes(crate::large::huge_bytes() as u64),
     );
-    let keys: [(&str, Paint); 7] = [
+    let keys: [(&str, Paint); 8] = [
         ("free chunk", Paint::Fill(FREE_GREY)),
+        ("released", Paint::Fill(RELEASED_BLUE)),
         ("span header", Paint::Fill(META_GREY)),
         ("unreadable", Paint::Fill(UNKNOWN_BLACK)),
         ("pool block", Paint::Fill(POOL_ORANGE)),
@@ -674,14 +700,15 @@ fn legend(out: &mut FdOut, s: &Seen) {
         let _ = writeln!(
             out,
             "<text x=\"{}\" y=\"{y}\">arena {} (thread {}): {} spans, in use {}, cached {}, \
-             free {}</text>",
+             free {}, released {}</text>",
             X0 + 28,
             e.id,
             e.tid,
             e.spans,
             Bytes(e.used as u64),
             Bytes(e.cached as u64),
-            Bytes(e.free as u64)
+            Bytes(e.free as u64),
+            Bytes(e.released as u64)
         );
         y += LINE_H;
     }

@@ -152,6 +152,16 @@ pub unsafe fn protect(p: *mut u8, len: usize, rw: bool) {
     }
 }
 
+/// Milliseconds on a coarse monotonic clock (a vDSO read, no system call).
+pub fn now_ms() -> u64 {
+    // SAFETY: clock_gettime fills the timespec we pass.
+    unsafe {
+        let mut t: libc::timespec = core::mem::zeroed();
+        libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut t);
+        t.tv_sec as u64 * 1000 + t.tv_nsec as u64 / 1_000_000
+    }
+}
+
 /// Gives the processor to another thread (`sched_yield`).
 pub fn yield_now() {
     // SAFETY: sched_yield has no preconditions.

@@ -12,7 +12,7 @@
 //! sorted by start, non-overlapping and never adjacent (adjacent runs are merged);
 //! `free_bytes` is the sum of their lengths.
 
-use crate::arena::{Arena, SpanSource, OWNED, PARKED};
+use crate::arena::{Arena, SpanSource, OWNED, PARKED, PURGE_DIRTY_MIN};
 use crate::os::{self, align_up, PAGE};
 use crate::registry;
 use crate::size::SPAN;
@@ -62,6 +62,12 @@ pub struct PoolInner {
     pub arena_count: u32,
     /// Highest `mapped_bytes` (plus huge bytes) seen.
     pub peak_mapped: usize,
+    /// Bytes given back into free runs not known clean since the last purge pass.
+    dirty: usize,
+    /// When the next purge pass is due (`os::now_ms`), 0 when none is scheduled.
+    purge_at: u64,
+    /// Bytes of free runs released to the OS by purge passes, so far.
+    pub purged_total: u64,
 }
 
 // SAFETY: the raw pointers are only dereferenced under the pool lock.
@@ -82,6 +88,9 @@ pub static POOL: Mutex<PoolInner> = Mutex::new(PoolInner {
     meta_end: null_mut(),
     arena_count: 0,
     peak_mapped: 0,
+    dirty: 0,
+    purge_at: 0,
+    purged_total: 0,
 });
 
 impl PoolInner {
@@ -126,6 +135,7 @@ impl PoolInner {
         if !self.table() {
             return (null_mut(), false);
         }
+        self.maybe_purge();
         let align = align.max(PAGE);
         for i in 0..self.nruns {
             let r = self.run(i);
@@ -292,6 +302,49 @@ impl PoolInner {
         if self.free_bytes > retain {
             self.trim(retain / 2);
         }
+        if !clean {
+            self.dirty += len;
+        }
+        self.maybe_purge();
+    }
+
+    /// Schedules or runs a purge pass of the free runs once [`PURGE_DIRTY_MIN`]
+    /// bytes were given back dirty: at the first pool operation at least
+    /// `ARENAPOOL_PURGE_DELAY` later.
+    #[inline]
+    fn maybe_purge(&mut self) {
+        if self.dirty < PURGE_DIRTY_MIN {
+            return;
+        }
+        let now = os::now_ms();
+        if self.purge_at == 0 {
+            self.purge_at = now + crate::config::purge_delay_ms();
+        }
+        if now >= self.purge_at {
+            self.purge();
+        }
+    }
+
+    /// Releases the pages of every free run not known to read as zeros (they
+    /// stay mapped, and read as zeros from then on: the runs become clean).
+    pub fn purge(&mut self) {
+        self.dirty = 0;
+        self.purge_at = 0;
+        for i in 0..self.nruns {
+            let r = self.run(i);
+            if r.len & CLEAN == 0 {
+                // SAFETY: a free run of ours: mapped, page-aligned, unused.
+                unsafe { os::purge(r.start as *mut u8, r.len) };
+                self.purged_total += r.len as u64;
+                self.set_run(
+                    i,
+                    Run {
+                        start: r.start,
+                        len: r.len | CLEAN,
+                    },
+                );
+            }
+        }
     }
 
     /// How many free bytes the pool may keep (see [`RETAIN_PER_THREAD`]).
@@ -396,6 +449,7 @@ impl PoolInner {
         if (*a).state.load(Ordering::SeqCst) == PARKED {
             (*a).begin_update();
             (*a).drain_remote(&mut Locked(self));
+            (*a).purge_parked();
             (*a).end_update();
         }
     }

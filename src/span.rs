@@ -6,7 +6,7 @@
 //!  | SpanHeader | bitmap | chunk | chunk | free chunk | chunk | ... | fence |
 //!                        ^ FIRST (8 mod 16)
 //!  chunk:      | hdr u64: prev_size << 32 | FREE << 31 | CACHED << 30 | size | payload (16-aligned) ...
-//!  free chunk: | hdr | bin_next | bin_prev | addr_prev u16 | addr_next u16 | ...
+//!  free chunk: | hdr | bin_next | bin_prev | addr_prev u16 | addr_next u16 | released u32 | ...
 //! ```
 //!
 //! Every header, and the size-bin links of free chunks, are stored xor the owning
@@ -164,6 +164,32 @@ pub unsafe fn set_bin_next(c: *mut u8, v: *mut u8, k: u64) {
 #[inline(always)]
 pub unsafe fn set_bin_prev(c: *mut u8, v: *mut u8, k: u64) {
     *(c.add(16) as *mut usize) = v as usize ^ k as usize;
+}
+/// Free-chunk field: how many whole pages inside the chunk (see
+/// [`interior`]) have been released to the OS and not touched since (0: none
+/// known to be).
+#[inline(always)]
+pub unsafe fn released(c: *mut u8) -> u32 {
+    *(c.add(28) as *const u32)
+}
+#[inline(always)]
+pub unsafe fn set_released(c: *mut u8, pages: u32) {
+    *(c.add(28) as *mut u32) = pages;
+}
+/// The whole pages inside a free chunk `c` of `s` bytes that hold nothing the
+/// allocator reads: past its header and links (the first `MIN_CHUNK` bytes), up
+/// to the next chunk's header. Start and end, page-aligned (equal when none).
+#[inline]
+pub fn interior(c: *mut u8, s: usize) -> (usize, usize) {
+    let start = crate::os::align_up(c as usize + crate::size::MIN_CHUNK, crate::os::PAGE);
+    let end = (c as usize + s) & !(crate::os::PAGE - 1);
+    (start, end.max(start))
+}
+/// Pages in [`interior`].
+#[inline]
+pub fn interior_pages(c: *mut u8, s: usize) -> u32 {
+    let (a, b) = interior(c, s);
+    ((b - a) / crate::os::PAGE) as u32
 }
 #[inline(always)]
 unsafe fn addr_prev(c: *mut u8) -> u16 {

@@ -44,14 +44,19 @@ pub struct Stats {
     pub cross_thread_free_bytes: u64,
     /// Spans held by arenas (in use or spare).
     pub arena_spans: usize,
+    /// Bytes of free pages inside arena spans released to the OS (the spans
+    /// stay mapped; see `ARENAPOOL_PURGE_DELAY`).
+    pub span_released_bytes: usize,
     /// Free bytes and free runs in the page pool.
     pub pool_free_bytes: usize,
     pub pool_free_runs: usize,
     /// Bytes of pool blocks in use and of huge blocks.
     pub pool_block_bytes: usize,
     pub huge_bytes: usize,
-    /// Bytes returned to the OS so far.
+    /// Bytes returned to the OS so far (unmapped).
     pub returned_bytes: u64,
+    /// Bytes of free pool runs released to the OS so far (kept mapped).
+    pub pool_purged_bytes: u64,
     /// Free bytes the pool may keep before it unmaps (see `pool::PoolInner::retain`).
     pub retain: usize,
     /// Arenas ever made (reused, never freed) and arenas owned by live threads.
@@ -109,6 +114,7 @@ unsafe fn read_arena_once(a: *const Arena) -> Stats {
     s.cached_bytes = cached_bytes;
     s.in_use_bytes = read_volatile(&(*a).used).saturating_sub(cached_bytes);
     s.arena_spans = read_volatile(&(*a).nspans);
+    s.span_released_bytes = read_volatile(&(*a).released);
     s.remote_pending_bytes = 0usize.wrapping_sub(c.remote_drained_bytes as usize);
     let x = read_volatile(&(*a).xfree);
     for cell in x.iter() {
@@ -126,6 +132,7 @@ fn add_arena(s: &mut Stats, p: &Stats) {
     s.cached_bytes += p.cached_bytes;
     s.in_use_bytes += p.in_use_bytes;
     s.arena_spans += p.arena_spans;
+    s.span_released_bytes += p.span_released_bytes;
     s.remote_pending_bytes = s.remote_pending_bytes.wrapping_add(p.remote_pending_bytes);
     s.cross_thread_frees += p.cross_thread_frees;
     s.cross_thread_free_bytes += p.cross_thread_free_bytes;
@@ -156,6 +163,7 @@ pub fn stats() -> Stats {
         s.pool_free_runs = pool.runs();
         s.pool_block_bytes = pool.large_in_use;
         s.returned_bytes = pool.unmapped_total + large::huge_returned() as u64;
+        s.pool_purged_bytes = pool.purged_total;
         s.retain = pool.retain();
         s.active_arenas = pool.active;
     }
@@ -333,11 +341,12 @@ pub fn print_stats() {
     let mut w = os::FdOut::new(2);
     let h = |v: usize| Bytes(v as u64);
     let _ = writeln!(w, "arenapool statistics");
-    let rows: [(&str, Bytes); 11] = [
+    let rows: [(&str, Bytes); 13] = [
         ("requested (total)", Bytes(s.requested_bytes)),
         ("in use", h(s.in_use_bytes)),
         ("in thread caches", h(s.cached_bytes)),
         ("remote frees not yet taken", h(s.remote_pending_bytes)),
+        ("released inside spans", h(s.span_released_bytes)),
         ("mapped", h(s.mapped_bytes)),
         ("mapped, peak", h(s.peak_mapped_bytes)),
         ("resident (process)", h(s.resident_bytes)),
@@ -348,6 +357,7 @@ pub fn print_stats() {
             h(s.pool_block_bytes + s.huge_bytes),
         ),
         ("returned to the OS", Bytes(s.returned_bytes)),
+        ("pool runs released (total)", Bytes(s.pool_purged_bytes)),
     ];
     for (k, v) in rows {
         let _ = writeln!(w, "  {:<28}{:>14}", k, v);

@@ -119,6 +119,15 @@ fn store_split_and_coalesce_random() {
         if step % 7 == 0 {
             t.check();
         }
+        if step % 500 == 499 {
+            // Release the free pages; live data and every invariant survive.
+            // SAFETY: the test owns the arena.
+            unsafe { t.a().purge() };
+            t.check();
+            for &(p, n, seed) in &live {
+                verify(p, n, seed);
+            }
+        }
     }
     for (p, n, seed) in live.drain(..) {
         verify(p, n, seed);
@@ -141,6 +150,64 @@ impl GiveChecked for Global {
         use crate::arena::SpanSource;
         self.give_span(sp as *mut u8);
         POOL.lock().check().unwrap();
+    }
+}
+
+/// Whether the page at `p` is resident (`mincore`).
+fn resident(p: usize) -> bool {
+    let mut v = 0u8;
+    let page = p & !(crate::os::PAGE - 1);
+    // SAFETY: mincore writes one byte for one page of our mapping.
+    let r = unsafe { libc::mincore(page as *mut libc::c_void, crate::os::PAGE, &mut v) };
+    assert_eq!(r, 0);
+    v & 1 == 1
+}
+
+#[test]
+fn purge_releases_free_pages_and_keeps_live_data() {
+    let t = TestArena::new();
+    let n = 20 * 1024;
+    // SAFETY: the test owns the arena; every pointer is a chunk it returned.
+    unsafe {
+        let mut blocks: Vec<*mut u8> = (0..200)
+            .map(|i| {
+                let c = t.a().alloc_chunk(chunk_size(n), &mut Global);
+                assert!(!c.is_null());
+                fill(c.add(HDR), n, i as u8);
+                c
+            })
+            .collect();
+        // Free every other block: each leaves a hole of several whole pages.
+        for c in blocks.iter().step_by(2) {
+            assert!(t.a().free_chunk(*c).is_null());
+        }
+        let before = t.a().released;
+        t.a().purge();
+        t.check();
+        let got = t.a().released - before;
+        assert!(got >= 100 * 3 * crate::os::PAGE, "released {got} bytes");
+        let hole = blocks[2].add(HDR + 2 * crate::os::PAGE) as usize;
+        assert!(!resident(hole), "a released page is still resident");
+        for (i, c) in blocks.iter().enumerate().skip(1).step_by(2) {
+            verify(c.add(HDR), n, i as u8);
+        }
+        // A second pass finds nothing new to release.
+        t.a().purge();
+        assert_eq!(t.a().released - before, got);
+        // The holes are reused: blocks carved there read and write normally.
+        for (i, c) in blocks.iter_mut().enumerate().step_by(2) {
+            *c = t.a().alloc_chunk(chunk_size(n), &mut Global);
+            assert!(!c.is_null());
+            fill(c.add(HDR), n, i as u8);
+        }
+        t.check();
+        for (i, c) in blocks.iter().enumerate() {
+            verify(c.add(HDR), n, i as u8);
+            let _ = t.a().free_chunk(*c);
+        }
+        t.check();
+        // Only the spare span (kept empty) may still hold released pages.
+        assert!(t.a().nspans <= 1 && t.a().released < SPAN);
     }
 }
 

@@ -1,0 +1,79 @@
+//! Resident memory follows the live set: after threads allocate a lot, keep a
+//! scattered 1% and exit, the free pages between the survivors go back to the
+//! OS (inside arena spans and in the pool), so RSS ends near the live bytes,
+//! not near the peak. (A binary of its own: no other test allocates meanwhile.)
+
+#![allow(clippy::disallowed_types, clippy::disallowed_macros)]
+
+#[global_allocator]
+static GLOBAL: arenapool::ArenaPool = arenapool::ArenaPool;
+
+mod common;
+use common::{rss_kib, Rng};
+use std::sync::Mutex;
+
+#[test]
+fn rss_follows_the_live_set() {
+    let start = rss_kib();
+    let survivors: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
+    let peak = std::sync::atomic::AtomicUsize::new(0);
+    for round in 0..3u64 {
+        std::thread::scope(|s| {
+            for t in 0..4u64 {
+                let (survivors, peak) = (&survivors, &peak);
+                s.spawn(move || {
+                    let mut rng = Rng(0x9e37_79b9 ^ (round * 4 + t + 1));
+                    let mut made: Vec<Vec<u8>> = Vec::new();
+                    let mut bytes = 0;
+                    // About 64 MB per thread: small and medium blocks.
+                    while bytes < 64 << 20 {
+                        let n = match rng.below(4) {
+                            0 => 16 + rng.below(240) as usize,
+                            1 => 256 + rng.below(1800) as usize,
+                            _ => 2048 + rng.below(4096) as usize,
+                        };
+                        made.push(vec![(n % 251) as u8; n]);
+                        bytes += n;
+                    }
+                    peak.fetch_max(rss_kib(), std::sync::atomic::Ordering::Relaxed);
+                    let mut keep = Vec::new();
+                    for v in made.drain(..) {
+                        if rng.below(100) == 0 {
+                            keep.push(v);
+                        }
+                    }
+                    survivors.lock().unwrap().extend(keep);
+                });
+            }
+        });
+    }
+    // The program goes on: a little allocation after the purge delay (10 ms)
+    // gives the scheduled passes their turn.
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    for _ in 0..4 {
+        let v: Vec<Vec<u8>> = (0..64).map(|i| vec![1u8; 4096 + i * 512]).collect();
+        drop(std::hint::black_box(v));
+        drop(std::hint::black_box(vec![2u8; 300 << 10]));
+    }
+    let end = rss_kib();
+    let peak = peak.into_inner();
+    let survivors = survivors.into_inner().unwrap();
+    let live: usize = survivors.iter().map(|v| v.len()).sum::<usize>() / 1024;
+    for v in &survivors {
+        assert!(
+            v.iter().all(|&b| b == (v.len() % 251) as u8),
+            "survivor corrupted"
+        );
+    }
+    let s = arenapool::stats();
+    eprintln!("RSS: start {start} KiB, peak {peak} KiB, end {end} KiB, live {live} KiB\n{s:?}");
+    assert!(
+        peak > start + 200 * 1024,
+        "the test did not allocate what it meant to"
+    );
+    assert!(
+        end - start <= 3 * live + 8 * 1024,
+        "RSS grew {} KiB for {live} KiB live (peak {peak} KiB)",
+        end - start
+    );
+}
