@@ -35,7 +35,14 @@ struct Built {
     bin: PathBuf,
 }
 
-const C_PROGRAMS: &[&str] = &["conformance", "boundaries", "stress", "fork", "stats"];
+const C_PROGRAMS: &[&str] = &[
+    "conformance",
+    "boundaries",
+    "stress",
+    "fork",
+    "stats",
+    "oom",
+];
 
 fn built() -> &'static Built {
     static BUILT: OnceLock<Built> = OnceLock::new();
@@ -1067,4 +1074,71 @@ fn benchmark_output_parses() {
             ("LPOP".into(), 100000.0)
         ]
     );
+}
+
+/// Out of memory through the C interface: `tests/c/oom.c` lowers its
+/// `RLIMIT_AS` to its size plus 8, 64 and 256 MiB, exhausts it with 1 and 4
+/// threads through malloc, calloc, realloc, posix_memalign and aligned_alloc,
+/// and checks NULL + `ENOMEM` (posix_memalign: the return value `ENOMEM`,
+/// `*memptr` untouched), intact blocks after a failed realloc, and that
+/// allocation works again after frees (see the program).
+fn oom(threads: usize, secure: bool, alloc: Alloc) {
+    let t = threads.to_string();
+    let mut args = vec![t.as_str()];
+    if alloc == Alloc::Glibc {
+        args.push("--glibc");
+    }
+    let mode = if secure { "1" } else { "0" };
+    let r = run_c_env(
+        "oom",
+        &args,
+        &[("ARENAPOOL_SECURE", mode)],
+        alloc,
+        Duration::from_secs(60),
+    );
+    let what = format!("oom {threads} ({}, secure {secure})", alloc.name());
+    assert!(r.status.success(), "{what}: {}", r.describe());
+    let phases: Vec<&str> = r
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("oom: threads="))
+        .collect();
+    assert_eq!(phases.len(), 3, "{what}: {}", r.describe());
+    for l in &phases {
+        let fails: u64 = l
+            .split_once("failures=")
+            .and_then(|(_, rest)| rest.split(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{what}: no failure count in {l}"));
+        assert!(fails > 0, "{what}: no allocation failed: {l}");
+    }
+    assert!(r.stdout.contains("oom: done"), "{what}: {}", r.describe());
+    // The mode really is the one asked for (secure mode's usable size is the
+    // requested size).
+    if alloc == Alloc::Arenapool {
+        assert_eq!(
+            r.stdout.contains("usable(malloc(20))=20\n"),
+            secure,
+            "{what}: wrong mode: {}",
+            r.describe()
+        );
+    }
+    eprintln!("{what}: {:.2} s", r.secs);
+}
+
+#[test]
+fn out_of_memory_is_an_answer() {
+    let _g = serial();
+    for secure in [false, true] {
+        oom(1, secure, Alloc::Arenapool);
+        oom(4, secure, Alloc::Arenapool);
+    }
+}
+
+/// The program's rules hold for the system allocator too.
+#[test]
+fn oom_rules_hold_for_system_malloc() {
+    let _g = serial();
+    oom(1, false, Alloc::Glibc);
+    oom(4, false, Alloc::Glibc);
 }
