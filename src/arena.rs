@@ -352,7 +352,7 @@ impl Arena {
     /// is pending: one compare.
     #[inline]
     pub unsafe fn maybe_purge(&mut self) {
-        if self.dirty >= PURGE_DIRTY_MIN {
+        if self.dirty >= PURGE_DIRTY_MIN && crate::config::purge() {
             self.purge_if_due();
         }
     }
@@ -396,7 +396,7 @@ impl Arena {
     /// Runs a purge pass at once if enough was freed since the last one (a
     /// parked arena: no owner comes by to run a scheduled one).
     pub unsafe fn purge_parked(&mut self) {
-        if self.dirty >= PURGE_DIRTY_MIN {
+        if self.dirty >= PURGE_DIRTY_MIN && crate::config::purge() {
             self.purge();
         }
     }

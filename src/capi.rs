@@ -136,7 +136,7 @@ pub unsafe extern "C" fn malloc_usable_size(p: *mut c_void) -> usize {
 /// Returns free pool memory to the OS; 1 if any was released.
 #[no_mangle]
 pub unsafe extern "C" fn malloc_trim(_pad: usize) -> i32 {
-    let mut pool = crate::pool::POOL.lock();
+    let mut pool = crate::pool::lock();
     let before = pool.unmapped_total;
     pool.trim(0);
     (pool.unmapped_total != before) as i32

@@ -5,6 +5,7 @@
 //! | `ARENAPOOL_ARENA_MAX` | 128K | 1K..=128K | largest request carved from an arena span; larger ones are pool blocks |
 //! | `ARENAPOOL_HUGE_MIN` | 32M | 1M..=1G | smallest request given a mapping of its own |
 //! | `ARENAPOOL_RETAIN` | 32M | 0..=1G | free pool memory always kept for reuse (the bound grows with use, see `pool`) |
+//! | `ARENAPOOL_PURGE` | 1 | 0, 1 | give free pages back to the OS (0: keep them resident for speed; only whole empty regions past the retain bound are unmapped) |
 //! | `ARENAPOOL_PURGE_DELAY` | 10 | 0..=3600000 (ms) | how long free pages may stay resident before they are released (inside arena spans and in the pool); 0: at the next allocator operation |
 //! | `ARENAPOOL_SECURE` | 0 (1 with feature `secure`) | 0, 1 | secure mode (see `secure`) |
 //! | `ARENAPOOL_SHOW_STATS` | 0 | 0, 1 | print statistics to stderr at exit |
@@ -52,11 +53,22 @@ pub fn retain_min() -> usize {
 }
 
 static SECRET: AtomicU64 = AtomicU64::new(0);
-static FLAGS: AtomicU32 = AtomicU32::new(if cfg!(feature = "secure") { SECURE } else { 0 });
+static FLAGS: AtomicU32 = AtomicU32::new(if cfg!(feature = "secure") {
+    SECURE | PURGE
+} else {
+    PURGE
+});
 static HEAP_MAP: AtomicPtr<libc::c_char> = AtomicPtr::new(core::ptr::null_mut());
 const SECURE: u32 = 1;
 const SHOW_STATS: u32 = 2;
 const VERBOSE: u32 = 4;
+const PURGE: u32 = 8;
+
+/// Whether free pages go back to the OS (`ARENAPOOL_PURGE`).
+#[inline]
+pub fn purge() -> bool {
+    FLAGS.load(Ordering::Relaxed) & PURGE != 0
+}
 
 /// Whether secure mode is on (see `secure`).
 #[inline]
@@ -133,6 +145,7 @@ pub fn load() {
     for (name, bit) in [
         (c"ARENAPOOL_SECURE", SECURE),
         (c"ARENAPOOL_SHOW_STATS", SHOW_STATS),
+        (c"ARENAPOOL_PURGE", PURGE),
         (c"ARENAPOOL_VERBOSE", VERBOSE),
     ] {
         match read(name, 0, 1) {
@@ -156,10 +169,11 @@ fn report() {
     let mut w = crate::os::FdOut::new(2);
     let _ = writeln!(
         w,
-        "arenapool: arena max request {} B, huge from {} B, retain {} B, purge delay {} ms, secure {}, show stats {}, heap map {}",
+        "arenapool: arena max request {} B, huge from {} B, retain {} B, purge {} (delay {} ms), secure {}, show stats {}, heap map {}",
         arena_max_req(),
         huge_min(),
         retain_min(),
+        purge() as u8,
         purge_delay_ms(),
         secure() as u8,
         show_stats() as u8,

@@ -9,7 +9,7 @@ use crate::arena::{self, Arena, CacheBin, SpanSource};
 use crate::config;
 use crate::large;
 use crate::os;
-use crate::pool::{Global, Locked, POOL};
+use crate::pool::{Global, Locked};
 use crate::registry;
 use crate::secure;
 use crate::size::*;
@@ -139,7 +139,7 @@ pub(crate) unsafe fn alloc_in_arena(n: usize, align: usize) -> *mut u8 {
 /// pool lock, carves the block from its store, and parks it again at once.
 #[cold]
 unsafe fn alloc_exited(n: usize, align: usize) -> *mut u8 {
-    let mut pool = POOL.lock();
+    let mut pool = crate::pool::lock();
     let a = pool.new_arena();
     if a.is_null() {
         return null_mut();
@@ -325,7 +325,7 @@ unsafe fn classify_slow(p: *mut u8, op: &[u8]) -> Block {
         if kind == registry::NONE {
             misuse(op, b" of a pointer arenapool never returned:", p);
         }
-        if POOL.lock().overlaps_free(p as usize, 1) {
+        if crate::pool::lock().overlaps_free(p as usize, 1) {
             // Pool memory that is free now: the block was freed (and its span or
             // run went back to the pool).
             misuse(op, b" of a block already freed (double free):", p);

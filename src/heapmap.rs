@@ -30,7 +30,7 @@
 
 use crate::arena::Arena;
 use crate::os::{self, FdOut, PAGE};
-use crate::pool::{PoolInner, POOL};
+use crate::pool::PoolInner;
 use crate::registry;
 use crate::size::{MIN_CHUNK, SPAN, UNIT};
 use crate::span::{self, Span, CACHED, FENCE, FIRST, FREE, SIZE_MASK};
@@ -736,7 +736,7 @@ pub fn write_heap_map(path: &CStr) -> bool {
     }
     let mut out = os::FdOut::new(fd);
     {
-        let pool = POOL.lock();
+        let pool = crate::pool::lock();
         let mut survey = Painter::new(&pool, &mut out, false, 0, usize::MAX);
         survey.walk();
         let (seen, rows_h) = (survey.seen, survey.y);

@@ -17,7 +17,6 @@
 
 use crate::config;
 use crate::os::{self, align_up, PAGE};
-use crate::pool::POOL;
 use crate::registry;
 use crate::size::SPAN;
 use crate::span::LARGE;
@@ -119,14 +118,7 @@ pub unsafe fn alloc_with(size: usize, align: usize, guard: bool) -> (*mut u8, bo
     } else {
         (off, len + extra, 0)
     };
-    let (start, clean) = {
-        let mut pool = POOL.lock();
-        let r = pool.alloc_run(len, align, lead);
-        if !r.0.is_null() {
-            pool.large_in_use += len;
-        }
-        r
-    };
+    let (start, clean) = crate::pool::take_run(len, align, lead, |p| p.large_in_use += len);
     if start.is_null() {
         return (start, false);
     }
@@ -187,7 +179,7 @@ pub unsafe fn free(p: *mut u8) {
     if flags & HUGE != 0 {
         unmap_huge(start, len);
     } else {
-        let mut pool = POOL.lock();
+        let mut pool = crate::pool::lock();
         if pool.overlaps_free(start as usize, len) {
             drop(pool);
             os::fatal_at(

@@ -63,7 +63,6 @@ pub mod raw {
 /// Consistency checks for tests and debugging: walk the structures and verify every
 /// invariant they document.
 pub mod check {
-    use crate::pool::POOL;
 
     /// Checks the calling thread's arena (cache, store, spans), if it has one.
     pub fn thread_arena() -> Result<(), &'static str> {
@@ -77,7 +76,7 @@ pub mod check {
 
     /// Checks the page pool's free runs.
     pub fn pool() -> Result<(), &'static str> {
-        POOL.lock().check()
+        crate::pool::lock().check()
     }
 }
 

@@ -77,12 +77,15 @@ pub unsafe fn map_aligned(len: usize, align: usize) -> *mut u8 {
     }
     let start = align_up(raw as usize, align);
     let lead = start - raw as usize;
+    // (A trim can fail at the kernel's limit on mappings, when the new mapping
+    // merged with a neighbour and cutting it would split one: the slack then
+    // stays mapped, unused, which costs address space, not memory.)
     if lead > 0 {
-        unmap(raw, lead);
+        try_unmap(raw, lead);
     }
     let tail = total - lead - len;
     if tail > 0 {
-        unmap((start + len) as *mut u8, tail);
+        try_unmap((start + len) as *mut u8, tail);
     }
     start as *mut u8
 }
@@ -92,9 +95,18 @@ pub unsafe fn map_aligned(len: usize, align: usize) -> *mut u8 {
 /// # Safety
 /// The range must be page-aligned, mapped by this module, and hold no live data.
 pub unsafe fn unmap(p: *mut u8, len: usize) {
-    if libc::munmap(p as *mut libc::c_void, len) != 0 {
+    if !try_unmap(p, len) {
         fatal(b"munmap failed");
     }
+}
+
+/// Returns a range to the OS; false if the kernel refused (`ENOMEM`: cutting
+/// the range out would split a mapping past the limit on mappings).
+///
+/// # Safety
+/// As [`unmap`].
+pub unsafe fn try_unmap(p: *mut u8, len: usize) -> bool {
+    libc::munmap(p as *mut libc::c_void, len) == 0
 }
 
 /// Drops the physical pages behind a range; it reads back as zeros afterwards.

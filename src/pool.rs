@@ -16,7 +16,8 @@ use crate::arena::{Arena, SpanSource, OWNED, PARKED, PURGE_DIRTY_MIN};
 use crate::os::{self, align_up, PAGE};
 use crate::registry;
 use crate::size::SPAN;
-use crate::sync::Mutex;
+use crate::sync::{Guard, Mutex};
+use core::mem::ManuallyDrop;
 use core::ptr::null_mut;
 use core::sync::atomic::Ordering;
 
@@ -31,6 +32,9 @@ pub const RETAIN_MAX: usize = 256 * 1024 * 1024;
 pub const REGION: usize = 4 * 1024 * 1024;
 /// Capacity of the free-run table (a run that finds no room is unmapped at once).
 const RUN_CAP: usize = 1 << 16;
+/// Ranges one hold of the lock may leave to unmap, and to purge, after it is
+/// released (past that, the system call is made under the lock).
+const DEFER_CAP: usize = 32;
 
 #[derive(Clone, Copy)]
 #[repr(C)]
@@ -68,6 +72,14 @@ pub struct PoolInner {
     purge_at: u64,
     /// Bytes of free runs released to the OS by purge passes, so far.
     pub purged_total: u64,
+    /// Ranges to unmap once the lock is released (already out of the free runs
+    /// and of `mapped_bytes`).
+    unmaps: [(usize, usize); DEFER_CAP],
+    nunmaps: usize,
+    /// Free runs taken out of the table to be purged once the lock is released;
+    /// they come back as clean free runs.
+    purges: [(usize, usize); DEFER_CAP],
+    npurges: usize,
 }
 
 // SAFETY: the raw pointers are only dereferenced under the pool lock.
@@ -91,7 +103,80 @@ pub static POOL: Mutex<PoolInner> = Mutex::new(PoolInner {
     dirty: 0,
     purge_at: 0,
     purged_total: 0,
+    unmaps: [(0, 0); DEFER_CAP],
+    nunmaps: 0,
+    purges: [(0, 0); DEFER_CAP],
+    npurges: 0,
 });
+
+/// Takes the pool lock. System calls that the holder's operations call for
+/// (unmapping and purging free runs) run after the lock is released, when the
+/// guard is dropped, so other threads do not wait on them.
+pub fn lock() -> PoolGuard {
+    PoolGuard(ManuallyDrop::new(POOL.lock()))
+}
+
+/// The pool lock held (see [`lock`]).
+pub struct PoolGuard(ManuallyDrop<Guard<'static, PoolInner>>);
+
+impl core::ops::Deref for PoolGuard {
+    type Target = PoolInner;
+    fn deref(&self) -> &PoolInner {
+        &self.0
+    }
+}
+
+impl core::ops::DerefMut for PoolGuard {
+    fn deref_mut(&mut self) -> &mut PoolInner {
+        &mut self.0
+    }
+}
+
+impl Drop for PoolGuard {
+    fn drop(&mut self) {
+        let g = &mut *self.0;
+        let (nu, np) = (g.nunmaps, g.npurges);
+        let (unmaps, purges) = (g.unmaps, g.purges);
+        g.nunmaps = 0;
+        g.npurges = 0;
+        // SAFETY: dropped once, here; the guard is not used after.
+        unsafe { ManuallyDrop::drop(&mut self.0) };
+        if nu + np == 0 {
+            return;
+        }
+        // Ranges to put back as clean free runs: the purged ones, and any the
+        // kernel would not unmap (at its limit on mappings), purged instead.
+        let mut back = [(0usize, 0usize, false); 2 * DEFER_CAP];
+        let mut nb = 0;
+        for &(start, len) in &unmaps[..nu] {
+            // SAFETY: the range left the free runs under the lock: mapped, ours, unused.
+            if unsafe { !os::try_unmap(start as *mut u8, len) } {
+                // SAFETY: as above.
+                unsafe { os::purge(start as *mut u8, len) };
+                back[nb] = (start, len, true);
+                nb += 1;
+            }
+        }
+        for &(start, len) in &purges[..np] {
+            // SAFETY: the run left the free runs under the lock: mapped, ours, unused.
+            unsafe { os::purge(start as *mut u8, len) };
+            back[nb] = (start, len, false);
+            nb += 1;
+        }
+        if nb > 0 {
+            let mut g = lock();
+            for &(start, len, kept) in &back[..nb] {
+                if kept {
+                    g.mapped_bytes += len;
+                    g.unmapped_total -= len as u64;
+                } else {
+                    g.purged_total += len as u64;
+                }
+                g.insert_free(start, len, true);
+            }
+        }
+    }
+}
 
 impl PoolInner {
     fn table(&mut self) -> bool {
@@ -131,46 +216,51 @@ impl PoolInner {
     /// Takes `len` bytes (page multiple) whose start `s` has `(s + lead) % align ==
     /// 0`, first fit in address order. Returns the start and whether it reads as
     /// zeros, or null when the OS refuses more memory.
+    ///
+    /// Maps a new region under the lock when no free run fits; [`take_run`]
+    /// maps outside it.
     pub fn alloc_run(&mut self, len: usize, align: usize, lead: usize) -> (*mut u8, bool) {
-        if !self.table() {
-            return (null_mut(), false);
+        if let Some(r) = self.fit_run(len, align, lead) {
+            return r;
         }
-        self.maybe_purge();
+        let Some((base, rlen)) = map_region(len, align, lead) else {
+            return (null_mut(), false);
+        };
+        self.add_region(base, rlen);
+        self.fit_run(len, align, lead)
+            .unwrap_or((null_mut(), false))
+    }
+
+    /// The first free run, in address order, with room for `len` bytes at
+    /// `align` less `lead`: taken, with whether it reads as zeros. None when no
+    /// run fits; null when the run table cannot be made.
+    fn fit_run(&mut self, len: usize, align: usize, lead: usize) -> Option<(*mut u8, bool)> {
+        if !self.table() {
+            return Some((null_mut(), false));
+        }
+        // (No purge pass here: it takes dirty runs out of the table for a while,
+        // and the run that fits may be one of them.)
         let align = align.max(PAGE);
         for i in 0..self.nruns {
             let r = self.run(i);
             let rlen = r.len & !CLEAN;
             let s = align_up(r.start + lead, align) - lead;
             if s + len <= r.start + rlen {
-                return (self.take(i, s, len), r.len & CLEAN != 0);
+                return Some((self.take(i, s, len), r.len & CLEAN != 0));
             }
         }
-        // Map a new region big enough for the request at any alignment.
-        let Some(want) = len.checked_add(align + lead) else {
-            return (null_mut(), false);
-        };
-        let rlen = align_up(want.max(REGION), SPAN);
-        // SAFETY: rlen is a non-zero page multiple.
-        let base = unsafe { os::map_aligned(rlen, SPAN) };
-        if base.is_null() {
-            return (null_mut(), false);
-        }
+        None
+    }
+
+    /// Adds a fresh mapping from [`map_region`] to the pool as a clean free run
+    /// (not trimmed: the caller is about to take from it).
+    fn add_region(&mut self, base: *mut u8, rlen: usize) {
         self.mapped_bytes += rlen;
         self.peak_mapped = self
             .peak_mapped
             .max(self.mapped_bytes + crate::large::huge_bytes());
         registry::set(base as usize, rlen, registry::POOL);
-        let s = align_up(base as usize + lead, align) - lead;
-        // Put the pieces around the taken part back as free runs.
-        if s > base as usize {
-            self.free_run(base, s - base as usize, true);
-        }
-        let end = s + len;
-        let rend = base as usize + rlen;
-        if rend > end {
-            self.free_run(end as *mut u8, rend - end, true);
-        }
-        (s as *mut u8, true)
+        self.insert_free(base as usize, rlen, true);
     }
 
     fn take(&mut self, i: usize, s: usize, len: usize) -> *mut u8 {
@@ -220,9 +310,23 @@ impl PoolInner {
         s as *mut u8
     }
 
+    /// Unmaps a range just taken out of the free runs: after the lock is
+    /// released (see [`PoolGuard`]), or now if too many are pending.
     fn unmap(&mut self, start: usize, len: usize) {
-        // SAFETY: the range is a free run of ours: mapped, page-aligned, unused.
-        unsafe { os::unmap(start as *mut u8, len) };
+        if self.nunmaps < DEFER_CAP {
+            self.unmaps[self.nunmaps] = (start, len);
+            self.nunmaps += 1;
+        } else {
+            // SAFETY: the range is a free run of ours: mapped, page-aligned, unused.
+            if unsafe { !os::try_unmap(start as *mut u8, len) } {
+                // At the kernel's limit on mappings: keep it, released, as a
+                // free run.
+                // SAFETY: as above.
+                unsafe { os::purge(start as *mut u8, len) };
+                self.insert_free(start, len, true);
+                return;
+            }
+        }
         self.mapped_bytes -= len;
         self.unmapped_total += len as u64;
     }
@@ -230,7 +334,19 @@ impl PoolInner {
     /// Returns `len` bytes at `start` (page-aligned) to the pool, merging with free
     /// neighbours, then trims the pool down if it holds too much.
     pub fn free_run(&mut self, start: *mut u8, len: usize, clean: bool) {
-        let s = start as usize;
+        self.insert_free(start as usize, len, clean);
+        let retain = self.retain();
+        if self.free_bytes > retain {
+            self.trim(retain / 2);
+        }
+        if !clean {
+            self.dirty += len;
+        }
+        self.maybe_purge();
+    }
+
+    /// Adds `len` bytes at `s` to the free runs, merging with neighbours.
+    fn insert_free(&mut self, s: usize, len: usize, clean: bool) {
         let c = if clean { CLEAN } else { 0 };
         // First run starting after s.
         let (mut lo, mut hi) = (0, self.nruns);
@@ -298,14 +414,6 @@ impl PoolInner {
                 }
             }
         }
-        let retain = self.retain();
-        if self.free_bytes > retain {
-            self.trim(retain / 2);
-        }
-        if !clean {
-            self.dirty += len;
-        }
-        self.maybe_purge();
     }
 
     /// Schedules or runs a purge pass of the free runs once [`PURGE_DIRTY_MIN`]
@@ -313,7 +421,7 @@ impl PoolInner {
     /// `ARENAPOOL_PURGE_DELAY` later.
     #[inline]
     fn maybe_purge(&mut self) {
-        if self.dirty < PURGE_DIRTY_MIN {
+        if self.dirty < PURGE_DIRTY_MIN || !crate::config::purge() {
             return;
         }
         let now = os::now_ms();
@@ -327,12 +435,25 @@ impl PoolInner {
 
     /// Releases the pages of every free run not known to read as zeros (they
     /// stay mapped, and read as zeros from then on: the runs become clean).
+    ///
+    /// Runs are taken out of the table and purged once the lock is released
+    /// (see [`PoolGuard`]): a run being purged must not be handed out meanwhile.
     pub fn purge(&mut self) {
         self.dirty = 0;
         self.purge_at = 0;
-        for i in 0..self.nruns {
+        let mut i = self.nruns;
+        while i > 0 {
+            i -= 1;
             let r = self.run(i);
-            if r.len & CLEAN == 0 {
+            if r.len & CLEAN != 0 {
+                continue;
+            }
+            if self.npurges < DEFER_CAP {
+                self.remove_at(i);
+                self.free_bytes -= r.len;
+                self.purges[self.npurges] = (r.start, r.len);
+                self.npurges += 1;
+            } else {
                 // SAFETY: a free run of ours: mapped, page-aligned, unused.
                 unsafe { os::purge(r.start as *mut u8, r.len) };
                 self.purged_total += r.len as u64;
@@ -546,14 +667,58 @@ pub struct Global;
 
 impl SpanSource for Global {
     fn take_span(&mut self) -> *mut u8 {
-        POOL.lock().take_span()
+        let s = take_run(SPAN, SPAN, 0, |_| ()).0;
+        if !s.is_null() {
+            registry::set(s as usize, SPAN, registry::ARENA);
+        }
+        s
     }
     fn give_span(&mut self, base: *mut u8) {
-        POOL.lock().give_span(base)
+        lock().give_span(base)
     }
     unsafe fn drain_if_parked(&mut self, a: *mut Arena) {
         if (*a).state.load(Ordering::SeqCst) == PARKED {
-            POOL.lock().drain_parked(a)
+            lock().drain_parked(a)
         }
     }
+}
+
+/// [`PoolInner::alloc_run`] from a thread not holding the lock: a new region,
+/// when one is needed, is mapped with the lock released. `then` runs under the
+/// lock on the run taken (for accounting).
+pub fn take_run(
+    len: usize,
+    align: usize,
+    lead: usize,
+    then: impl Fn(&mut PoolInner),
+) -> (*mut u8, bool) {
+    {
+        let mut g = lock();
+        if let Some(r) = g.fit_run(len, align, lead) {
+            if !r.0.is_null() {
+                then(&mut g);
+            }
+            return r;
+        }
+    }
+    let Some((base, rlen)) = map_region(len, align, lead) else {
+        return (null_mut(), false);
+    };
+    let mut g = lock();
+    g.add_region(base, rlen);
+    let r = g.fit_run(len, align, lead).unwrap_or((null_mut(), false));
+    if !r.0.is_null() {
+        then(&mut g);
+    }
+    r
+}
+
+/// Maps a region big enough for `len` bytes at `align` less `lead`: at least
+/// [`REGION`], `SPAN`-aligned. Start and length, or None when the OS refuses.
+fn map_region(len: usize, align: usize, lead: usize) -> Option<(*mut u8, usize)> {
+    let want = len.checked_add(align.max(PAGE) + lead)?;
+    let rlen = align_up(want.max(REGION), SPAN);
+    // SAFETY: rlen is a non-zero page multiple.
+    let base = unsafe { os::map_aligned(rlen, SPAN) };
+    (!base.is_null()).then_some((base, rlen))
 }

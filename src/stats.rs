@@ -144,7 +144,7 @@ pub fn stats() -> Stats {
     // Arenas are read without the pool lock (an exiting thread being read may
     // need it to finish); the list only grows at its head, and arenas are never
     // freed.
-    let mut a = POOL.lock().arenas;
+    let mut a = crate::pool::lock().arenas;
     while !a.is_null() {
         s.arenas += 1;
         // SAFETY: arenas are never freed, and `all_next` is set before an arena
@@ -155,7 +155,7 @@ pub fn stats() -> Stats {
         }
     }
     {
-        let pool = POOL.lock();
+        let pool = crate::pool::lock();
         s.huge_bytes = large::huge_bytes();
         s.mapped_bytes = pool.mapped_bytes + s.huge_bytes;
         s.peak_mapped_bytes = pool.peak_mapped.max(s.mapped_bytes);
@@ -260,7 +260,7 @@ pub fn cross_thread_frees() -> CrossFrees {
         m.stray_count[j] = cell[0].load(Ordering::Relaxed);
         m.stray_bytes[j] = cell[1].load(Ordering::Relaxed);
     }
-    let pool = POOL.lock();
+    let pool = crate::pool::lock();
     let mut a = pool.arenas;
     while !a.is_null() {
         // SAFETY: arenas are never freed; counters are read racily, as statistics.

@@ -5,7 +5,7 @@
 extern crate std;
 
 use crate::arena::Arena;
-use crate::pool::{Global, POOL};
+use crate::pool::Global;
 use crate::size::*;
 use crate::span;
 use std::collections::BTreeMap;
@@ -29,7 +29,7 @@ impl Rng {
 struct TestArena(*mut Arena);
 impl TestArena {
     fn new() -> Self {
-        let a = POOL.lock().new_arena();
+        let a = crate::pool::lock().new_arena();
         assert!(!a.is_null());
         TestArena(a)
     }
@@ -51,7 +51,7 @@ impl Drop for TestArena {
         // SAFETY: as above; the arena is parked for reuse.
         unsafe {
             self.a().flush_all(&mut Global);
-            POOL.lock().park(self.0);
+            crate::pool::lock().park(self.0);
         }
     }
 }
@@ -149,7 +149,7 @@ impl GiveChecked for Global {
     fn give_span_checked(&mut self, sp: *mut span::Span) {
         use crate::arena::SpanSource;
         self.give_span(sp as *mut u8);
-        POOL.lock().check().unwrap();
+        crate::pool::lock().check().unwrap();
     }
 }
 
@@ -363,31 +363,31 @@ fn pool_runs_stay_sorted_and_coalesced() {
         if live.is_empty() || rng.below(2) == 0 {
             let len = (1 + rng.below(64) as usize) * crate::os::PAGE;
             let align = crate::os::PAGE << rng.below(8);
-            let (p, _) = POOL.lock().alloc_run(len, align, 0);
+            let (p, _) = crate::pool::lock().alloc_run(len, align, 0);
             assert!(!p.is_null());
             assert_eq!(p as usize % align, 0);
             fill(p, len.min(64), 9);
             live.push((p, len));
         } else {
             let (p, len) = live.swap_remove(rng.below(live.len() as u64) as usize);
-            POOL.lock().free_run(p, len, false);
+            crate::pool::lock().free_run(p, len, false);
         }
         if step % 5 == 0 {
-            POOL.lock().check().unwrap();
+            crate::pool::lock().check().unwrap();
         }
     }
     for (p, len) in live {
-        POOL.lock().free_run(p, len, false);
+        crate::pool::lock().free_run(p, len, false);
     }
-    POOL.lock().check().unwrap();
+    crate::pool::lock().check().unwrap();
 }
 
 #[test]
 fn pool_merges_neighbours_into_one_run() {
     let page = crate::os::PAGE;
-    let (p, _) = POOL.lock().alloc_run(8 * page, page, 0);
+    let (p, _) = crate::pool::lock().alloc_run(8 * page, page, 0);
     assert!(!p.is_null());
-    let mut pool = POOL.lock();
+    let mut pool = crate::pool::lock();
     let before = pool.runs();
     // Free the pieces out of order; they must merge with each other and the rest.
     for i in [3usize, 1, 7, 0, 5, 2, 6, 4] {

@@ -193,7 +193,7 @@ pub fn arena_or_init() -> *mut Arena {
     }
     // (A thread with the EXITED arena gets it back above.)
     global_init();
-    let a = POOL.lock().new_arena();
+    let a = crate::pool::lock().new_arena();
     if a.is_null() {
         return a;
     }
@@ -245,7 +245,7 @@ extern "C" fn thread_exit(v: *mut libc::c_void) {
         // may drain the parked arena, under that lock, as an update of its own.)
         (*a).begin_update();
         (*a).flush_all(&mut Global);
-        let mut pool = POOL.lock();
+        let mut pool = crate::pool::lock();
         pool.park(a);
         (*a).end_update();
     }
@@ -268,7 +268,7 @@ extern "C" fn fork_prepare() {
     // (the zero-size block region's first: nothing takes it while holding the
     // pool's).
     crate::secure::lock_for_fork();
-    core::mem::forget(POOL.lock());
+    core::mem::forget(crate::pool::lock());
 }
 
 extern "C" fn fork_parent() {
@@ -284,7 +284,7 @@ extern "C" fn fork_child() {
     // SAFETY: as above.
     unsafe { crate::secure::unlock_after_fork(true) };
     let me = tls::get();
-    let mut pool = POOL.lock();
+    let mut pool = crate::pool::lock();
     pool.active = has_arena() as usize;
     // (`me` may be the empty arena, which is on no list.)
     let mut a = pool.arenas;

@@ -14,6 +14,9 @@ use std::sync::Mutex;
 
 #[test]
 fn rss_follows_the_live_set() {
+    if std::env::var_os("RSS_LIVE_CHILD").is_some() {
+        return;
+    }
     let start = rss_kib();
     let survivors: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
     let peak = std::sync::atomic::AtomicUsize::new(0);
@@ -76,4 +79,40 @@ fn rss_follows_the_live_set() {
         "RSS grew {} KiB for {live} KiB live (peak {peak} KiB)",
         end - start
     );
+}
+
+/// `ARENAPOOL_PURGE=0` keeps free pages resident: the same work in a child
+/// releases nothing (and by default it does).
+#[test]
+fn purging_can_be_turned_off() {
+    if std::env::var_os("RSS_LIVE_CHILD").is_some() {
+        let keep: Vec<Vec<u8>> = std::thread::spawn(|| {
+            let mut all: Vec<Vec<u8>> = (0..20_000).map(|i| vec![1u8; 2000 + i % 4000]).collect();
+            let keep = all.iter_mut().step_by(50).map(std::mem::take).collect();
+            drop(all);
+            keep
+        })
+        .join()
+        .unwrap();
+        let s = arenapool::stats();
+        println!("released {} {}", s.span_released_bytes, s.pool_purged_bytes);
+        drop(keep);
+        return;
+    }
+    for (purge, want_some) in [("0", false), ("1", true)] {
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "purging_can_be_turned_off", "--nocapture"])
+            .env("RSS_LIVE_CHILD", "1")
+            .env("ARENAPOOL_PURGE", purge)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let line = text.lines().find(|l| l.starts_with("released")).unwrap();
+        let n: u64 = line
+            .split(' ')
+            .skip(1)
+            .map(|x| x.parse::<u64>().unwrap())
+            .sum();
+        assert_eq!(n > 0, want_some, "ARENAPOOL_PURGE={purge}: {line}");
+    }
 }
