@@ -41,13 +41,20 @@
 //!   or corrupted memory fails its cell instead of winning it. A worker that crashes,
 //!   fails its check or runs past the timeout marks its cell as failed.
 //! * **Scaling.** Most workloads do fixed work per thread (so ops/s should grow with
-//!   threads up to the core count); `rayon` does fixed total work. Each workload says
-//!   which in its doc comment and in the report.
+//!   threads up to the core count); `rayon` does fixed total work; `footprint` starts
+//!   its own threads (rayon pools of 4), ignores the thread count and so runs only at
+//!   the smallest one requested. Each workload says which in its doc comment and in
+//!   the report.
+//! * **Footprint.** A workload may also sample its RSS and live bytes once per round
+//!   (`footprint` does, after each of its rounds); its worker then prints a second
+//!   line, `SUITE-ROUNDS rss_kib=a,b,.. live_kib=x,y,..`, which the runner collects
+//!   and the report turns into a footprint table and a per-round RSS chart.
 //!
 //! Output: a progress bar on stderr, per-workload tables and a summary on stdout, and
 //! in the output directory `results.csv`, `results.md` (tables, summary, machine
-//! description), one throughput chart per workload (`WORKLOAD.svg`) and
-//! `peak-rss.svg`.
+//! description), one throughput chart per workload (`WORKLOAD.svg`; for workloads
+//! with per-round samples, such as `footprint`, RSS per round instead),
+//! `peak-rss.svg`, and `rounds.csv` (the per-round samples) when there are any.
 
 #![allow(clippy::disallowed_types, clippy::disallowed_macros)]
 
@@ -72,6 +79,7 @@ use report::{Cell, Machine, Results, Run};
 static ALLOC: select::Selected = select::Selected;
 
 const RESULT_TAG: &str = "SUITE-RESULT";
+const ROUNDS_TAG: &str = "SUITE-ROUNDS";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -109,6 +117,21 @@ fn worker(args: &[String]) -> ExitCode {
     let wall = t0.elapsed().as_secs_f64();
     let check = workloads::verify();
     let rss = peak_rss_kib();
+    let rounds = workloads::round_samples();
+    if !rounds.is_empty() {
+        let join = |f: fn(&(u64, u64)) -> u64| {
+            rounds
+                .iter()
+                .map(|r| f(r).to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        println!(
+            "{ROUNDS_TAG} rss_kib={} live_kib={}",
+            join(|r| r.0),
+            join(|r| r.1)
+        );
+    }
     println!(
         "{RESULT_TAG} alloc={} wall_s={wall:.6} ops={ops} rss_kib={rss} check={}",
         select::name(),
@@ -372,11 +395,28 @@ fn run_worker(
             field("alloc")
         ));
     }
+    // Per-round samples, for workloads that take them: `SUITE-ROUNDS rss_kib=a,b,..
+    // live_kib=x,y,..`, equally long lists.
+    let rounds = match out.lines().find(|l| l.starts_with(ROUNDS_TAG)) {
+        None => Some(Vec::new()),
+        Some(l) => (|| {
+            let list = |k: &str| -> Option<Vec<u64>> {
+                l.split_whitespace()
+                    .find_map(|kv| kv.strip_prefix(k)?.strip_prefix('='))?
+                    .split(',')
+                    .map(|x| x.parse().ok())
+                    .collect()
+            };
+            let (rss, live) = (list("rss_kib")?, list("live_kib")?);
+            (rss.len() == live.len()).then(|| rss.into_iter().zip(live).collect())
+        })(),
+    };
     let parsed = (|| {
         Some(Run {
             wall_s: field("wall_s")?.parse().ok()?,
             ops: field("ops")?.parse().ok()?,
             rss_kib: field("rss_kib")?.parse().ok()?,
+            rounds: rounds?,
         })
     })();
     parsed.ok_or_else(|| format!("unreadable worker output: {out:?}"))
@@ -421,14 +461,20 @@ fn runner(o: Options) -> ExitCode {
     let machine = Machine::describe();
     let started = Instant::now();
     let mut progress = Progress {
-        total: o.workloads.len() * o.threads.len() * o.allocs.len() * o.reps,
+        total: o
+            .workloads
+            .iter()
+            .map(|w| w.scaling.thread_counts(&o.threads).len())
+            .sum::<usize>()
+            * o.allocs.len()
+            * o.reps,
         done: 0,
         tty: std::io::stderr().is_terminal(),
         started,
     };
     let mut cells = Vec::new();
     for w in &o.workloads {
-        for &t in &o.threads {
+        for &t in w.scaling.thread_counts(&o.threads) {
             let mut row: Vec<Cell> = o
                 .allocs
                 .iter()

@@ -1,5 +1,5 @@
 //! Results: the data model, the text table and summary (stdout), `results.csv`,
-//! `results.md` and the SVG charts.
+//! `results.md`, `rounds.csv` and the SVG charts.
 
 use std::fmt::Write as _;
 use std::fs;
@@ -10,12 +10,17 @@ use super::svg;
 use super::workloads::{Scaling, Workload};
 
 /// One worker process's measurement.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Run {
     pub wall_s: f64,
     pub ops: u64,
     pub rss_kib: u64,
+    /// Per-round samples (RSS KiB, live KiB) of workloads that take them, else empty.
+    pub rounds: Vec<(u64, u64)>,
 }
+
+/// Per-round samples, (RSS KiB, live KiB), one per round.
+pub type Rounds = Vec<(f64, f64)>;
 
 /// All runs of one (workload, threads, allocator) cell.
 pub struct Cell {
@@ -79,6 +84,25 @@ impl Cell {
         let hi = self.runs.iter().map(|r| r.wall_s).fold(0.0, f64::max);
         Some((hi - lo) / w * 100.0)
     }
+    /// Per-round samples, (RSS KiB, live KiB), each the median over the runs (up
+    /// to the fewest rounds any run has); `None` if the cell failed or took none.
+    pub fn rounds(&self) -> Option<Rounds> {
+        if !self.ok() {
+            return None;
+        }
+        let n = self.runs.iter().map(|r| r.rounds.len()).min()?;
+        (n > 0).then(|| {
+            (0..n)
+                .map(|i| {
+                    let m = |f: fn(&(u64, u64)) -> u64| {
+                        median(self.runs.iter().map(|r| f(&r.rounds[i]) as f64).collect())
+                            .unwrap_or(f64::NAN)
+                    };
+                    (m(|s| s.0), m(|s| s.1))
+                })
+                .collect()
+        })
+    }
     fn status(&self) -> &str {
         match &self.failure {
             None => "ok",
@@ -100,10 +124,20 @@ pub struct Results {
 }
 
 impl Results {
+    /// The cell of workload `w` at `t` threads for allocator `a`; a workload that
+    /// runs at one thread count only (`Scaling::Own`) answers for every `t`.
     pub fn cell(&self, w: &str, t: usize, a: &str) -> Option<&Cell> {
+        self.cells.iter().find(|c| {
+            c.workload.name == w
+                && (c.threads == t || c.workload.scaling == Scaling::Own)
+                && c.alloc == a
+        })
+    }
+    /// Whether any cell of workload `w` has per-round samples.
+    fn has_rounds(&self, w: &str) -> bool {
         self.cells
             .iter()
-            .find(|c| c.workload.name == w && c.threads == t && c.alloc == a)
+            .any(|c| c.workload.name == w && c.rounds().is_some())
     }
     fn wall(&self, w: &str, t: usize, a: &str) -> Option<f64> {
         self.cell(w, t, a)?.wall()
@@ -263,7 +297,7 @@ fn f(v: Option<f64>, prec: usize) -> String {
 /// The per-workload table: threads, allocator, time, ops/s, RSS, ratio to system.
 fn workload_table(r: &Results, w: &Workload) -> Table {
     let mut rows = Vec::new();
-    for &t in &r.threads {
+    for &t in w.scaling.thread_counts(&r.threads) {
         let sys = r.wall(w.name, t, "system");
         for a in &r.allocs {
             let Some(c) = r.cell(w.name, t, a) else {
@@ -274,7 +308,11 @@ fn workload_table(r: &Results, w: &Workload) -> Table {
                 _ => None,
             };
             rows.push(vec![
-                t.to_string(),
+                if w.scaling == Scaling::Own {
+                    "-".to_string()
+                } else {
+                    t.to_string()
+                },
                 a.clone(),
                 f(c.wall(), 4),
                 c.ops_per_s().map(si).unwrap_or_else(|| "-".into()),
@@ -301,6 +339,71 @@ fn workload_table(r: &Results, w: &Workload) -> Table {
         right: vec![true, false, true, true, true, true, true, false],
         rows,
     }
+}
+
+/// The footprint table of a workload with per-round samples: per allocator, RSS
+/// after the first and the last round, the survivors' bytes at the end, RSS over
+/// live bytes, and arenapool's final RSS over this allocator's.
+fn footprint_table(r: &Results, w: &Workload) -> Option<(usize, Table)> {
+    if !r.has_rounds(w.name) {
+        return None;
+    }
+    let t = w.scaling.thread_counts(&r.threads).first().copied()?;
+    let last = |a: &str| r.cell(w.name, t, a)?.rounds()?.last().copied();
+    let ap_rss = last("arenapool").map(|(rss, _)| rss);
+    let mut n = 0;
+    let mut rows = Vec::new();
+    for a in &r.allocs {
+        let Some(c) = r.cell(w.name, t, a) else {
+            continue;
+        };
+        let rounds = c.rounds();
+        let first = rounds.as_ref().and_then(|v| v.first().copied());
+        let end = rounds.as_ref().and_then(|v| v.last().copied());
+        n = n.max(rounds.as_ref().map_or(0, Vec::len));
+        let mib = |k: Option<f64>| f(k.map(|k| k / 1024.0), 1);
+        rows.push(vec![
+            a.clone(),
+            mib(first.map(|s| s.0)),
+            mib(end.map(|s| s.0)),
+            mib(end.map(|s| s.1)),
+            f(end.map(|(rss, live)| rss / live), 2),
+            f(
+                match (ap_rss, end) {
+                    (Some(ap), Some((rss, _))) => Some(ap / rss),
+                    _ => None,
+                },
+                2,
+            ),
+            c.status().to_string(),
+        ]);
+    }
+    let header = vec![
+        "allocator".to_string(),
+        "RSS after round 1 (MiB)".to_string(),
+        format!("RSS after round {n} (MiB)"),
+        "live at end (MiB)".to_string(),
+        "RSS/live at end".to_string(),
+        "arenapool RSS/this at end".to_string(),
+        "status".to_string(),
+    ];
+    Some((
+        n,
+        Table {
+            header,
+            right: vec![false, true, true, true, true, true, false],
+            rows,
+        },
+    ))
+}
+
+fn footprint_note(w: &Workload, n: usize) -> String {
+    format!(
+        "{}: resident set size after each of its {n} rounds (/proc/self/statm, sampled \
+         once the round's pool threads have exited) against the bytes its survivors \
+         hold (live)",
+        w.name
+    )
 }
 
 fn workload_heading(w: &Workload) -> String {
@@ -429,6 +532,10 @@ pub fn text(r: &Results, m: &Machine) -> String {
     for w in &r.workloads {
         let _ = writeln!(out, "\n== {} ==", workload_heading(w));
         out.push_str(&workload_table(r, w).text());
+        if let Some((n, tab)) = footprint_table(r, w) {
+            let _ = writeln!(out, "\n{}:", footprint_note(w, n));
+            out.push_str(&tab.text());
+        }
     }
     let (t, ratios, scaling) = summary_tables(r);
     let (n1, n2) = summary_notes(t, m.cores);
@@ -540,7 +647,13 @@ fn markdown(r: &Results, m: &Machine) -> String {
     for w in &r.workloads {
         let _ = writeln!(out, "### {}\n", workload_heading(w));
         out.push_str(&workload_table(r, w).markdown());
-        let _ = writeln!(out, "\n![{0} throughput]({0}.svg)\n", w.name);
+        if let Some((n, tab)) = footprint_table(r, w) {
+            let _ = writeln!(out, "\n{}:\n", footprint_note(w, n));
+            out.push_str(&tab.markdown());
+            let _ = writeln!(out, "\n![{0} RSS per round]({0}.svg)\n", w.name);
+        } else {
+            let _ = writeln!(out, "\n![{0} throughput]({0}.svg)\n", w.name);
+        }
     }
     out
 }
@@ -585,13 +698,13 @@ fn throughput_chart(r: &Results, w: &Workload) -> String {
         .filter_map(Cell::ops_per_s)
         .fold(0.0, f64::max);
     let (div, unit) = unit_for(max);
-    let xs: Vec<String> = r.threads.iter().map(|t| t.to_string()).collect();
+    let threads = w.scaling.thread_counts(&r.threads);
+    let xs: Vec<String> = threads.iter().map(|t| t.to_string()).collect();
     let series: Vec<(&str, Vec<Option<f64>>)> = r
         .allocs
         .iter()
         .map(|a| {
-            let ys = r
-                .threads
+            let ys = threads
                 .iter()
                 .map(|&t| {
                     r.cell(w.name, t, a)
@@ -609,6 +722,67 @@ fn throughput_chart(r: &Results, w: &Workload) -> String {
         &xs,
         &series,
     )
+}
+
+/// RSS per round, one line per allocator, and the live bytes (the same for every
+/// allocator; the first allocator's that has them) as a dashed reference line.
+fn rounds_chart(r: &Results, w: &Workload) -> String {
+    let t = w
+        .scaling
+        .thread_counts(&r.threads)
+        .first()
+        .copied()
+        .unwrap_or(1);
+    let per: Vec<(&str, Option<Rounds>)> = r
+        .allocs
+        .iter()
+        .map(|a| (a.as_str(), r.cell(w.name, t, a).and_then(Cell::rounds)))
+        .collect();
+    let n = per
+        .iter()
+        .filter_map(|(_, v)| v.as_ref().map(Vec::len))
+        .max()
+        .unwrap_or(0);
+    let xs: Vec<String> = (1..=n).map(|i| i.to_string()).collect();
+    let mib = |v: &Option<Rounds>, pick: fn(&(f64, f64)) -> f64| -> Vec<Option<f64>> {
+        (0..n)
+            .map(|i| v.as_ref()?.get(i).map(|s| pick(s) / 1024.0))
+            .collect()
+    };
+    let series: Vec<(&str, Vec<Option<f64>>)> =
+        per.iter().map(|(a, v)| (*a, mib(v, |s| s.0))).collect();
+    let live = per
+        .iter()
+        .find(|(_, v)| v.is_some())
+        .map(|(_, v)| mib(v, |s| s.1));
+    svg::line_chart_with_reference(
+        &format!("{}: RSS after each round", w.name),
+        "round",
+        "RSS, MiB",
+        &xs,
+        &series,
+        live.as_ref().map(|l| ("live (survivors)", l.as_slice())),
+    )
+}
+
+/// The per-round samples of every cell that has them, one row per round.
+fn rounds_csv(r: &Results) -> Option<String> {
+    let mut out = String::from("workload,threads,allocator,round,rss_kib,live_kib\n");
+    let mut any = false;
+    for c in &r.cells {
+        for (i, (rss, live)) in c.rounds().into_iter().flatten().enumerate() {
+            any = true;
+            let _ = writeln!(
+                out,
+                "{},{},{},{},{rss:.0},{live:.0}",
+                c.workload.name,
+                c.threads,
+                c.alloc,
+                i + 1
+            );
+        }
+    }
+    any.then_some(out)
 }
 
 fn memory_chart(r: &Results) -> String {
@@ -644,7 +818,15 @@ pub fn write_files(dir: &Path, r: &Results, m: &Machine) -> io::Result<()> {
     fs::write(dir.join("results.csv"), csv(r))?;
     fs::write(dir.join("results.md"), markdown(r, m))?;
     for w in &r.workloads {
-        fs::write(dir.join(format!("{}.svg", w.name)), throughput_chart(r, w))?;
+        let chart = if r.has_rounds(w.name) {
+            rounds_chart(r, w)
+        } else {
+            throughput_chart(r, w)
+        };
+        fs::write(dir.join(format!("{}.svg", w.name)), chart)?;
+    }
+    if let Some(c) = rounds_csv(r) {
+        fs::write(dir.join("rounds.csv"), c)?;
     }
     fs::write(dir.join("peak-rss.svg"), memory_chart(r))?;
     Ok(())

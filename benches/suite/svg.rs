@@ -1,5 +1,6 @@
 //! Hand-written SVG charts: a line chart (one line per series over categorical x
-//! positions) and a grouped bar chart with a logarithmic y axis.
+//! positions, optionally with a dashed grey reference line) and a grouped bar chart
+//! with a logarithmic y axis.
 
 use std::fmt::Write;
 
@@ -55,8 +56,36 @@ fn axis_labels(out: &mut String, x_label: &str, y_label: &str) {
     );
 }
 
+/// Colour and dash pattern of a line chart's reference line.
+const REFERENCE: &str = "#777777";
+const DASH: &str = "6 4";
+
 fn legend(out: &mut String, names: &[&str], bars: bool, w: f64) {
+    legend_with_reference(out, names, None, bars, w)
+}
+
+/// The legend: one entry per series, then (line charts) the reference line's.
+fn legend_with_reference(
+    out: &mut String,
+    names: &[&str],
+    reference: Option<&str>,
+    bars: bool,
+    w: f64,
+) {
     let x = w - RIGHT + 20.0;
+    if let Some(r) = reference {
+        let y = TOP + 10.0 + 22.0 * names.len() as f64;
+        let _ = writeln!(
+            out,
+            "<line x1=\"{x}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"{REFERENCE}\" \
+             stroke-width=\"2\" stroke-dasharray=\"{DASH}\"/>\n<text x=\"{}\" y=\"{y}\">{}</text>",
+            y - 4.0,
+            x + 18.0,
+            y - 4.0,
+            x + 24.0,
+            esc(r)
+        );
+    }
     for (i, n) in names.iter().enumerate() {
         let y = TOP + 10.0 + 22.0 * i as f64;
         if bars {
@@ -123,12 +152,27 @@ pub fn line_chart(
     xs: &[String],
     series: &[(&str, Vec<Option<f64>>)],
 ) -> String {
+    line_chart_with_reference(title, x_label, y_label, xs, series, None)
+}
+
+/// A line chart as [`line_chart`], plus, if `reference` is given, (name, y per x
+/// position) drawn as a dashed grey line without markers, listed last in the legend.
+/// With many x positions only every k-th is labelled (the first and the last always).
+pub fn line_chart_with_reference(
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    xs: &[String],
+    series: &[(&str, Vec<Option<f64>>)],
+    reference: Option<(&str, &[Option<f64>])>,
+) -> String {
     let mut out = String::new();
     header(&mut out, title, W, H);
     let (pw, ph) = (W - LEFT - RIGHT, H - TOP - BOTTOM);
     let ymax_data = series
         .iter()
         .flat_map(|(_, ys)| ys.iter().flatten())
+        .chain(reference.iter().flat_map(|(_, ys)| ys.iter().flatten()))
         .fold(0.0f64, |a, &b| a.max(b));
     let ymax_data = if ymax_data > 0.0 { ymax_data } else { 1.0 };
     let step = nice_step(ymax_data * 1.05, 5.0);
@@ -157,18 +201,24 @@ pub fn line_chart(
         );
         v += step;
     }
-    // X ticks.
+    // X ticks; labels on every `every`-th (at most about 25 labels).
+    let every = n.div_ceil(25);
     for (i, x) in xs.iter().enumerate() {
         let px = xpos(i);
         let _ = writeln!(
             out,
-            "<line x1=\"{px:.1}\" y1=\"{}\" x2=\"{px:.1}\" y2=\"{}\" stroke=\"#999\"/>\
-             <text x=\"{px:.1}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
+            "<line x1=\"{px:.1}\" y1=\"{}\" x2=\"{px:.1}\" y2=\"{}\" stroke=\"#999\"/>",
             TOP + ph,
             TOP + ph + 5.0,
-            TOP + ph + 20.0,
-            esc(x)
         );
+        if i % every == 0 || i + 1 == n {
+            let _ = writeln!(
+                out,
+                "<text x=\"{px:.1}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
+                TOP + ph + 20.0,
+                esc(x)
+            );
+        }
     }
     // Axes.
     let _ = writeln!(
@@ -177,8 +227,8 @@ pub fn line_chart(
         TOP + ph,
         LEFT + pw
     );
-    // Lines.
-    for (si, (_, ys)) in series.iter().enumerate() {
+    // An SVG path through the present points of `ys`, broken where one is missing.
+    let path = |ys: &[Option<f64>]| {
         let mut d = String::new();
         let mut pen_down = false;
         for (i, y) in ys.iter().enumerate() {
@@ -196,10 +246,23 @@ pub fn line_chart(
                 None => pen_down = false,
             }
         }
+        d.trim_end().to_string()
+    };
+    // The reference line first, under the series.
+    if let Some((_, ys)) = reference {
+        let _ = writeln!(
+            out,
+            "<path d=\"{}\" fill=\"none\" stroke=\"{REFERENCE}\" stroke-width=\"2\" \
+             stroke-dasharray=\"{DASH}\"/>",
+            path(ys)
+        );
+    }
+    // Lines.
+    for (si, (_, ys)) in series.iter().enumerate() {
         let _ = writeln!(
             out,
             "<path d=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"2.5\"/>",
-            d.trim_end(),
+            path(ys),
             colour(si)
         );
         for (i, y) in ys.iter().enumerate() {
@@ -218,7 +281,7 @@ pub fn line_chart(
     }
     axis_labels(&mut out, x_label, y_label);
     let names: Vec<&str> = series.iter().map(|(n, _)| *n).collect();
-    legend(&mut out, &names, false, W);
+    legend_with_reference(&mut out, &names, reference.map(|(n, _)| n), false, W);
     out.push_str("</svg>\n");
     out
 }

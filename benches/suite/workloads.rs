@@ -10,8 +10,9 @@
 //! Scaling with threads: most workloads do a fixed amount of work *per thread*
 //! (weak scaling: total work grows with the thread count, so on a machine with `c`
 //! cores the ideal wall time is flat up to `c` threads and ops/s grows `c`-fold).
-//! `rayon` does a fixed amount of work *in total* (strong scaling). Each workload's
-//! `scaling` field says which.
+//! `rayon` does a fixed amount of work *in total* (strong scaling). `footprint`
+//! starts its own threads and ignores the thread count, so it runs at one thread
+//! count only. Each workload's `scaling` field says which.
 //!
 //! Results are checked cheaply: blocks carry a tag at both ends, written on
 //! allocation and read back on free ([`Block`]); every thread adds the tags it
@@ -40,6 +41,10 @@ pub enum Scaling {
     PerThreadShared,
     /// Fixed total work, split among the threads.
     Total,
+    /// Fixed work on threads the workload starts itself; the thread count is
+    /// ignored, so the workload runs at one thread count only (see
+    /// [`Scaling::thread_counts`]).
+    Own,
 }
 
 impl Scaling {
@@ -48,6 +53,16 @@ impl Scaling {
             Scaling::ThreadLocal => "thread-local, fixed work per thread",
             Scaling::PerThreadShared => "cross-thread, fixed work per thread",
             Scaling::Total => "fixed total work",
+            Scaling::Own => "fixed work on its own threads, run at one thread count only",
+        }
+    }
+
+    /// The thread counts, of those `requested` (sorted), that a workload of this kind
+    /// runs at: all of them, or for [`Scaling::Own`] just the first.
+    pub fn thread_counts(self, requested: &[usize]) -> &[usize] {
+        match self {
+            Scaling::Own => &requested[..requested.len().min(1)],
+            _ => requested,
         }
     }
 }
@@ -145,6 +160,12 @@ pub const ALL: &[Workload] = &[
         scaling: Scaling::Total,
         op: "allocation",
         run: rayon_mapreduce,
+    },
+    Workload {
+        name: "footprint",
+        scaling: Scaling::Own,
+        op: "object made (a Vec<u8> or a HashMap of Strings)",
+        run: footprint,
     },
 ];
 
@@ -941,4 +962,221 @@ fn rayon_mapreduce(threads: usize, scale: u64) -> u64 {
     expect(got, items * tree + strings);
     // Leaves are boxed too: 2^depth of them.
     items * (RAYON_STRINGS + 1 + nodes + (1u64 << RAYON_DEPTH))
+}
+
+// ---------------------------------------------------------------------------------
+// 10. footprint (fixed work on its own threads; the thread count is ignored):
+// FP_ROUNDS rounds; each builds a fresh rayon pool of FP_POOL threads and in it makes
+// about FP_ROUND_BYTES x scale bytes of temporary objects (a quarter of them
+// HashMaps of 1-32 String -> String entries, the rest Vec<u8>s of 1 B..6 KiB), in
+// batches of about FP_BATCH_BYTES made by one task each. A batch keeps its objects
+// alive until it ends; then each object survives with probability 1/FP_KEEP (about
+// 1% of the bytes, scattered through everything the round made) and the others are
+// dropped. The survivors go to a Vec on the main thread that lives across rounds;
+// then the pool is dropped and its threads joined. After every round the main
+// thread samples its resident set size and the bytes the survivors hold (see
+// [`round_samples`]): whether RSS follows the live bytes or the threads' dead
+// arenas and the holes the survivors pin. At the end every survivor's contents are
+// checked against the pattern it was made with. One op = one object made.
+
+const FP_ROUNDS: u64 = 20;
+/// 128 MiB, not 200 MB: at 200 MB a run took 2-4 s per allocator on the 2-core
+/// development machine (arenapool the slowest), over the 3 s aimed at.
+const FP_ROUND_BYTES: u64 = 128 << 20;
+const FP_BATCH_BYTES: u64 = 2 << 20;
+const FP_POOL: usize = 4;
+const FP_KEEP: usize = 100;
+const FP_VEC_MAX: usize = 6 * 1024;
+const FP_MAP_MAX: usize = 32;
+
+/// Per-round samples: (RSS in KiB, survivors' bytes), one per round, in order.
+static ROUNDS: Mutex<Vec<(u64, u64)>> = Mutex::new(Vec::new());
+
+/// The per-round samples of the workload just run, as (RSS KiB, live KiB); empty
+/// for workloads that take none.
+pub fn round_samples() -> Vec<(u64, u64)> {
+    ROUNDS
+        .lock()
+        .iter()
+        .map(|&(rss, live)| (rss, live.div_ceil(1024)))
+        .collect()
+}
+
+/// Current resident set size in KiB: /proc/self/statm's second field (resident
+/// pages) times the page size.
+fn rss_now_kib() -> u64 {
+    let pages: u64 = std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1)?.parse().ok())
+        .unwrap_or(0);
+    // SAFETY: sysconf has no preconditions.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.max(1) as u64;
+    pages * page / 1024
+}
+
+/// One temporary object; `seed` determines its contents, so they can be checked.
+enum Obj {
+    Bytes {
+        seed: u64,
+        data: Vec<u8>,
+    },
+    Map {
+        seed: u64,
+        n: usize,
+        map: HashMap<String, String>,
+    },
+}
+
+fn fp_byte(seed: u64, i: usize) -> u8 {
+    (seed as u8).wrapping_add((i as u8).wrapping_mul(31))
+}
+
+fn fp_key(seed: u64, j: usize) -> String {
+    format!("{seed:x}.{j}")
+}
+
+fn fp_value(seed: u64, j: usize) -> String {
+    let c = (b'a' + ((seed as usize + j) % 26) as u8) as char;
+    c.to_string().repeat((seed as usize ^ j) % 48)
+}
+
+impl Obj {
+    fn make(rng: &mut Rng) -> Obj {
+        let seed = rng.next();
+        if rng.below(4) == 0 {
+            let n = 1 + rng.below(FP_MAP_MAX);
+            let map = (0..n)
+                .map(|j| (fp_key(seed, j), fp_value(seed, j)))
+                .collect();
+            Obj::Map { seed, n, map }
+        } else {
+            let len = 1 + rng.below(FP_VEC_MAX);
+            let data = (0..len).map(|i| fp_byte(seed, i)).collect();
+            Obj::Bytes { seed, data }
+        }
+    }
+
+    /// Bytes the object holds on the heap: exact for vectors and strings; for a
+    /// map's table, from its bucket count (hashbrown: one (String, String) and one
+    /// control byte per bucket, plus a 16-byte group of control bytes).
+    fn bytes(&self) -> u64 {
+        match self {
+            Obj::Bytes { data, .. } => data.capacity() as u64,
+            Obj::Map { map, .. } => {
+                let cap = map.capacity();
+                let buckets = match cap {
+                    0 => 0,
+                    1..=7 => cap + 1,
+                    _ => cap * 8 / 7,
+                };
+                let table = if buckets == 0 {
+                    0
+                } else {
+                    buckets * (std::mem::size_of::<(String, String)>() + 1) + 16
+                };
+                let strings: usize = map.iter().map(|(k, v)| k.capacity() + v.capacity()).sum();
+                (table + strings) as u64
+            }
+        }
+    }
+
+    /// Whether the contents are still what `make` put there.
+    fn intact(&self) -> bool {
+        match self {
+            Obj::Bytes { seed, data } => data
+                .iter()
+                .enumerate()
+                .all(|(i, &b)| b == fp_byte(*seed, i)),
+            Obj::Map { seed, n, map } => {
+                map.len() == *n
+                    && (0..*n).all(|j| {
+                        map.get(&fp_key(*seed, j)).map(String::as_str)
+                            == Some(fp_value(*seed, j).as_str())
+                    })
+            }
+        }
+    }
+}
+
+/// One task: makes about FP_BATCH_BYTES of objects; returns them all (they stay
+/// alive until the whole round is made).
+fn fp_batch(seed: u64) -> Vec<Obj> {
+    let mut rng = Rng::new(seed);
+    let mut objs = Vec::new();
+    let mut made = 0;
+    while made < FP_BATCH_BYTES {
+        let o = Obj::make(&mut rng);
+        made += o.bytes();
+        objs.push(o);
+    }
+    objs
+}
+
+/// One task of a round's second half: keeps 1 in FP_KEEP of a batch (chosen at
+/// random), drops the rest; returns the survivors and how many objects it saw.
+fn fp_sift(objs: Vec<Obj>, seed: u64) -> (Vec<Obj>, u64) {
+    let mut rng = Rng::new(seed);
+    let n = objs.len() as u64;
+    let kept = objs
+        .into_iter()
+        .filter(|_| rng.below(FP_KEEP) == 0)
+        .collect();
+    (kept, n)
+}
+
+fn footprint(_threads: usize, scale: u64) -> u64 {
+    use rayon::prelude::*;
+    let batches = (FP_ROUND_BYTES * scale).div_ceil(FP_BATCH_BYTES);
+    let mut kept: Vec<Obj> = Vec::new();
+    let mut live = 0u64;
+    let mut ops = 0u64;
+    ROUNDS.lock().clear();
+    for round in 0..FP_ROUNDS {
+        // Spawned by hand so that the threads can be joined after the pool is
+        // dropped (rayon does not wait for them): the sample must not race with
+        // their exit.
+        let mut handles = Vec::with_capacity(FP_POOL);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(FP_POOL)
+            .spawn_handler(|t| {
+                handles.push(thread::Builder::new().spawn(|| t.run())?);
+                Ok(())
+            })
+            .build()
+            .expect("rayon pool");
+        // The whole round's temporaries are alive at once, then the pool's
+        // threads drop 99% of them (not always the thread that made them).
+        let made: Vec<Vec<Obj>> = pool.install(|| {
+            (0..batches)
+                .into_par_iter()
+                .map(|b| fp_batch(round << 32 | b))
+                .collect()
+        });
+        black_box(&made);
+        let made: Vec<(Vec<Obj>, u64)> = pool.install(|| {
+            made.into_par_iter()
+                .enumerate()
+                .map(|(i, objs)| fp_sift(objs, !(round << 32 | i as u64)))
+                .collect()
+        });
+        for (objs, n) in made {
+            ops += n;
+            live += objs.iter().map(Obj::bytes).sum::<u64>();
+            kept.extend(objs);
+        }
+        drop(pool);
+        for h in handles {
+            h.join().expect("footprint pool thread panicked");
+        }
+        let rss = rss_now_kib();
+        ROUNDS.lock().push((rss, live));
+    }
+    for o in &kept {
+        if !o.intact() {
+            error();
+        }
+    }
+    expect(kept.iter().map(Obj::bytes).sum(), live);
+    drop(black_box(kept));
+    ops
 }
