@@ -347,9 +347,11 @@ impl Arena {
     // ---- giving free pages back ------------------------------------------------------
 
     /// Schedules or runs a purge pass once enough has been freed (see
-    /// [`PURGE_DIRTY_MIN`]): the pass runs at the first call at least
-    /// `ARENAPOOL_PURGE_DELAY` after the bytes were counted. Cheap when nothing
-    /// is pending: one compare.
+    /// [`PURGE_DIRTY_MIN`]): passes run at the first call at least
+    /// `ARENAPOOL_PURGE_DELAY` apart, and each releases the free chunks the
+    /// pass before it saw unchanged (so a free chunk goes back to the OS one to
+    /// two delays after it last changed; memory reused sooner is never
+    /// released). Cheap when nothing is pending: one compare.
     #[inline]
     pub unsafe fn maybe_purge(&mut self) {
         if self.dirty >= PURGE_DIRTY_MIN && crate::config::purge() {
@@ -364,7 +366,12 @@ impl Arena {
             self.purge_at = now + crate::config::purge_delay_ms();
         }
         if now >= self.purge_at {
-            self.purge();
+            self.purge_pass(false);
+            self.purge_at = if self.dirty >= PURGE_DIRTY_MIN {
+                now + crate::config::purge_delay_ms()
+            } else {
+                0
+            };
         }
     }
 
@@ -374,8 +381,15 @@ impl Arena {
     /// released, and the pages read as zeros when a block carved there touches
     /// them). Walks the size bins that can hold such chunks.
     pub unsafe fn purge(&mut self) {
-        self.dirty = 0;
+        self.purge_pass(true);
         self.purge_at = 0;
+    }
+
+    /// A purge pass: releases the chunks a previous pass saw unchanged (all of
+    /// them with `all`) and marks the others seen. `dirty` becomes the bytes
+    /// left unreleased.
+    unsafe fn purge_pass(&mut self, all: bool) {
+        let mut left = 0;
         for b in bin_of(PURGE_MIN_CHUNK)..NBINS {
             let mut x = self.bins[b];
             while !x.is_null() {
@@ -383,14 +397,20 @@ impl Arena {
                 let pages = span::interior_pages(x, s);
                 let r = span::released(x);
                 if pages > r {
-                    let (start, end) = span::interior(x, s);
-                    crate::os::purge(start as *mut u8, end - start);
-                    self.released += (pages - r) as usize * PAGE;
-                    span::set_released(x, pages);
+                    if all || span::seen(x) {
+                        let (start, end) = span::interior(x, s);
+                        crate::os::purge(start as *mut u8, end - start);
+                        self.released += (pages - r) as usize * PAGE;
+                        span::set_released(x, pages);
+                    } else {
+                        span::set_seen(x);
+                        left += (pages - r) as usize * PAGE;
+                    }
                 }
                 x = span::bin_next(x, self.key);
             }
         }
+        self.dirty = left;
     }
 
     /// Runs a purge pass at once if enough was freed since the last one (a
@@ -513,7 +533,12 @@ impl Arena {
             let r = c.add(n * s);
             span::set_hdr(r, rem | FREE as usize, s, self.key);
             let rr = if all { span::interior_pages(r, rem) } else { 0 };
+            let seen = span::seen(c);
             span::set_released(r, rr);
+            if seen {
+                // (The remainder is the untouched end of a chunk a pass saw.)
+                span::set_seen(r);
+            }
             self.released += rr as usize * PAGE;
             (*span::span_of(c)).list_replace(c, r);
             self.bin_push(r, rem);

@@ -44,6 +44,11 @@ struct Run {
     len: usize,
 }
 const CLEAN: usize = 1;
+/// Bit 1 of `Run::len`: a purge pass saw the run (dirty) unchanged; the next
+/// pass releases it.
+const SEEN: usize = 2;
+/// The flag bits of `Run::len`.
+const FLAGS: usize = CLEAN | SEEN;
 
 pub struct PoolInner {
     runs: *mut Run,
@@ -243,7 +248,7 @@ impl PoolInner {
         let align = align.max(PAGE);
         for i in 0..self.nruns {
             let r = self.run(i);
-            let rlen = r.len & !CLEAN;
+            let rlen = r.len & !FLAGS;
             let s = align_up(r.start + lead, align) - lead;
             if s + len <= r.start + rlen {
                 return Some((self.take(i, s, len), r.len & CLEAN != 0));
@@ -266,7 +271,7 @@ impl PoolInner {
     fn take(&mut self, i: usize, s: usize, len: usize) -> *mut u8 {
         let r = self.run(i);
         let clean = r.len & CLEAN;
-        let rlen = r.len & !CLEAN;
+        let rlen = r.len & !FLAGS;
         let front = s - r.start;
         let back = r.start + rlen - (s + len);
         self.free_bytes -= len;
@@ -362,13 +367,13 @@ impl PoolInner {
         self.free_bytes += len;
         let merge_prev = i > 0 && {
             let p = self.run(i - 1);
-            p.start + (p.len & !CLEAN) == s
+            p.start + (p.len & !FLAGS) == s
         };
         let merge_next = i < self.nruns && self.run(i).start == s + len;
         match (merge_prev, merge_next) {
             (true, true) => {
                 let (p, n) = (self.run(i - 1), self.run(i));
-                let l = (p.len & !CLEAN) + len + (n.len & !CLEAN);
+                let l = (p.len & !FLAGS) + len + (n.len & !FLAGS);
                 let cl = p.len & n.len & c & CLEAN;
                 self.set_run(
                     i - 1,
@@ -386,7 +391,7 @@ impl PoolInner {
                     i - 1,
                     Run {
                         start: p.start,
-                        len: ((p.len & !CLEAN) + len) | cl,
+                        len: ((p.len & !FLAGS) + len) | cl,
                     },
                 );
             }
@@ -397,7 +402,7 @@ impl PoolInner {
                     i,
                     Run {
                         start: s,
-                        len: ((n.len & !CLEAN) + len) | cl,
+                        len: ((n.len & !FLAGS) + len) | cl,
                     },
                 );
             }
@@ -429,25 +434,53 @@ impl PoolInner {
             self.purge_at = now + crate::config::purge_delay_ms();
         }
         if now >= self.purge_at {
-            self.purge();
+            self.purge_pass(false);
+            self.purge_at = if self.dirty >= PURGE_DIRTY_MIN {
+                now + crate::config::purge_delay_ms()
+            } else {
+                0
+            };
         }
     }
 
     /// Releases the pages of every free run not known to read as zeros (they
     /// stay mapped, and read as zeros from then on: the runs become clean).
+    pub fn purge(&mut self) {
+        self.purge_pass(true);
+        self.purge_at = 0;
+    }
+
+    /// A purge pass over the free runs: releases the dirty runs a previous
+    /// pass saw unchanged (all of them with `all`) and marks the others seen
+    /// (any change to a run clears the mark); `dirty` becomes the bytes left.
     ///
     /// Runs are taken out of the table and purged once the lock is released
     /// (see [`PoolGuard`]): a run being purged must not be handed out meanwhile.
-    pub fn purge(&mut self) {
-        self.dirty = 0;
-        self.purge_at = 0;
+    fn purge_pass(&mut self, all: bool) {
+        let mut left = 0;
         let mut i = self.nruns;
         while i > 0 {
             i -= 1;
             let r = self.run(i);
+            let len = r.len & !FLAGS;
             if r.len & CLEAN != 0 {
                 continue;
             }
+            if !all && r.len & SEEN == 0 {
+                self.set_run(
+                    i,
+                    Run {
+                        start: r.start,
+                        len: r.len | SEEN,
+                    },
+                );
+                left += len;
+                continue;
+            }
+            let r = Run {
+                start: r.start,
+                len,
+            };
             if self.npurges < DEFER_CAP {
                 self.remove_at(i);
                 self.free_bytes -= r.len;
@@ -466,6 +499,7 @@ impl PoolInner {
                 );
             }
         }
+        self.dirty = left;
     }
 
     /// How many free bytes the pool may keep (see [`RETAIN_PER_THREAD`]).
@@ -479,7 +513,7 @@ impl PoolInner {
     pub fn trim(&mut self, keep: usize) {
         while self.free_bytes > keep && self.nruns > 0 {
             let r = self.run(self.nruns - 1);
-            let rlen = r.len & !CLEAN;
+            let rlen = r.len & !FLAGS;
             let excess = self.free_bytes - keep;
             if rlen <= excess {
                 self.nruns -= 1;
@@ -581,7 +615,7 @@ impl PoolInner {
         let mut prev_end = 0usize;
         for i in 0..self.nruns {
             let r = self.run(i);
-            let len = r.len & !CLEAN;
+            let len = r.len & !FLAGS;
             if r.start % PAGE != 0 || len % PAGE != 0 || len == 0 {
                 return Err("free run not page-aligned");
             }
@@ -620,7 +654,7 @@ impl PoolInner {
         }
         lo > 0 && {
             let r = self.run(lo - 1);
-            r.start + (r.len & !CLEAN) > start
+            r.start + (r.len & !FLAGS) > start
         }
     }
 
@@ -628,7 +662,7 @@ impl PoolInner {
     pub fn each_free_run(&self, mut f: impl FnMut(usize, usize)) {
         for i in 0..self.nruns {
             let r = self.run(i);
-            f(r.start, r.len & !CLEAN);
+            f(r.start, r.len & !FLAGS);
         }
     }
 }

@@ -167,15 +167,27 @@ pub unsafe fn set_bin_prev(c: *mut u8, v: *mut u8, k: u64) {
 }
 /// Free-chunk field: how many whole pages inside the chunk (see
 /// [`interior`]) have been released to the OS and not touched since (0: none
-/// known to be).
+/// known to be), and in its top bit whether a purge pass has already seen the
+/// chunk as it is (it is purged at the next pass if still unchanged).
 #[inline(always)]
 pub unsafe fn released(c: *mut u8) -> u32 {
-    *(c.add(28) as *const u32)
+    *(c.add(28) as *const u32) & !SEEN
 }
+/// Sets the released-page count, clearing the seen bit (the chunk changed).
 #[inline(always)]
 pub unsafe fn set_released(c: *mut u8, pages: u32) {
     *(c.add(28) as *mut u32) = pages;
 }
+/// Whether a purge pass saw free chunk `c` unchanged since (see [`released`]).
+#[inline(always)]
+pub unsafe fn seen(c: *mut u8) -> bool {
+    *(c.add(28) as *const u32) & SEEN != 0
+}
+#[inline(always)]
+pub unsafe fn set_seen(c: *mut u8) {
+    *(c.add(28) as *mut u32) |= SEEN;
+}
+const SEEN: u32 = 1 << 31;
 /// The whole pages inside a free chunk `c` of `s` bytes that hold nothing the
 /// allocator reads: past its header and links (the first `MIN_CHUNK` bytes), up
 /// to the next chunk's header. Start and end, page-aligned (equal when none).
