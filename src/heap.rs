@@ -176,9 +176,10 @@ pub unsafe fn free(p: *mut u8) {
     // cached and free chunks have flags there; pool tags a mark). The decoded
     // header is then the chunk size, which is also the bin's offset.
     // (Unaligned read: `p` is not checked yet; on x86-64 the same instruction.)
-    let h = ((p.sub(HDR) as *const u64).read_unaligned() ^ (*a).key) as u32;
+    let h = (p.sub(HDR) as *const u64).read_unaligned() ^ (*a).key;
     if h & FAST_REJECT == 0 {
-        let bin = &mut *bin_at(a, h as usize);
+        // (The low half: the high half holds `prev_size`.)
+        let bin = &mut *bin_at(a, h as u32 as usize);
         if bin.room != 0 {
             *(p as *mut usize) = bin.head as usize ^ (*a).link_key as usize;
             bin.head = p;
@@ -220,10 +221,13 @@ unsafe fn free_own(p: *mut u8) {
     *libc::__errno_location() = e;
 }
 
-/// Decoded-header bits that send `free` to its slow path: flags, `LARGE`, and
-/// sizes of 2048 or more (which include every foreign arena id).
-pub(crate) const FAST_REJECT: u32 = !((NCLASSES * UNIT - 1) as u32 & !(UNIT as u32 - 1));
-const _: () = assert!(FAST_REJECT == 0xffff_f80f);
+/// Decoded-header bits that send `free` to its slow path: flags, `LARGE`, sizes
+/// of 2048 or more (which include every foreign arena id), and the top 14 bits
+/// of `prev_size`, which no chunk has (a span is 2^18 bytes): a write into
+/// the bytes just before a block (an underflow) lands there.
+pub(crate) const FAST_REJECT: u64 =
+    !((NCLASSES * UNIT - 1) as u64 & !(UNIT as u64 - 1)) & (!0u64 >> 32) | !0u64 << 50;
+const _: () = assert!(FAST_REJECT == 0xfffc_0000_ffff_f80f);
 
 #[cold]
 #[inline(never)]
@@ -299,10 +303,17 @@ pub(crate) unsafe fn classify(p: *mut u8, op: &[u8]) -> Block {
         let k = (*sp).key;
         let h = span::hdr(c, k);
         let s = (h & SIZE_MASK) as usize;
+        let ps = (h >> 32) as usize;
+        // Both boundary tags agree: the next chunk's with this size, and the
+        // previous chunk's size with this `prev_size` (a write just before the
+        // block, an underflow, breaks the second).
         if h as u32 & (FREE | CACHED | (UNIT as u64 - 1)) as u32 == 0
             && s >= MIN_CHUNK
             && off + s <= FENCE - FIRST
             && span::prev_size(c.add(s), k) == s
+            && ps <= off
+            && (ps == 0) == (off == 0)
+            && (ps == 0 || span::size(c.sub(ps), k) == ps)
         {
             return Block::Chunk((*sp).arena.load(Ordering::Acquire), s);
         }
@@ -350,7 +361,8 @@ unsafe fn classify_slow(p: *mut u8, op: &[u8]) -> Block {
             && ps % UNIT == 0
             && ps <= off - FIRST
             && (ps == 0) == (off == FIRST)
-            && span::prev_size(c.add(s), k) == s;
+            && span::prev_size(c.add(s), k) == s
+            && (ps == 0 || span::size(c.sub(ps), k) == ps);
         if sane {
             if h & (FREE | CACHED) != 0 {
                 misuse(op, b" of a block already freed (double free):", p);

@@ -279,6 +279,11 @@ unsafe fn sized_case(kind: &str, n: usize) {
         std::ptr::write_bytes(b, 0, n);
     }
     match kind {
+        "underflow1" => {
+            // One byte just before the block changes (xor: always a change).
+            *p.sub(1) ^= 0x41;
+            free(p);
+        }
         "interior8" => free(p.add(8)),
         "interior16" => free(p.add(16)),
         "double-immediate" => {
@@ -312,14 +317,24 @@ unsafe fn sized_case(kind: &str, n: usize) {
 /// probes (a cached small block, an arena block, a pool block).
 fn sized_cases() -> Vec<(String, &'static str)> {
     let mut v = Vec::new();
-    for (n, inside) in [
-        ("8", "free of a pointer inside a block:"),
-        ("4096", "free of a pointer inside a block:"),
+    for (n, inside, underflow) in [
+        (
+            "8",
+            "free of a pointer inside a block:",
+            "corrupted block header at",
+        ),
+        (
+            "4096",
+            "free of a pointer inside a block:",
+            "corrupted block header at",
+        ),
         (
             "262144",
             "free of a pointer inside a pool block or free pool memory:",
+            "free of a pointer inside a pool block or free pool memory:",
         ),
     ] {
+        v.push((format!("underflow1:{n}"), underflow));
         v.push((format!("interior8:{n}"), "free of a misaligned pointer"));
         v.push((format!("interior16:{n}"), inside));
         for kind in [
