@@ -23,15 +23,10 @@ use crate::os::PAGE;
 use crate::size::*;
 use crate::span::{self, Span, CACHED, FENCE, FIRST, FREE, FULL};
 use core::ptr::{self, null_mut};
-use core::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
+use core::sync::atomic::Ordering;
 
-/// Arena state: owned by a live thread.
-pub const OWNED: u32 = 1;
-/// Arena state: its thread exited; the pool owns it until a new thread adopts it.
-pub const PARKED: u32 = 2;
-/// Arena state: it belonged to a thread that did not survive `fork`; its memory is
-/// left alone in the child (its structure may be mid-update).
-pub const LOST: u32 = 3;
+use crate::remote::{AtomicU32, RemoteList};
+pub use crate::remote::{LOST, OWNED, PARKED};
 
 #[repr(C)]
 pub struct CacheBin {
@@ -151,14 +146,11 @@ pub struct Arena {
     pub all_next: *mut Arena,
     /// Next arena on the pool's list of parked arenas.
     pub park_next: *mut Arena,
+    /// `OWNED`, `PARKED` or `LOST` (see `remote`).
     pub state: AtomicU32,
-    /// Chunks freed by other threads (payload pointers linked through their first
-    /// word), on a cache line of its own since other threads write it.
-    pub remote: Remote,
+    /// Chunks freed by other threads (see `remote`).
+    pub remote: RemoteList,
 }
-
-#[repr(C, align(64))]
-pub struct Remote(pub AtomicPtr<u8>);
 
 /// Where an arena gets and returns spans; implemented by the page pool, locked or
 /// already locked.
@@ -855,29 +847,17 @@ impl Arena {
                 Some(p as usize),
             );
         }
-        let key = self.link_key as usize;
-        let mut head = self.remote.0.load(Ordering::Relaxed);
-        loop {
-            *(p as *mut usize) = head as usize ^ key;
-            match self
-                .remote
-                .0
-                .compare_exchange_weak(head, p, Ordering::SeqCst, Ordering::Relaxed)
-            {
-                Ok(_) => return,
-                Err(h) => head = h,
-            }
-        }
+        self.remote.push(p, self.link_key as usize);
     }
 
     #[inline]
     pub fn has_remote(&self) -> bool {
-        !self.remote.0.load(Ordering::Relaxed).is_null()
+        !self.remote.is_empty()
     }
 
     /// Frees every chunk on the remote list (owner, or the pool for a parked arena).
     pub unsafe fn drain_remote(&mut self, src: &mut impl SpanSource) {
-        let mut p = self.remote.0.swap(null_mut(), Ordering::SeqCst);
+        let mut p = self.remote.take_all();
         while !p.is_null() {
             let next = decode_link(p, self.link_key as usize);
             self.counters.remote_drained += 1;

@@ -38,6 +38,7 @@ pub mod large;
 pub mod os;
 pub mod pool;
 pub mod registry;
+pub mod remote;
 pub mod secure;
 pub mod size;
 pub mod span;

@@ -12,7 +12,7 @@
 //! sorted by start, non-overlapping and never adjacent (adjacent runs are merged);
 //! `free_bytes` is the sum of their lengths.
 
-use crate::arena::{Arena, SpanSource, OWNED, PARKED, PURGE_DIRTY_MIN};
+use crate::arena::{Arena, SpanSource, PURGE_DIRTY_MIN};
 use crate::os::{self, align_up, PAGE};
 use crate::registry;
 use crate::size::SPAN;
@@ -546,7 +546,7 @@ impl PoolInner {
             unsafe {
                 self.parked = (*a).park_next;
                 (*a).park_next = null_mut();
-                (*a).state.store(OWNED, Ordering::SeqCst);
+                crate::remote::adopt(&(*a).state);
             }
             self.active += 1;
             return a;
@@ -574,7 +574,7 @@ impl PoolInner {
                 crate::arena::IDS_REPEAT.store(true, Ordering::Relaxed);
             }
             Arena::init(a, id, crate::config::secret());
-            (*a).state.store(OWNED, Ordering::SeqCst);
+            crate::remote::adopt(&(*a).state);
             (*a).all_next = self.arenas;
         }
         self.arenas = a;
@@ -588,7 +588,7 @@ impl PoolInner {
     /// # Safety
     /// `a` is a live arena whose owner thread is giving it up.
     pub unsafe fn park(&mut self, a: *mut Arena) {
-        (*a).state.store(PARKED, Ordering::SeqCst);
+        crate::remote::park(&(*a).state);
         self.active -= 1;
         (*a).park_next = self.parked;
         self.parked = a;
@@ -601,7 +601,7 @@ impl PoolInner {
     /// # Safety
     /// `a` is a live arena.
     pub unsafe fn drain_parked(&mut self, a: *mut Arena) {
-        if (*a).state.load(Ordering::SeqCst) == PARKED {
+        if crate::remote::is_parked(&(*a).state) {
             (*a).begin_update();
             (*a).drain_remote(&mut Locked(self));
             (*a).purge_parked();
@@ -711,7 +711,7 @@ impl SpanSource for Global {
         lock().give_span(base)
     }
     unsafe fn drain_if_parked(&mut self, a: *mut Arena) {
-        if (*a).state.load(Ordering::SeqCst) == PARKED {
+        if crate::remote::is_parked(&(*a).state) {
             lock().drain_parked(a)
         }
     }
