@@ -292,6 +292,12 @@ impl Arena {
             crate::os::fatal_at(b"corrupted block header at", Some(next as usize + HDR));
         }
         let ps = span::prev_size(c, self.key);
+        let off = c as usize - span::span_of(c) as usize;
+        if ps != 0 && (ps > off - FIRST || span::size(c.sub(ps), self.key) != ps) {
+            // The previous chunk's size disagrees: a write just before this
+            // block (an underflow) changed its `prev_size`.
+            crate::os::fatal_at(b"corrupted block header at", Some(c as usize + HDR));
+        }
         let prev_free = ps != 0 && span::is_free(c.sub(ps), self.key);
         let (c, s) = if prev_free {
             // Extend the previous free chunk: its place on the address list stays.

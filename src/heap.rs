@@ -304,18 +304,21 @@ pub(crate) unsafe fn classify(p: *mut u8, op: &[u8]) -> Block {
         let h = span::hdr(c, k);
         let s = (h & SIZE_MASK) as usize;
         let ps = (h >> 32) as usize;
+        let owner = (*sp).arena.load(Ordering::Acquire);
         // Both boundary tags agree: the next chunk's with this size, and the
         // previous chunk's size with this `prev_size` (a write just before the
-        // block, an underflow, breaks the second).
+        // block, an underflow, breaks the second). The previous chunk is the
+        // owner's to change meanwhile: another thread checks only the range,
+        // and the owner checks the size when the chunk reaches its store.
         if h as u32 & (FREE | CACHED | (UNIT as u64 - 1)) as u32 == 0
             && s >= MIN_CHUNK
             && off + s <= FENCE - FIRST
             && span::prev_size(c.add(s), k) == s
             && ps <= off
             && (ps == 0) == (off == 0)
-            && (ps == 0 || span::size(c.sub(ps), k) == ps)
+            && (ps == 0 || owner != thread::arena() || span::size(c.sub(ps), k) == ps)
         {
-            return Block::Chunk((*sp).arena.load(Ordering::Acquire), s);
+            return Block::Chunk(owner, s);
         }
     }
     classify_slow(p, op)
@@ -332,6 +335,9 @@ unsafe fn classify_slow(p: *mut u8, op: &[u8]) -> Block {
     if kind != registry::ARENA {
         if large::validate(p) {
             return Block::Large;
+        }
+        if large::is_buried(p) {
+            misuse(op, b" of a block already freed (double free):", p);
         }
         if kind == registry::NONE {
             misuse(op, b" of a pointer arenapool never returned:", p);
@@ -362,7 +368,9 @@ unsafe fn classify_slow(p: *mut u8, op: &[u8]) -> Block {
             && ps <= off - FIRST
             && (ps == 0) == (off == FIRST)
             && span::prev_size(c.add(s), k) == s
-            && (ps == 0 || span::size(c.sub(ps), k) == ps);
+            && (ps == 0
+                || (*sp).arena.load(Ordering::Acquire) != thread::arena()
+                || span::size(c.sub(ps), k) == ps);
         if sane {
             if h & (FREE | CACHED) != 0 {
                 misuse(op, b" of a block already freed (double free):", p);

@@ -28,6 +28,22 @@ static HUGE_BYTES: AtomicUsize = AtomicUsize::new(0);
 /// Bytes of huge mappings returned to the OS so far.
 static HUGE_RETURNED: AtomicUsize = AtomicUsize::new(0);
 
+/// Blocks of at least this many bytes get a mapping of their own, as huge
+/// blocks do (0: every block too big for an arena). Freeing such a block
+/// raises it past that block's size, up to `ARENAPOOL_HUGE_MIN`, so a program
+/// that keeps making blocks of a size gets them from the pool, where freed
+/// memory is reused warm, from the second one on; a program that makes one big
+/// block now and then gets a fresh mapping each time, unmapped on free, so that
+/// using it after the free faults (glibc's malloc adapts its mmap threshold the
+/// same way).
+static MAP_MIN: AtomicUsize = AtomicUsize::new(0);
+
+/// Whether a block of `size` bytes gets a mapping of its own.
+#[inline]
+fn own_mapping(size: usize) -> bool {
+    size >= config::huge_min() || size >= MAP_MIN.load(Ordering::Relaxed)
+}
+
 /// Bytes of huge mappings now.
 pub fn huge_bytes() -> usize {
     HUGE_BYTES.load(Ordering::Relaxed)
@@ -45,6 +61,17 @@ pub const HUGE: u64 = 4;
 pub const MARK: u64 = 1 << 11;
 /// Tag flag (secure mode): the last page of the run is a guard page.
 pub const GUARD: u64 = 8;
+/// Tag flag: the block was freed; its mapping is gone but for the page that
+/// holds this tag, kept read-only (a tombstone, see [`bury`]).
+pub const FREED: u64 = 16;
+
+/// Tombstones kept, most recent first out of a ring; the oldest is unmapped
+/// when a new one comes.
+const TOMBS: usize = 64;
+#[allow(clippy::declare_interior_mutable_const)]
+const NO_TOMB: AtomicUsize = AtomicUsize::new(0);
+static TOMB: [AtomicUsize; TOMBS] = [NO_TOMB; TOMBS];
+static TOMB_NEXT: AtomicUsize = AtomicUsize::new(0);
 
 #[inline]
 unsafe fn write_tag(p: *mut u8, len: usize, off: usize, flags: u64) {
@@ -64,11 +91,41 @@ unsafe fn map_huge(len: usize, align: usize) -> *mut u8 {
     start
 }
 
-unsafe fn unmap_huge(start: *mut u8, len: usize) {
+/// Unmaps freed huge block `p` (run `start`, `len`) but for a tombstone: the
+/// page holding its tag, zeroed, the tag marked [`FREED`], read-only. A second
+/// free of `p` then reads a tag that says so (and is reported) instead of
+/// faulting, a write to the block faults, a read sees zeros, and the next
+/// mapping cannot land on the same address. The last [`TOMBS`] are kept.
+unsafe fn bury(p: *mut u8, start: *mut u8, len: usize, flags: u64) {
+    let page = (p as usize - 16) & !(PAGE - 1);
+    let off = p as usize - start as usize;
     registry::set(start as usize, 1, registry::NONE);
     HUGE_BYTES.fetch_sub(len, Ordering::Relaxed);
-    HUGE_RETURNED.fetch_add(len, Ordering::Relaxed);
-    os::unmap(start, len);
+    HUGE_RETURNED.fetch_add(len - PAGE, Ordering::Relaxed);
+    core::ptr::write_bytes(page as *mut u8, 0, PAGE);
+    write_tag(p, len, off, flags | FREED);
+    if !os::try_protect_read(page as *mut u8, PAGE)
+        || (page > start as usize && !os::try_unmap(start, page - start as usize))
+        || (start as usize + len > page + PAGE
+            && !os::try_unmap((page + PAGE) as *mut u8, start as usize + len - page - PAGE))
+    {
+        // (At the kernel's limit on mappings: no tombstone; unmap it all.)
+        os::try_unmap(start, len);
+        return;
+    }
+    let old = TOMB[TOMB_NEXT.fetch_add(1, Ordering::Relaxed) % TOMBS].swap(page, Ordering::AcqRel);
+    if old != 0 {
+        os::try_unmap(old as *mut u8, PAGE);
+    }
+}
+
+/// Whether `p` is a block freed from its own mapping whose tombstone is still
+/// there (see [`bury`]). Reads the 8 bytes before `p` (readable: `free` read
+/// them).
+pub unsafe fn is_buried(p: *mut u8) -> bool {
+    let tag = *(p.sub(8) as *const u64) ^ config::secret();
+    tag & !(63 << 32 | MARK | LARGE | HUGE | GUARD | FREED) == 0
+        && tag & (MARK | LARGE | HUGE | FREED) == MARK | LARGE | HUGE | FREED
 }
 
 /// Payload offset and run length for `size` bytes at `align`.
@@ -99,7 +156,7 @@ pub unsafe fn alloc_with(size: usize, align: usize, guard: bool) -> (*mut u8, bo
     // program whose first allocation is a big block gets its arena here.
     crate::thread::arena_ready();
     config::load();
-    if size >= config::huge_min() {
+    if own_mapping(size) {
         let len = len + extra;
         let start = map_huge(len, align);
         if start.is_null() {
@@ -177,7 +234,13 @@ pub unsafe fn usable(p: *mut u8) -> usize {
 pub unsafe fn free(p: *mut u8) {
     let (start, len, flags) = tag_of(p);
     if flags & HUGE != 0 {
-        unmap_huge(start, len);
+        if len < config::huge_min() {
+            MAP_MIN.fetch_max(len, Ordering::Relaxed);
+        }
+        if flags & GUARD != 0 {
+            os::protect(start.add(len - PAGE), PAGE, true);
+        }
+        bury(p, start, len, flags & !GUARD);
     } else {
         let mut pool = crate::pool::lock();
         if pool.overlaps_free(start as usize, len) {

@@ -180,6 +180,15 @@ pub fn yield_now() {
     unsafe { libc::sched_yield() };
 }
 
+/// Makes a range read-only; false if the kernel refused (at its limit on
+/// mappings: the change would split one).
+///
+/// # Safety
+/// The range must be page-aligned and mapped by this module.
+pub unsafe fn try_protect_read(p: *mut u8, len: usize) -> bool {
+    libc::mprotect(p as *mut libc::c_void, len, libc::PROT_READ) == 0
+}
+
 /// This thread's `errno`.
 pub fn errno() -> i32 {
     // SAFETY: __errno_location returns this thread's errno slot.

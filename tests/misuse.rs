@@ -163,6 +163,24 @@ unsafe fn commit(case: &str) {
             let end = (p as usize + n + 4095) & !4095;
             std::ptr::write_volatile(end as *mut u8, 1);
         }
+        "big-block-write-after-free" => {
+            // A program's first big block has a mapping of its own: after the
+            // free only a read-only page of it is left.
+            let p = malloc(300 * 1024);
+            free(p);
+            std::ptr::write_volatile(p.add(8192), 1);
+        }
+        "big-block-after-free" => {
+            // ... whose reads see zeros, and whose address is not handed out again.
+            let n = 300 * 1024;
+            let p = malloc(n);
+            std::ptr::write_bytes(p, 0x41, n);
+            free(p);
+            assert_eq!(std::ptr::read_volatile(p.add(8)), 0, "old data after free");
+            let q = malloc(n);
+            assert_ne!(p, q, "a freed big block handed out again at once");
+            std::process::exit(0);
+        }
         "zero-size-access" => {
             let p = malloc(0);
             assert!(!p.is_null());
@@ -467,9 +485,23 @@ fn default_mode_reports_each_misuse() {
 
 /// Asserts that `case` dies of `SIGSEGV` (a guard page), before its own report.
 fn expect_fault(case: &str) {
-    let (sig, err) = run(case, true);
+    expect_fault_in(case, true);
+}
+
+fn expect_fault_in(case: &str, secure: bool) {
+    let (sig, err) = run(case, secure);
     assert_eq!(sig, Some(libc::SIGSEGV), "{case}: stderr:\n{err}");
     assert!(!err.contains("NOT DETECTED"));
+}
+
+#[test]
+fn a_freed_big_block_is_gone() {
+    for secure in [false, true] {
+        expect_fault_in("big-block-write-after-free", secure);
+        let (sig, err) = run("big-block-after-free", secure);
+        assert_eq!(sig, None, "secure {secure}: {err}");
+        assert!(!err.contains("panicked"), "secure {secure}: {err}");
+    }
 }
 
 #[test]
