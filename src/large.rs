@@ -64,6 +64,12 @@ pub const GUARD: u64 = 8;
 /// Tag flag: the block was freed; its mapping is gone but for the page that
 /// holds this tag, kept read-only (a tombstone, see [`bury`]).
 pub const FREED: u64 = 16;
+/// Tag flag (secure mode): the block ends at its guard page; the tag's high
+/// half holds the payload's offset / 16 (not its log2), the word before the
+/// tag's length word the requested size, and the bytes between the requested
+/// size and the guard page a canary (see [`alloc_with`]).
+pub const RIGHT: u64 = 32;
+const TAG_FLAGS: u64 = MARK | LARGE | HUGE | GUARD | FREED | RIGHT;
 
 /// Tombstones kept, most recent first out of a ring; the oldest is unmapped
 /// when a new one comes.
@@ -75,10 +81,31 @@ static TOMB_NEXT: AtomicUsize = AtomicUsize::new(0);
 
 #[inline]
 unsafe fn write_tag(p: *mut u8, len: usize, off: usize, flags: u64) {
-    debug_assert!(off.is_power_of_two());
     let k = config::secret();
+    let off_field = if flags & RIGHT != 0 {
+        (off / 16) as u64
+    } else {
+        debug_assert!(off.is_power_of_two());
+        off.trailing_zeros() as u64
+    };
     *(p.sub(16) as *mut u64) = len as u64 ^ k;
-    *(p.sub(8) as *mut u64) = (((off.trailing_zeros() as u64) << 32) | MARK | LARGE | flags) ^ k;
+    *(p.sub(8) as *mut u64) = (off_field << 32 | MARK | LARGE | flags) ^ k;
+}
+
+/// The payload offset a decoded tag records.
+#[inline]
+fn tag_offset(tag: u64) -> usize {
+    if tag & RIGHT != 0 {
+        ((tag >> 32) as usize) << 4
+    } else {
+        1usize << ((tag >> 32) & 63)
+    }
+}
+
+/// The canary byte `i` of right-aligned block `p` holds.
+#[inline]
+fn canary(p: *mut u8, i: usize) -> u8 {
+    (crate::arena::mix(config::secret() ^ p as u64) >> ((i % 8) * 8)) as u8
 }
 
 /// A mapping for a huge block, `SPAN`-aligned, registered.
@@ -124,7 +151,8 @@ unsafe fn bury(p: *mut u8, start: *mut u8, len: usize, flags: u64) {
 /// them).
 pub unsafe fn is_buried(p: *mut u8) -> bool {
     let tag = *(p.sub(8) as *const u64) ^ config::secret();
-    tag & !(63 << 32 | MARK | LARGE | HUGE | GUARD | FREED) == 0
+    let off_bits = if tag & RIGHT != 0 { !0 << 32 } else { 63 << 32 };
+    tag & !(off_bits | TAG_FLAGS) == 0
         && tag & (MARK | LARGE | HUGE | FREED) == MARK | LARGE | HUGE | FREED
 }
 
@@ -150,8 +178,22 @@ pub unsafe fn alloc_with(size: usize, align: usize, guard: bool) -> (*mut u8, bo
     let Some((off, len)) = geometry(size, align) else {
         return (core::ptr::null_mut(), false);
     };
+    // Secure mode (`guard`): the block ends where its guard page starts, so
+    // that an overflow faults at once, the few bytes of rounding up to the
+    // alignment hold a canary, and the requested size is kept before the tag.
+    let right = guard && align <= PAGE && size < 1 << 36;
+    let (off, len) = if right {
+        let Some(r) = size.checked_add(align.max(16) - 1) else {
+            return (core::ptr::null_mut(), false);
+        };
+        let r = r & !(align.max(16) - 1);
+        let len = align_up(r + 32, PAGE);
+        (len - r, len)
+    } else {
+        (off, len)
+    };
     let extra = if guard { PAGE } else { 0 };
-    let flags = if guard { GUARD } else { 0 };
+    let flags = (if guard { GUARD } else { 0 }) | (if right { RIGHT } else { 0 });
     // The pool lock is held across fork by handlers the first arena registers: a
     // program whose first allocation is a big block gets its arena here.
     crate::thread::arena_ready();
@@ -167,6 +209,9 @@ pub unsafe fn alloc_with(size: usize, align: usize, guard: bool) -> (*mut u8, bo
         }
         let p = start.add(off);
         write_tag(p, len, off, HUGE | flags);
+        if right {
+            mark_end(p, size, start as usize + len - PAGE);
+        }
         return (p, true);
     }
     // Pool blocks: with alignment above a page, only the header page precedes p.
@@ -184,7 +229,33 @@ pub unsafe fn alloc_with(size: usize, align: usize, guard: bool) -> (*mut u8, bo
     }
     let p = start.add(off);
     write_tag(p, len, off, flags);
+    if right {
+        mark_end(p, size, start as usize + len - PAGE);
+    }
     (p, clean)
+}
+
+/// Right-aligned block `p` of `size` bytes ending at `end`: keeps the size
+/// before the tag and fills the bytes past it with the canary.
+unsafe fn mark_end(p: *mut u8, size: usize, end: usize) {
+    *(p.sub(24) as *mut u64) = size as u64 ^ config::secret();
+    for i in size..end - p as usize {
+        *p.add(i) = canary(p, i);
+    }
+}
+
+/// The requested size of right-aligned block `p` ending at `end`, after
+/// checking its canary (aborts on an overflow or a size that cannot be).
+unsafe fn checked_end(p: *mut u8, end: usize) -> usize {
+    let size = (*(p.sub(24) as *const u64) ^ config::secret()) as usize;
+    let room = end - p as usize;
+    if size > room || room - size >= PAGE || (size..room).any(|i| *p.add(i) != canary(p, i)) {
+        crate::os::fatal_at(
+            b"free: heap overflow past the end of block",
+            Some(p as usize),
+        );
+    }
+    size
 }
 
 /// Start, length (guard page included) and flags of validated block `p`.
@@ -193,7 +264,7 @@ unsafe fn tag_of(p: *mut u8) -> (*mut u8, usize, u64) {
     let k = config::secret();
     let tag = *(p.sub(8) as *const u64) ^ k;
     let len = (*(p.sub(16) as *const u64) ^ k) as usize;
-    (p.sub(1usize << ((tag >> 32) & 63)), len, tag & 0xffff)
+    (p.sub(tag_offset(tag)), len, tag & 0xffff)
 }
 
 /// Whether `p` is a pool or huge block, judged from its tag and the registry
@@ -202,11 +273,11 @@ unsafe fn tag_of(p: *mut u8) -> (*mut u8, usize, u64) {
 pub unsafe fn validate(p: *mut u8) -> bool {
     let k = config::secret();
     let tag = *(p.sub(8) as *const u64) ^ k;
-    if tag & !(63 << 32 | MARK | LARGE | HUGE | GUARD) != 0 || tag & (MARK | LARGE) != MARK | LARGE
-    {
+    let off_bits = if tag & RIGHT != 0 { !0 << 32 } else { 63 << 32 };
+    if tag & !(off_bits | TAG_FLAGS) != 0 || tag & (MARK | LARGE | FREED) != MARK | LARGE {
         return false;
     }
-    let off = 1usize << (tag >> 32);
+    let off = tag_offset(tag);
     let len = (*(p.sub(16) as *const u64) ^ k) as usize;
     let Some(start) = (p as usize).checked_sub(off) else {
         return false;
@@ -224,7 +295,11 @@ pub unsafe fn validate(p: *mut u8) -> bool {
 pub unsafe fn usable(p: *mut u8) -> usize {
     let (start, len, flags) = tag_of(p);
     let guard = if flags & GUARD != 0 { PAGE } else { 0 };
-    start as usize + len - guard - p as usize
+    let end = start as usize + len - guard;
+    if flags & RIGHT != 0 {
+        return checked_end(p, end);
+    }
+    end - p as usize
 }
 
 /// Frees a pool or huge block.
@@ -233,6 +308,9 @@ pub unsafe fn usable(p: *mut u8) -> usize {
 /// `p` is a live block returned by [`alloc`].
 pub unsafe fn free(p: *mut u8) {
     let (start, len, flags) = tag_of(p);
+    if flags & RIGHT != 0 {
+        checked_end(p, start as usize + len - PAGE);
+    }
     if flags & HUGE != 0 {
         if len < config::huge_min() {
             MAP_MIN.fetch_max(len, Ordering::Relaxed);

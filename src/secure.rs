@@ -5,9 +5,10 @@
 //! - A canary after each arena block: the bytes from the requested size to the
 //!   end of the chunk hold a per-block pattern, and the chunk's last 4 bytes the
 //!   requested size (both keyed); `free` checks them (small overflows).
-//! - Freed arena blocks are filled with [`FILL`] (the first 4 KiB of bigger ones) and held in a per-thread
-//!   quarantine; a block leaves it, at random, only when the quarantine is full,
-//!   and is checked for writes after free then (delayed, randomised reuse).
+//! - Freed arena blocks are filled with [`FILL`], zeros (the first 4 KiB of
+//!   bigger ones), and held in a per-thread quarantine; a block leaves it, at
+//!   random, only when the quarantine is full, and is checked for writes after
+//!   free then, or at process exit if it never left (delayed, randomised reuse).
 //! - Guard pages: after every pool and huge block (see `large::alloc_with`), and
 //!   near the end of every arena span (see `arena::Arena::add_span`).
 //! - `malloc(0)` returns a pointer to an inaccessible page (any access faults).
@@ -27,8 +28,9 @@ use crate::sync::Mutex;
 use crate::thread;
 use core::sync::atomic::{AtomicU32, Ordering};
 
-/// What freed memory is filled with.
-pub const FILL: u8 = 0xdf;
+/// What freed memory is filled with: zeros, so that a read after free, or a
+/// new block carved from freed memory, never shows old data.
+pub const FILL: u8 = 0;
 const FILL_WORD: u64 = u64::from_ne_bytes([FILL; 8]);
 /// Bytes of a freed block filled and checked: all of a small block, the first
 /// 4 KiB of a bigger one (writes after free land mostly at the start: links,
@@ -162,6 +164,25 @@ unsafe fn unpack(v: usize) -> (*mut u8, usize) {
 unsafe fn evict(p: *mut u8) {
     let c = p.sub(HDR);
     let s = span::size(c, span::key_of(c));
+    check_fill(p, s);
+    let h = &*(c as *const AtomicU32);
+    h.fetch_xor(CACHED as u32, Ordering::AcqRel);
+    let owner = (*span::span_of(p)).arena.load(Ordering::Acquire);
+    heap::release(p, owner, s);
+}
+
+/// Checks every block in `a`'s quarantine for writes after free, leaving them
+/// there (process exit: the blocks will never leave it).
+pub unsafe fn check_quarantine(a: *mut Arena) {
+    let q = &(*a).quarantine;
+    for &v in &q.slots[..q.len] {
+        let (p, s) = unpack(v);
+        check_fill(p, s);
+    }
+}
+
+/// Aborts if freed block `p` (chunk size `s`) no longer holds its fill.
+unsafe fn check_fill(p: *mut u8, s: usize) {
     // Payloads are 16-aligned and sizes multiples of 16 (less the 8-byte header):
     // compare whole words.
     let words = (s - HDR).min(FILL_MAX) / 8;
@@ -169,10 +190,6 @@ unsafe fn evict(p: *mut u8) {
     if (0..words).any(|i| *w.add(i) != FILL_WORD) {
         heap::misuse(b"", b"write to a freed block detected in", p);
     }
-    let h = &*(c as *const AtomicU32);
-    h.fetch_xor(CACHED as u32, Ordering::AcqRel);
-    let owner = (*span::span_of(p)).arena.load(Ordering::Acquire);
-    heap::release(p, owner, s);
 }
 
 /// Empties the calling thread's quarantine (thread exit).

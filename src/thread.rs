@@ -209,10 +209,13 @@ pub fn arena_or_init() -> *mut Arena {
 
 static EXIT_REPORT: AtomicU32 = AtomicU32::new(UNINIT);
 
-/// Prints statistics and writes the heap map at exit, if asked to. Registered
-/// after the first arena exists: glibc's `atexit` may call `calloc`.
+/// Checks the exiting thread's quarantine (secure mode), prints statistics and
+/// writes the heap map at exit, if asked to. Registered after the first arena
+/// exists: glibc's `atexit` may call `calloc`.
 fn register_exit_report() {
-    if !(crate::config::show_stats() || crate::config::heap_map_path().is_some())
+    if !(crate::config::show_stats()
+        || crate::config::heap_map_path().is_some()
+        || crate::config::secure())
         || EXIT_REPORT.load(Ordering::Relaxed) == READY
         || EXIT_REPORT
             .compare_exchange(UNINIT, READY, Ordering::AcqRel, Ordering::Relaxed)
@@ -221,7 +224,15 @@ fn register_exit_report() {
         return;
     }
     // SAFETY: a plain extern fn with no preconditions.
-    unsafe { libc::atexit(crate::stats::at_exit) };
+    unsafe { libc::atexit(at_exit) };
+}
+
+extern "C" fn at_exit() {
+    if crate::config::secure() && has_arena() {
+        // SAFETY: the exiting thread's own arena.
+        unsafe { crate::secure::check_quarantine(arena()) };
+    }
+    crate::stats::at_exit();
 }
 
 /// Thread-exit destructor of the key: flush the cache, give back empty spans, park.
