@@ -210,7 +210,7 @@ pub unsafe fn alloc_with(size: usize, align: usize, guard: bool) -> (*mut u8, bo
         let p = start.add(off);
         write_tag(p, len, off, HUGE | flags);
         if right {
-            mark_end(p, size, start as usize + len - PAGE);
+            mark_end(p, size, start as usize, start as usize + len - PAGE);
         }
         return (p, true);
     }
@@ -230,25 +230,37 @@ pub unsafe fn alloc_with(size: usize, align: usize, guard: bool) -> (*mut u8, bo
     let p = start.add(off);
     write_tag(p, len, off, flags);
     if right {
-        mark_end(p, size, start as usize + len - PAGE);
+        mark_end(p, size, start as usize, start as usize + len - PAGE);
     }
     (p, clean)
 }
 
 /// Right-aligned block `p` of `size` bytes ending at `end`: keeps the size
 /// before the tag and fills the bytes past it with the canary.
-unsafe fn mark_end(p: *mut u8, size: usize, end: usize) {
+unsafe fn mark_end(p: *mut u8, size: usize, start: usize, end: usize) {
     *(p.sub(24) as *mut u64) = size as u64 ^ config::secret();
     for i in size..end - p as usize {
         *p.add(i) = canary(p, i);
+    }
+    // The run's front, before the size word, too (an underflow).
+    let front = p as usize - 24 - start;
+    for i in 0..front {
+        *(start as *mut u8).add(i) = canary(p, i);
     }
 }
 
 /// The requested size of right-aligned block `p` ending at `end`, after
 /// checking its canary (aborts on an overflow or a size that cannot be).
-unsafe fn checked_end(p: *mut u8, end: usize) -> usize {
+unsafe fn checked_end(p: *mut u8, start: usize, end: usize) -> usize {
     let size = (*(p.sub(24) as *const u64) ^ config::secret()) as usize;
     let room = end - p as usize;
+    let front = p as usize - 24 - start;
+    if (0..front).any(|i| *(start as *const u8).add(i) != canary(p, i)) {
+        crate::os::fatal_at(
+            b"free: heap underflow before the start of block",
+            Some(p as usize),
+        );
+    }
     if size > room || room - size >= PAGE || (size..room).any(|i| *p.add(i) != canary(p, i)) {
         crate::os::fatal_at(
             b"free: heap overflow past the end of block",
@@ -297,7 +309,7 @@ pub unsafe fn usable(p: *mut u8) -> usize {
     let guard = if flags & GUARD != 0 { PAGE } else { 0 };
     let end = start as usize + len - guard;
     if flags & RIGHT != 0 {
-        return checked_end(p, end);
+        return checked_end(p, start as usize, end);
     }
     end - p as usize
 }
@@ -309,7 +321,7 @@ pub unsafe fn usable(p: *mut u8) -> usize {
 pub unsafe fn free(p: *mut u8) {
     let (start, len, flags) = tag_of(p);
     if flags & RIGHT != 0 {
-        checked_end(p, start as usize + len - PAGE);
+        checked_end(p, start as usize, start as usize + len - PAGE);
     }
     if flags & HUGE != 0 {
         if len < config::huge_min() {

@@ -12,6 +12,14 @@
 //! - Guard pages: after every pool and huge block (see `large::alloc_with`), and
 //!   near the end of every arena span (see `arena::Arena::add_span`).
 //! - `malloc(0)` returns a pointer to an inaccessible page (any access faults).
+//! - Every block is zeroed when it is made, and every freed one when it is
+//!   freed: no block or read after free shows old data.
+//! - Big blocks end at their guard page; the few bytes of alignment slack after
+//!   them and the run's front before them hold canaries, checked on free.
+//! - On free, the block just before the freed one in its span is checked too
+//!   (an underflow past the header lands there), and at process exit every
+//!   block of the exiting thread still in use (its canary) and in quarantine
+//!   (its fill).
 //!
 //! Pool and huge blocks skip the quarantine: their memory goes back to the pool
 //! (or the OS) at once, guard page and all.
@@ -95,13 +103,19 @@ pub unsafe fn alloc(n: usize, align: usize) -> *mut u8 {
     } else {
         m + align + 2 * MIN_CHUNK <= config::arena_max_req() + HDR
     };
+    // Every block starts zeroed: it never shows what an earlier block left.
     if !fits {
-        return large::alloc_with(n, align, true).0;
+        let (p, clean) = large::alloc_with(n, align, true);
+        if !p.is_null() && !clean {
+            core::ptr::write_bytes(p, 0, n);
+        }
+        return p;
     }
     let p = heap::alloc_in_arena(m, align);
     if p.is_null() {
         return p;
     }
+    core::ptr::write_bytes(p, 0, n);
     let usable = span::size(p.sub(HDR), span::key_of(p.sub(HDR))) - HDR;
     let w = canary_word(p);
     for i in n..usable - 4 {
@@ -134,6 +148,9 @@ pub unsafe fn free(p: *mut u8) {
     checked_size(p, s, b"free");
     if !thread::has_arena() {
         return heap::release(p, owner, s);
+    }
+    if owner == thread::arena() {
+        check_prev(p);
     }
     // Flag it as freed (a second free is reported by `classify`), poison it, and
     // hold it back.
@@ -179,6 +196,49 @@ pub unsafe fn check_quarantine(a: *mut Arena) {
         let (p, s) = unpack(v);
         check_fill(p, s);
     }
+}
+
+/// Checks every block of `a` still in use (its canary, so an overflow of a
+/// block never freed is found) and the headers between them (an underflow),
+/// at process exit.
+pub unsafe fn check_live_blocks(a: *mut Arena) {
+    let r = (*a).each_live_block(|p, s| {
+        checked_size(p, s, b"exit");
+    });
+    if let Err(p) = r {
+        heap::misuse(b"", b"corrupted block header at", p);
+    }
+}
+
+/// Checks the block just before `p` in its span (the caller owns both): its
+/// canary if it is in use, its fill if it is quarantined. An underflow of `p`
+/// that runs past its header lands there.
+unsafe fn check_prev(p: *mut u8) {
+    let c = p.sub(HDR);
+    let k = span::key_of(c);
+    let ps = span::prev_size(c, k);
+    if ps == 0 {
+        return;
+    }
+    let prev = c.sub(ps);
+    let h = span::hdr(prev, k);
+    if span::size(prev, k) != ps {
+        heap::misuse(b"", b"corrupted block header at", p);
+    }
+    if h & span::FREE != 0 {
+        return;
+    }
+    if h & CACHED != 0 {
+        check_fill(prev.add(HDR), ps);
+    } else if !is_guard_chunk(prev) {
+        checked_size(prev.add(HDR), ps, b"free");
+    }
+}
+
+/// Whether chunk `c` is the guard chunk near a span's end (no canary).
+fn is_guard_chunk(c: *mut u8) -> bool {
+    let off = c as usize & (SPAN - 1);
+    off + 2 * crate::os::PAGE == span::FENCE
 }
 
 /// Aborts if freed block `p` (chunk size `s`) no longer holds its fill.
