@@ -7,8 +7,8 @@
 //! since fixed work per thread makes 8- and 16-thread cells long there; lower it with
 //! `--scale 1` or `--threads`). Options: `--threads 1,2,4`, `--workloads a,b`,
 //! `--allocators x,y`, `--out DIR` (default `target/suite`), `--reps N`,
-//! `--scale N`, `--timeout SECS`, `--list`. Unknown flags (cargo passes `--bench`)
-//! are ignored.
+//! `--scale N`, `--timeout SECS`, `--list` (parsed with lexopt: `--opt=value` works
+//! too). Unknown flags (cargo passes `--bench`) are ignored.
 //!
 //! Two more allocator forms compare arenapool with itself in one run:
 //! `arenapool-secure` (secure mode, `ARENAPOOL_SECURE=1`) and `LABEL@PATH`, which
@@ -50,29 +50,34 @@
 //!   line, `SUITE-ROUNDS rss_kib=a,b,.. live_kib=x,y,..`, which the runner collects
 //!   and the report turns into a footprint table and a per-round RSS chart.
 //!
-//! Output: a progress bar on stderr, per-workload tables and a summary on stdout, and
-//! in the output directory `results.csv`, `results.md` (tables, summary, machine
-//! description), one throughput chart per workload (`WORKLOAD.svg`; for workloads
-//! with per-round samples, such as `footprint`, RSS per round instead),
-//! `peak-rss.svg`, and `rounds.csv` (the per-round samples) when there are any.
+//! Output: a progress bar on stderr (indicatif; a line per step when stderr is not a
+//! terminal), per-workload tables and a summary on stdout, and in the output
+//! directory `results.csv`, `results.md` (tables, summary, machine description), one
+//! throughput chart per workload (`WORKLOAD.svg`; for workloads with per-round
+//! samples, such as `footprint`, RSS per round instead), `peak-rss.svg` (charts drawn
+//! with plotters, `suite/charts.rs`), and `rounds.csv` (the per-round samples) when
+//! there are any.
 
 #![allow(clippy::disallowed_types, clippy::disallowed_macros)]
 
 #[path = "common/select.rs"]
 mod select;
 
+#[path = "suite/charts.rs"]
+mod charts;
 #[path = "suite/report.rs"]
 mod report;
-#[path = "suite/svg.rs"]
-mod svg;
 #[path = "suite/workloads.rs"]
 mod workloads;
 
-use std::io::{IsTerminal, Read, Write};
+use std::ffi::OsString;
+use std::io::Read;
 use std::path::PathBuf;
 use std::process::{Command, ExitCode, Stdio};
+use std::str::FromStr;
 use std::time::{Duration, Instant};
 
+use indicatif::{ProgressBar, ProgressStyle};
 use report::{Cell, Machine, Results, Run};
 
 #[global_allocator]
@@ -82,13 +87,10 @@ const RESULT_TAG: &str = "SUITE-RESULT";
 const ROUNDS_TAG: &str = "SUITE-ROUNDS";
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if let Some(i) = args.iter().position(|a| a == "--worker") {
-        return worker(&args[i + 1..]);
-    }
-    match Options::parse(&args) {
-        Ok(Some(o)) => runner(o),
-        Ok(None) => ExitCode::SUCCESS,
+    match Options::parse() {
+        Ok(Mode::Worker(args)) => worker(&args),
+        Ok(Mode::Run(o)) => runner(o),
+        Ok(Mode::Done) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("suite: {e}\n{USAGE}");
             ExitCode::from(2)
@@ -203,74 +205,63 @@ fn list<T>(v: &str, mut parse: impl FnMut(&str) -> Result<T, String>) -> Result<
         .collect()
 }
 
+/// What the command line asks for.
+enum Mode {
+    /// `--worker WORKLOAD THREADS SCALE`: one measurement (the values as given).
+    Worker(Vec<String>),
+    Run(Options),
+    /// Already served (`--list`, `--help`).
+    Done,
+}
+
+/// The value `v` of option `flag`, a number above zero.
+fn positive<T: FromStr + Default + PartialOrd>(v: OsString, flag: &str) -> Result<T, String> {
+    (v.to_str().and_then(|s| s.parse().ok()))
+        .filter(|n| *n > T::default())
+        .ok_or(format!("bad {flag}"))
+}
+
 impl Options {
-    /// Parses the arguments; `Ok(None)` when the request was already served (--list).
-    fn parse(args: &[String]) -> Result<Option<Options>, String> {
-        let full = args.iter().any(|a| a == "--full");
-        let cores = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1);
-        let mut threads = if full {
-            vec![1, 2, 4, 8, 16]
-        } else {
-            vec![1, 2, 4]
-        };
-        if full && cores > 16 {
-            threads.push(cores);
-        }
-        let mut o = Options {
-            preset: if full { "full" } else { "short" },
-            threads,
-            workloads: workloads::ALL.iter().collect(),
-            allocs: select::NAMES.iter().map(|s| s.to_string()).collect(),
-            other_builds: Vec::new(),
-            out: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/target/suite")),
-            reps: if full { 3 } else { 1 },
-            scale: if full { 3 } else { 1 },
-            timeout: Duration::from_secs(if full { 600 } else { 60 }),
-        };
-        let mut it = args.iter();
-        while let Some(a) = it.next() {
-            let mut value = || {
-                it.next()
-                    .cloned()
-                    .ok_or_else(|| format!("{a} needs a value"))
-            };
-            match a.as_str() {
-                "--full" | "--short" => {}
-                "--list" => {
-                    for w in workloads::ALL {
-                        println!(
-                            "{:<20} {}; one op = one {}",
-                            w.name,
-                            w.scaling.describe(),
-                            w.op
-                        );
-                    }
-                    return Ok(None);
+    /// Parses the command line (options may come in any order; `--full` sets the
+    /// defaults of those not given).
+    fn parse() -> Result<Mode, lexopt::Error> {
+        use lexopt::prelude::*;
+        let (mut full, mut list_workloads) = (false, false);
+        let (mut threads, mut workloads, mut allocs) = (None, None, None);
+        let mut other_builds = Vec::new();
+        let (mut out, mut reps, mut scale, mut timeout) = (None, None, None, None);
+        let mut p = lexopt::Parser::from_env();
+        while let Some(arg) = p.next()? {
+            match arg {
+                Long("worker") => {
+                    let args = p.values()?.map(|v| v.string());
+                    return Ok(Mode::Worker(args.collect::<Result<_, _>>()?));
                 }
-                "--help" | "-h" => {
+                Long("full") => full = true,
+                Long("short") => {}
+                Long("list") => list_workloads = true,
+                Long("help") | Short('h') => {
                     println!("{USAGE}");
-                    return Ok(None);
+                    return Ok(Mode::Done);
                 }
-                "--threads" => {
-                    o.threads = list(&value()?, |s| {
+                Long("threads") => {
+                    threads = Some(list(&p.value()?.string()?, |s| {
                         s.parse::<usize>()
                             .ok()
                             .filter(|&n| n > 0)
                             .ok_or(format!("bad thread count {s}"))
-                    })?
+                    })?)
                 }
-                "--workloads" => {
-                    o.workloads = list(&value()?, |s| {
+                Long("workloads") => {
+                    workloads = Some(list(&p.value()?.string()?, |s| {
                         workloads::find(s).ok_or(format!("unknown workload {s}"))
-                    })?
+                    })?)
                 }
-                "--allocators" => {
-                    let mut builds = Vec::new();
-                    o.allocs = list(&value()?, |s| {
+                Long("allocators") => {
+                    other_builds.clear();
+                    allocs = Some(list(&p.value()?.string()?, |s| {
                         if let Some((label, path)) = s.split_once('@') {
-                            builds.push((label.to_string(), PathBuf::from(path)));
+                            other_builds.push((label.to_string(), PathBuf::from(path)));
                             return Ok(label.to_string());
                         }
                         if s == "arenapool-secure" {
@@ -284,39 +275,70 @@ impl Options {
                                 "unknown allocator {s} (known: {}, arenapool-secure, LABEL@PATH)",
                                 select::NAMES.join(", ")
                             ))
-                    })?;
-                    o.other_builds = builds;
+                    })?)
                 }
-                "--out" => o.out = PathBuf::from(value()?),
-                "--reps" => {
-                    o.reps = value()?
-                        .parse()
-                        .ok()
-                        .filter(|&n| n > 0)
-                        .ok_or("bad --reps")?
-                }
-                "--scale" => {
-                    o.scale = value()?
-                        .parse()
-                        .ok()
-                        .filter(|&n| n > 0)
-                        .ok_or("bad --scale")?
-                }
-                "--timeout" => {
-                    o.timeout =
-                        Duration::from_secs_f64(value()?.parse().map_err(|_| "bad --timeout")?)
+                Long("out") => out = Some(PathBuf::from(p.value()?)),
+                Long("reps") => reps = Some(positive(p.value()?, "--reps")?),
+                Long("scale") => scale = Some(positive(p.value()?, "--scale")?),
+                Long("timeout") => {
+                    let secs = positive(p.value()?, "--timeout")?;
+                    timeout = Some(Duration::try_from_secs_f64(secs).map_err(|_| "bad --timeout")?)
                 }
                 // cargo bench passes --bench; anything else unknown is ignored too.
-                "--bench" => {}
-                other => eprintln!("suite: ignoring argument {other}"),
+                Long("bench") => {}
+                Long(other) => {
+                    eprintln!("suite: ignoring argument --{other}");
+                    // An unknown `--flag=value` brings its value along: drop it.
+                    let _ = p.optional_value();
+                }
+                Short(c) => eprintln!("suite: ignoring argument -{c}"),
+                Value(v) => eprintln!("suite: ignoring argument {}", v.to_string_lossy()),
             }
         }
-        if o.threads.is_empty() || o.workloads.is_empty() || o.allocs.is_empty() {
+        if list_workloads {
+            for w in workloads::ALL {
+                println!(
+                    "{:<20} {}; one op = one {}",
+                    w.name,
+                    w.scaling.describe(),
+                    w.op
+                );
+            }
+            return Ok(Mode::Done);
+        }
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1);
+        let mut threads = threads.unwrap_or_else(|| {
+            if full {
+                [1, 2, 4, 8, 16]
+                    .into_iter()
+                    .chain((cores > 16).then_some(cores))
+                    .collect()
+            } else {
+                vec![1, 2, 4]
+            }
+        });
+        let workloads = workloads.unwrap_or_else(|| workloads::ALL.iter().collect());
+        let allocs = allocs.unwrap_or_else(|| select::NAMES.map(String::from).to_vec());
+        if threads.is_empty() || workloads.is_empty() || allocs.is_empty() {
             return Err("nothing to run".into());
         }
-        o.threads.sort_unstable();
-        o.threads.dedup();
-        Ok(Some(o))
+        threads.sort_unstable();
+        threads.dedup();
+        Ok(Mode::Run(Options {
+            preset: if full { "full" } else { "short" },
+            threads,
+            workloads,
+            allocs,
+            other_builds,
+            out: out.unwrap_or_else(|| {
+                PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/target/suite"))
+            }),
+            reps: reps.unwrap_or(if full { 3 } else { 1 }),
+            scale: scale.unwrap_or(if full { 3 } else { 1 }),
+            timeout: timeout.unwrap_or(Duration::from_secs(if full { 600 } else { 60 })),
+        }))
     }
 }
 
@@ -422,31 +444,43 @@ fn run_worker(
     parsed.ok_or_else(|| format!("unreadable worker output: {out:?}"))
 }
 
-struct Progress {
-    total: usize,
-    done: usize,
-    tty: bool,
-    started: Instant,
-}
+/// The progress bar on stderr. indicatif redraws it in place on a terminal and
+/// draws nothing elsewhere (a CI log), where each step is printed as a line instead.
+struct Progress(ProgressBar);
 
 impl Progress {
-    fn show(&self, what: &str) {
-        const WIDTH: usize = 30;
-        let filled = self.done * WIDTH / self.total.max(1);
-        let bar: String = "#".repeat(filled) + &".".repeat(WIDTH - filled);
-        let mut e = std::io::stderr().lock();
-        let line = format!(
-            "[{bar}] {}/{} {what} ({:.0} s)",
-            self.done,
-            self.total,
-            self.started.elapsed().as_secs_f64()
+    fn new(total: usize) -> Progress {
+        let bar = ProgressBar::new(total as u64);
+        bar.set_style(
+            ProgressStyle::with_template("[{bar:30}] {pos}/{len} {msg} ({elapsed})")
+                .expect("valid template")
+                .progress_chars("#."),
         );
-        if self.tty {
-            let _ = write!(e, "\r\x1b[K{line}");
-        } else {
-            let _ = writeln!(e, "{line}");
+        if !bar.is_hidden() {
+            bar.enable_steady_tick(Duration::from_secs(1));
         }
-        let _ = e.flush();
+        Progress(bar)
+    }
+
+    fn show(&self, what: &str) {
+        if self.0.is_hidden() {
+            eprintln!(
+                "{}/{} {what} ({:.0} s)",
+                self.0.position(),
+                self.0.length().unwrap_or(0),
+                self.0.elapsed().as_secs_f64()
+            );
+        }
+        self.0.set_message(what.to_string());
+    }
+
+    /// Shows "done" and ends the bar's line.
+    fn finish(&self) {
+        self.show("done");
+        self.0.finish();
+        if !self.0.is_hidden() {
+            eprintln!();
+        }
     }
 }
 
@@ -460,18 +494,14 @@ fn runner(o: Options) -> ExitCode {
     };
     let machine = Machine::describe();
     let started = Instant::now();
-    let mut progress = Progress {
-        total: o
-            .workloads
+    let progress = Progress::new(
+        o.workloads
             .iter()
             .map(|w| w.scaling.thread_counts(&o.threads).len())
             .sum::<usize>()
             * o.allocs.len()
             * o.reps,
-        done: 0,
-        tty: std::io::stderr().is_terminal(),
-        started,
-    };
+    );
     let mut cells = Vec::new();
     for w in &o.workloads {
         for &t in w.scaling.thread_counts(&o.threads) {
@@ -503,16 +533,13 @@ fn runner(o: Options) -> ExitCode {
                             Err(e) => c.failure = Some(e),
                         }
                     }
-                    progress.done += 1;
+                    progress.0.inc(1);
                 }
             }
             cells.extend(row);
         }
     }
-    progress.show("done");
-    if progress.tty {
-        eprintln!();
-    }
+    progress.finish();
     let results = Results {
         preset: o.preset,
         reps: o.reps,

@@ -6,7 +6,7 @@ use std::fs;
 use std::io;
 use std::path::Path;
 
-use super::svg;
+use super::charts::{self, Svg};
 use super::workloads::{Scaling, Workload};
 
 /// One worker process's measurement.
@@ -690,7 +690,7 @@ fn unit_for(max: f64) -> (f64, &'static str) {
     }
 }
 
-fn throughput_chart(r: &Results, w: &Workload) -> String {
+fn throughput_chart(r: &Results, w: &Workload) -> Svg {
     let max = r
         .cells
         .iter()
@@ -715,18 +715,19 @@ fn throughput_chart(r: &Results, w: &Workload) -> String {
             (a.as_str(), ys)
         })
         .collect();
-    svg::line_chart(
+    charts::line_chart(
         &format!("{}: throughput ({})", w.name, w.scaling.describe()),
         "threads",
         &format!("{unit} (op = {})", w.op),
         &xs,
         &series,
+        None,
     )
 }
 
 /// RSS per round, one line per allocator, and the live bytes (the same for every
 /// allocator; the first allocator's that has them) as a dashed reference line.
-fn rounds_chart(r: &Results, w: &Workload) -> String {
+fn rounds_chart(r: &Results, w: &Workload) -> Svg {
     let t = w
         .scaling
         .thread_counts(&r.threads)
@@ -755,7 +756,7 @@ fn rounds_chart(r: &Results, w: &Workload) -> String {
         .iter()
         .find(|(_, v)| v.is_some())
         .map(|(_, v)| mib(v, |s| s.1));
-    svg::line_chart_with_reference(
+    charts::line_chart(
         &format!("{}: RSS after each round", w.name),
         "round",
         "RSS, MiB",
@@ -785,7 +786,7 @@ fn rounds_csv(r: &Results) -> Option<String> {
     any.then_some(out)
 }
 
-fn memory_chart(r: &Results) -> String {
+fn memory_chart(r: &Results) -> Svg {
     let t = r.threads.iter().copied().max().unwrap_or(1);
     let groups: Vec<&str> = r.workloads.iter().map(|w| w.name).collect();
     let series: Vec<(&str, Vec<Option<f64>>)> = r
@@ -804,7 +805,7 @@ fn memory_chart(r: &Results) -> String {
             (a.as_str(), vs)
         })
         .collect();
-    svg::grouped_bars_log(
+    charts::grouped_bars_log(
         &format!("Peak RSS at {t} threads (VmHWM of the worker process)"),
         "peak RSS, MiB (log scale)",
         &groups,
@@ -823,11 +824,17 @@ pub fn write_files(dir: &Path, r: &Results, m: &Machine) -> io::Result<()> {
         } else {
             throughput_chart(r, w)
         };
-        fs::write(dir.join(format!("{}.svg", w.name)), chart)?;
+        fs::write(
+            dir.join(format!("{}.svg", w.name)),
+            chart.map_err(io::Error::other)?,
+        )?;
     }
     if let Some(c) = rounds_csv(r) {
         fs::write(dir.join("rounds.csv"), c)?;
     }
-    fs::write(dir.join("peak-rss.svg"), memory_chart(r))?;
+    fs::write(
+        dir.join("peak-rss.svg"),
+        memory_chart(r).map_err(io::Error::other)?,
+    )?;
     Ok(())
 }
