@@ -235,6 +235,16 @@ pub unsafe fn alloc_with(size: usize, align: usize, guard: bool) -> (*mut u8, bo
     (p, clean)
 }
 
+/// Bit where the size word of a right-aligned block keeps how it was made
+/// (see `secure::set_kind`).
+pub const KIND_SHIFT: u32 = 62;
+
+/// The size word of right-aligned block `p` (secure mode), if it has one.
+pub unsafe fn size_word(p: *mut u8) -> Option<*mut u8> {
+    let tag = *(p.sub(8) as *const u64) ^ config::secret();
+    (tag & RIGHT != 0).then(|| p.sub(24))
+}
+
 /// Right-aligned block `p` of `size` bytes ending at `end`: keeps the size
 /// before the tag and fills the bytes past it with the canary.
 unsafe fn mark_end(p: *mut u8, size: usize, start: usize, end: usize) {
@@ -252,7 +262,7 @@ unsafe fn mark_end(p: *mut u8, size: usize, start: usize, end: usize) {
 /// The requested size of right-aligned block `p` ending at `end`, after
 /// checking its canary (aborts on an overflow or a size that cannot be).
 unsafe fn checked_end(p: *mut u8, start: usize, end: usize) -> usize {
-    let size = (*(p.sub(24) as *const u64) ^ config::secret()) as usize;
+    let size = (*(p.sub(24) as *const u64) ^ config::secret()) as usize & ((1 << KIND_SHIFT) - 1);
     let room = end - p as usize;
     let front = p as usize - 24 - start;
     if (0..front).any(|i| *(start as *const u8).add(i) != canary(p, i)) {

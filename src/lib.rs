@@ -51,6 +51,8 @@ mod heap;
 
 #[cfg(feature = "preload")]
 mod capi;
+#[cfg(feature = "preload")]
+mod cxx;
 
 pub use global::ArenaPool;
 pub use heapmap::write_heap_map;

@@ -129,12 +129,86 @@ pub unsafe fn alloc(n: usize, align: usize) -> *mut u8 {
 /// its canary (aborts on an overflow).
 unsafe fn checked_size(p: *mut u8, s: usize, op: &[u8]) -> usize {
     let usable = s - HDR;
-    let n = (*(p.add(usable - 4) as *const u32) ^ size_key()) as usize;
+    let n = (*(p.add(usable - 4) as *const u32) ^ size_key()) as usize & SIZE_BITS;
     let w = canary_word(p);
     if n + 4 > usable || (n..usable - 4).any(|i| *p.add(i) != w[i % 8]) {
         heap::misuse(op, b": heap overflow past the end of block", p);
     }
     n
+}
+
+/// The size word of a secure arena block keeps how it was made in its top
+/// bits (see [`set_kind`]); the size below.
+const SIZE_BITS: usize = (1 << 30) - 1;
+const KIND_SHIFT: u32 = 30;
+
+/// How a block was made: `malloc` and the rest of the C family, C++ `new`,
+/// C++ `new[]`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Malloc = 0,
+    New = 1,
+    NewArray = 2,
+}
+
+/// The word that records a secure block's requested size and kind, and the
+/// bit where the kind starts; None for a block with no such word (zero-size
+/// blocks, big blocks aligned past a page).
+unsafe fn size_word(p: *mut u8) -> Option<(*mut u8, u32)> {
+    if registry::get(p as usize) == registry::ZERO {
+        return None;
+    }
+    match heap::classify(p, b"delete") {
+        heap::Block::Chunk(_, s) => Some((p.add(s - HDR - 4), KIND_SHIFT)),
+        heap::Block::Large => large::size_word(p).map(|w| (w, large::KIND_SHIFT)),
+    }
+}
+
+/// Records that `p`, just made, was made by C++ `new` or `new[]`.
+pub unsafe fn set_kind(p: *mut u8, kind: Kind) {
+    match size_word(p) {
+        Some((w, KIND_SHIFT)) => *(w as *mut u32) ^= (kind as u32) << KIND_SHIFT,
+        Some((w, shift)) => *(w as *mut u64) ^= (kind as u64) << shift,
+        None => {}
+    }
+}
+
+/// Checks, before `p` is freed by C++ `delete` (`Kind::New`) or `delete[]`
+/// (`Kind::NewArray`), that the matching `new` made it and, for a sized
+/// delete, with `size` bytes.
+pub unsafe fn check_delete(p: *mut u8, kind: Kind, size: Option<usize>) {
+    let Some((w, shift)) = size_word(p) else {
+        return;
+    };
+    let v = if shift == KIND_SHIFT {
+        (*(w as *const u32) ^ size_key()) as u64
+    } else {
+        *(w as *const u64) ^ config::secret()
+    };
+    let (made, n) = (v >> shift, (v & ((1 << shift) - 1)) as usize);
+    if made != kind as u64 {
+        let what: &[u8] = if kind == Kind::New {
+            b" of a block not made by new:"
+        } else {
+            b" of a block not made by new[]:"
+        };
+        heap::misuse(
+            if kind == Kind::New {
+                b"delete"
+            } else {
+                b"delete[]"
+            },
+            what,
+            p,
+        );
+    }
+    if size.is_some_and(|s| s != n) {
+        heap::misuse(
+            b"sized delete",
+            b" with a size the block was not made with:",
+            p,
+        );
+    }
 }
 
 /// Frees `p` in secure mode.

@@ -119,6 +119,23 @@ fn build() -> Built {
             eprintln!("preload: warnings compiling {name}.c:\n{warnings}");
         }
     }
+    // The C++ program, through the library's operator new and delete.
+    let cxx = std::env::var_os("CXX").unwrap_or_else(|| "c++".into());
+    let src = root.join("tests").join("c").join("cxx.cc");
+    let out = Command::new(&cxx)
+        .args(["-O2", "-std=c++17", "-Wall"])
+        .arg(&src)
+        .arg("-o")
+        .arg(bin.join("cxx"))
+        .env_remove("LD_PRELOAD")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run the C++ compiler {cxx:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "compiling {} failed:\n{}",
+        src.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
     Built { lib, bin }
 }
 
@@ -1141,4 +1158,67 @@ fn oom_rules_hold_for_system_malloc() {
     let _g = serial();
     oom(1, false, Alloc::Glibc);
     oom(4, false, Alloc::Glibc);
+}
+
+/// C++ `new` and `delete` in every form go through arenapool; in secure mode a
+/// block that goes back the wrong way (`delete` of a `new[]` block and the
+/// reverse, a sized delete with another size) is reported.
+#[test]
+fn cxx_new_and_delete() {
+    let _g = serial();
+    for secure in ["0", "1"] {
+        let r = run_c_env(
+            "cxx",
+            &["ok"],
+            &[("ARENAPOOL_SECURE", secure)],
+            Alloc::Arenapool,
+            Duration::from_secs(60),
+        );
+        assert!(
+            r.status.success() && r.stdout.contains("cxx: ok"),
+            "secure {secure}: {}",
+            r.describe()
+        );
+    }
+    for (mode, message) in [
+        (
+            "delete-of-new-array",
+            "arenapool: delete of a block not made by new:",
+        ),
+        (
+            "delete-array-of-new",
+            "arenapool: delete[] of a block not made by new[]:",
+        ),
+        (
+            "sized-delete-wrong-size",
+            "arenapool: sized delete with a size the block was not made with:",
+        ),
+    ] {
+        let r = run_c_env(
+            "cxx",
+            &[mode],
+            &[("ARENAPOOL_SECURE", "1")],
+            Alloc::Arenapool,
+            Duration::from_secs(60),
+        );
+        assert!(
+            std::os::unix::process::ExitStatusExt::signal(&r.status) == Some(libc::SIGABRT)
+                && r.stderr.contains(message),
+            "{mode}: {}",
+            r.describe()
+        );
+        // The default mode does not check.
+        let r = run_c_env(
+            "cxx",
+            &[mode],
+            &[("ARENAPOOL_SECURE", "0")],
+            Alloc::Arenapool,
+            Duration::from_secs(60),
+        );
+        assert!(
+            r.stdout.contains("cxx: not caught"),
+            "{mode}: {}",
+            r.describe()
+        );
+    }
 }
