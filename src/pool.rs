@@ -141,14 +141,16 @@ impl Drop for PoolGuard {
     fn drop(&mut self) {
         let g = &mut *self.0;
         let (nu, np) = (g.nunmaps, g.npurges);
+        if nu + np == 0 {
+            // SAFETY: dropped once, here; the guard is not used after.
+            unsafe { ManuallyDrop::drop(&mut self.0) };
+            return;
+        }
         let (unmaps, purges) = (g.unmaps, g.purges);
         g.nunmaps = 0;
         g.npurges = 0;
-        // SAFETY: dropped once, here; the guard is not used after.
+        // SAFETY: as above.
         unsafe { ManuallyDrop::drop(&mut self.0) };
-        if nu + np == 0 {
-            return;
-        }
         // Ranges to put back as clean free runs: the purged ones, and any the
         // kernel would not unmap (at its limit on mappings), purged instead.
         let mut back = [(0usize, 0usize, false); 2 * DEFER_CAP];
