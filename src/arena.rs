@@ -856,6 +856,15 @@ impl Arena {
         self.remote.push(p, self.link_key as usize);
     }
 
+    /// Pushes payload `p`, already flagged `CACHED`, onto this arena's remote
+    /// list (secure mode's quarantine, whose blocks stay flagged).
+    ///
+    /// # Safety
+    /// As [`Arena::push_remote`]; `p`'s header has `CACHED` set.
+    pub unsafe fn push_remote_flagged(&self, p: *mut u8) {
+        self.remote.push(p, self.link_key as usize);
+    }
+
     #[inline]
     pub fn has_remote(&self) -> bool {
         !self.remote.is_empty()

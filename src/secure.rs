@@ -128,13 +128,22 @@ pub unsafe fn alloc(n: usize, align: usize) -> *mut u8 {
 /// The requested size of secure arena block `p` of chunk size `s`, after checking
 /// its canary (aborts on an overflow).
 unsafe fn checked_size(p: *mut u8, s: usize, op: &[u8]) -> usize {
+    match canary_size(p, s) {
+        Some(n) => n,
+        None => heap::misuse(op, b": heap overflow past the end of block", p),
+    }
+}
+
+/// The requested size of secure arena block `p` of chunk size `s`, or None if
+/// its canary or size word was overwritten.
+unsafe fn canary_size(p: *mut u8, s: usize) -> Option<usize> {
     let usable = s - HDR;
     let n = (*(p.add(usable - 4) as *const u32) ^ size_key()) as usize & SIZE_BITS;
     let w = canary_word(p);
     if n + 4 > usable || (n..usable - 4).any(|i| *p.add(i) != w[i % 8]) {
-        heap::misuse(op, b": heap overflow past the end of block", p);
+        return None;
     }
-    n
+    Some(n)
 }
 
 /// The size word of a secure arena block keeps how it was made in its top
@@ -256,10 +265,17 @@ unsafe fn evict(p: *mut u8) {
     let c = p.sub(HDR);
     let s = span::size(c, span::key_of(c));
     check_fill(p, s);
-    let h = &*(c as *const AtomicU32);
-    h.fetch_xor(CACHED as u32, Ordering::AcqRel);
     let owner = (*span::span_of(p)).arena.load(Ordering::Acquire);
-    heap::release(p, owner, s);
+    if owner == thread::arena() {
+        let h = &*(c as *const AtomicU32);
+        h.fetch_xor(CACHED as u32, Ordering::AcqRel);
+        return heap::release(p, owner, s);
+    }
+    // Another arena's block goes onto its remote list still flagged: it never
+    // looks in use to its owner meanwhile (see `check_prev`).
+    heap::count_cross(owner, s);
+    (*owner).push_remote_flagged(p);
+    crate::arena::SpanSource::drain_if_parked(&mut crate::pool::Global, owner);
 }
 
 /// Checks every block in `a`'s quarantine for writes after free, leaving them
@@ -299,13 +315,25 @@ unsafe fn check_prev(p: *mut u8) {
     if span::size(prev, k) != ps {
         heap::misuse(b"", b"corrupted block header at", p);
     }
-    if h & span::FREE != 0 {
-        return;
-    }
-    if h & CACHED != 0 {
-        check_fill(prev.add(HDR), ps);
-    } else if !is_guard_chunk(prev) {
-        checked_size(prev.add(HDR), ps, b"free");
+    // A free or flagged chunk is left alone: a flagged one may be in another
+    // thread's quarantine, being filled this very moment. An in-use chunk is
+    // written by no other thread but its user (flags are set before a free
+    // writes to it, and stay set until its owner takes it back).
+    if h & (span::FREE | CACHED) == 0
+        && !is_guard_chunk(prev)
+        && canary_size(prev.add(HDR), ps).is_none()
+    {
+        // Unless another thread freed it meanwhile: its flag came before its
+        // fill, so a fill seen above means the flag is seen now.
+        core::sync::atomic::fence(Ordering::Acquire);
+        let now = (*(prev as *const AtomicU32)).load(Ordering::Acquire) ^ k as u32;
+        if now & (span::FREE | CACHED) as u32 == 0 {
+            heap::misuse(
+                b"free",
+                b": heap overflow past the end of block",
+                prev.add(HDR),
+            );
+        }
     }
 }
 
