@@ -5,21 +5,27 @@
 //!
 //! `scale` multiplies the amount of work: 1 for the short preset, 3 for the full one
 //! (`--scale N` overrides). At scale 1 the constants below make a one-thread cell
-//! take roughly 0.05-0.3 s on the 2-core development machine.
+//! take roughly 0.05-0.3 s on the 2-core development machine (`big-replace`, which
+//! makes 5-25 MiB buffers, about 1 s).
 //!
 //! Scaling with threads: most workloads do a fixed amount of work *per thread*
 //! (weak scaling: total work grows with the thread count, so on a machine with `c`
-//! cores the ideal wall time is flat up to `c` threads and ops/s grows `c`-fold).
-//! `rayon` does a fixed amount of work *in total* (strong scaling). `footprint`
-//! starts its own threads and ignores the thread count, so it runs at one thread
-//! count only. Each workload's `scaling` field says which.
+//! cores the ideal wall time is flat up to `c` threads and ops/s grows `c`-fold;
+//! `xmalloc` does a fixed amount per producer/consumer pair, with T/2 pairs at T
+//! threads but one pair, two threads, at T = 1). `rayon` does a fixed amount of
+//! work *in total* (strong scaling). `footprint` starts its own threads and ignores
+//! the thread count, so it runs at one thread count only. Each workload's `scaling`
+//! field says which.
 //!
 //! Results are checked cheaply: blocks carry a tag at both ends, written on
 //! allocation and read back on free ([`Block`]); every thread adds the tags it
 //! allocated and the tags it freed to two global sums, which must agree at the end,
 //! and a tag whose two copies differ (an overlapping or corrupted block) counts as an
-//! error. Workloads that use std collections check a checksum against its expected
-//! value. See [`verify`].
+//! error (`xmalloc` also checks a pattern in every byte between the tags). Blocks
+//! too small for two tags (`mixed-sizes`, [`Filled`]: a seed beside the block, a
+//! pattern in every byte) and big buffers (`big-replace`, [`BigBuf`]: a word per
+//! page) are checked their own way and add their tags to the same sums. Workloads that use std collections check a checksum
+//! against its expected value. See [`verify`].
 
 use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
 use std::collections::{HashMap, VecDeque};
@@ -102,6 +108,12 @@ pub const ALL: &[Workload] = &[
         run: churn_medium,
     },
     Workload {
+        name: "mixed-sizes",
+        scaling: Scaling::ThreadLocal,
+        op: "free+alloc",
+        run: mixed_sizes,
+    },
+    Workload {
         name: "live-100k",
         scaling: Scaling::ThreadLocal,
         op: "alloc+free",
@@ -118,6 +130,12 @@ pub const ALL: &[Workload] = &[
         scaling: Scaling::PerThreadShared,
         op: "alloc+free",
         run: prodcons,
+    },
+    Workload {
+        name: "xmalloc",
+        scaling: Scaling::PerThreadShared,
+        op: "block allocated by a producer, freed by its consumer (T/2 pairs; 1 pair at T=1)",
+        run: xmalloc,
     },
     Workload {
         name: "false-share-active",
@@ -154,6 +172,12 @@ pub const ALL: &[Workload] = &[
         scaling: Scaling::ThreadLocal,
         op: "alloc+touch+free",
         run: large,
+    },
+    Workload {
+        name: "big-replace",
+        scaling: Scaling::ThreadLocal,
+        op: "5-25 MiB zeroed buffer replaced",
+        run: big_replace,
     },
     Workload {
         name: "rayon",
@@ -297,6 +321,45 @@ impl Block {
         // SAFETY: allocated by `new` with this layout.
         unsafe { dealloc(p, Self::layout(self.size)) };
         head
+    }
+
+    /// The bytes between the tags: after the head copy, up to the tail copy (or the
+    /// end, for blocks under 16 bytes, which have no tail copy).
+    #[inline]
+    fn body(size: usize) -> std::ops::Range<usize> {
+        8..if size >= 16 { size - 8 } else { size }
+    }
+
+    #[inline]
+    fn pattern_byte(tag: u64, i: usize) -> u8 {
+        ((tag >> 8) as u8).wrapping_add(i as u8)
+    }
+
+    /// Writes a pattern derived from the tag into every byte between the tags.
+    #[inline]
+    fn write_pattern(&mut self) {
+        let p = self.ptr.as_ptr();
+        // SAFETY: p is valid for `size` bytes, and aligned to 8.
+        let tag = unsafe { p.cast::<u64>().read() };
+        for i in Self::body(self.size) {
+            // SAFETY: i < size.
+            unsafe { p.add(i).write(Self::pattern_byte(tag, i)) };
+        }
+    }
+
+    /// Whether the bytes between the tags still hold [`Block::write_pattern`]'s
+    /// pattern (for the tag in the head copy).
+    #[inline]
+    fn pattern_intact(&self) -> bool {
+        let p = self.ptr.as_ptr();
+        // SAFETY: as in `write_pattern`.
+        let tag = unsafe { p.cast::<u64>().read() };
+        let mut diff = 0u8;
+        for i in Self::body(self.size) {
+            // SAFETY: i < size.
+            diff |= unsafe { p.add(i).read() } ^ Self::pattern_byte(tag, i);
+        }
+        diff == 0
     }
 
     /// Writes every byte of the block (the tags are rewritten after).
@@ -478,6 +541,112 @@ fn churn_medium(threads: usize, scale: u64) -> u64 {
     })
 }
 
+/// mixed-sizes (thread-local, fixed work per thread): MS_LIVE live blocks of 4 B to
+/// 32 KiB, one at random replaced per step (freed, then a new one allocated). Sizes
+/// are multiples of 4, `4 * k` with `k = floor(1/u)` for `u` uniform in (0, 1],
+/// clipped to MS_MAX_K: P(k) = 1/(k(k+1)), an inverse-square law (half the blocks
+/// are 4 B, a sixth 8 B, one in 12 12 B, ...; about 1 in 1,000 is over 4 KiB and 1
+/// in 8,192 is 32 KiB; the mean is 4 H(8192), about 38 B). Every byte of a block
+/// holds a pattern from a seed kept beside it, written on allocation and checked
+/// on free ([`Filled`]). One op = one free + one alloc.
+const MS_LIVE: usize = 1024;
+const MS_OPS: u64 = 3_000_000;
+const MS_MAX_K: u64 = 32 * 1024 / 4;
+
+#[inline]
+fn ms_size(rng: &mut Rng) -> usize {
+    // u = (r + 1) / 2^53, so floor(1/u) = floor(2^53 / (r + 1)), in integers.
+    let r = rng.next() >> 11;
+    4 * ((1u64 << 53) / (r + 1)).min(MS_MAX_K) as usize
+}
+
+/// A raw heap block of any size (4 bytes and up here), too small for [`Block`]'s
+/// tags: its seed is kept beside it and every byte holds a pattern derived from the
+/// seed. The seeds go into a [`Tally`] like tags do. Not freed on drop: a workload
+/// must hand every one to [`Filled::free`].
+struct Filled {
+    ptr: NonNull<u8>,
+    size: usize,
+    seed: u64,
+}
+
+impl Filled {
+    #[inline]
+    fn layout(size: usize) -> Layout {
+        // Align 8, as malloc would give a block this small: valid for any size.
+        match Layout::from_size_align(size, 8) {
+            Ok(l) => l,
+            Err(_) => unreachable!(),
+        }
+    }
+
+    #[inline]
+    fn byte(seed: u64, i: usize) -> u8 {
+        (seed as u8).wrapping_add(i as u8)
+    }
+
+    #[inline]
+    fn new(tally: &mut Tally, size: usize, seed: u64) -> Filled {
+        debug_assert!(size > 0);
+        let layout = Self::layout(size);
+        // SAFETY: layout has non-zero size.
+        let p = unsafe { alloc(layout) };
+        let Some(ptr) = NonNull::new(p) else {
+            handle_alloc_error(layout)
+        };
+        // SAFETY: p is valid for `size` bytes.
+        let bytes = unsafe { std::slice::from_raw_parts_mut(p, size) };
+        for (i, b) in bytes.iter_mut().enumerate() {
+            *b = Self::byte(seed, i);
+        }
+        tally.allocated = tally.allocated.wrapping_add(seed);
+        Filled { ptr, size, seed }
+    }
+
+    /// Checks the pattern (an error if any byte differs) and frees the block.
+    #[inline]
+    fn free(self, tally: &mut Tally) {
+        let p = self.ptr.as_ptr();
+        // SAFETY: still allocated, valid for `size` bytes.
+        let bytes = unsafe { std::slice::from_raw_parts(p, self.size) };
+        let diff = bytes
+            .iter()
+            .enumerate()
+            .fold(0u8, |d, (i, &b)| d | (b ^ Self::byte(self.seed, i)));
+        if diff != 0 {
+            error();
+        }
+        tally.freed = tally.freed.wrapping_add(self.seed);
+        // SAFETY: allocated by `new` with this layout.
+        unsafe { dealloc(p, Self::layout(self.size)) };
+    }
+}
+
+fn mixed_sizes(threads: usize, scale: u64) -> u64 {
+    on_threads(threads, |t| {
+        let mut rng = Rng::new(60 + t as u64);
+        let mut tally = Tally::default();
+        let mut live: Vec<Filled> = (0..MS_LIVE)
+            .map(|_| {
+                let s = ms_size(&mut rng);
+                Filled::new(&mut tally, s, rng.next())
+            })
+            .collect();
+        for _ in 0..MS_OPS * scale {
+            let i = rng.below(MS_LIVE);
+            let s = ms_size(&mut rng);
+            let seed = rng.next();
+            // Free first, then allocate: the new block may reuse the old one's memory.
+            live.swap_remove(i).free(&mut tally);
+            live.push(Filled::new(&mut tally, s, seed));
+        }
+        for b in live {
+            b.free(&mut tally);
+        }
+        MS_OPS * scale
+    })
+}
+
 // ---------------------------------------------------------------------------------
 // 2. live-100k (thread-local, fixed work per thread): allocate 100,000 blocks of
 // mixed small sizes (8..256 B), then free them all in random order; repeat. With
@@ -624,6 +793,61 @@ fn prodcons(threads: usize, scale: u64) -> u64 {
         }
     });
     (2 * pairs as u64 + solo as u64) * batches * PC_BATCH as u64
+}
+
+// ---------------------------------------------------------------------------------
+// 4b. xmalloc (cross-thread, fixed work per producer/consumer pair), after
+// xmalloc-test: one thread allocates, another frees. With T threads, T/2 pairs (with
+// an odd T the odd one out stays idle); at T = 1 one pair, two threads, runs anyway,
+// so the 1- and 2-thread cells do the same work on the same two threads. In each
+// pair the producer allocates blocks of 8..=64 B (uniform), tags them and fills them
+// with a pattern ([`Block::write_pattern`]), and hands them over in batches of
+// XM_BATCH through a bounded channel (XM_QUEUE batches deep) to its consumer, which
+// checks every block's pattern and tags and frees it. Unlike `prodcons`, the blocks
+// are all tiny and every byte is checked. Each pair moves XM_OPS blocks (x scale).
+// One op = one block allocated (by the producer) and freed (by the consumer).
+
+const XM_BATCH: usize = 64;
+const XM_QUEUE: usize = 16;
+const XM_OPS: u64 = 1_000_000;
+
+fn xmalloc(threads: usize, scale: u64) -> u64 {
+    let pairs = (threads / 2).max(1);
+    let batches = XM_OPS * scale / XM_BATCH as u64;
+    thread::scope(|s| {
+        for p in 0..pairs {
+            let (tx, rx) = sync_channel::<Vec<Block>>(XM_QUEUE);
+            s.spawn(move || {
+                let mut rng = Rng::new(350 + p as u64);
+                let mut tally = Tally::default();
+                for _ in 0..batches {
+                    let mut batch = Vec::with_capacity(XM_BATCH);
+                    for _ in 0..XM_BATCH {
+                        let size = 8 + rng.below(57);
+                        let mut b = tally.alloc(size, rng.next());
+                        b.write_pattern();
+                        batch.push(b);
+                    }
+                    tx.send(batch).expect("xmalloc consumer gone");
+                }
+            });
+            s.spawn(move || {
+                let mut tally = Tally::default();
+                let mut blocks = 0u64;
+                for batch in rx {
+                    for b in batch {
+                        if !b.pattern_intact() {
+                            error();
+                        }
+                        tally.free(b);
+                        blocks += 1;
+                    }
+                }
+                expect(blocks, batches * XM_BATCH as u64);
+            });
+        }
+    });
+    pairs as u64 * batches * XM_BATCH as u64
 }
 
 // ---------------------------------------------------------------------------------
@@ -891,6 +1115,114 @@ fn large(threads: usize, scale: u64) -> u64 {
             tally.free(b);
         }
         LARGE_OPS * scale
+    })
+}
+
+// ---------------------------------------------------------------------------------
+// 8b. big-replace (thread-local, fixed work per thread), after mimalloc-bench's
+// malloc-large: each thread keeps BR_LIVE buffers of 5..=25 MiB (uniform), made
+// zero-filled (`vec![0u8; n]`: the allocator's zeroed allocation, calloc) and
+// replaces a random one BR_OPS times (x scale). A new buffer has one 8-byte word per
+// 4 KiB page set (so every page is touched) and its last 8 bytes; each word must
+// have been zero before ([`BigBuf::new`]), and holds a tag-derived value checked
+// when the buffer is freed. The original replaces 2,000 times, which would take
+// about 7 s at one thread on glibc on the 2-core development machine (about 0.4 s
+// to make the first 20 buffers, then 3-4 ms a replacement), so BR_OPS is 150
+// (0.85-1 s on glibc, 1.4 s on arenapool). Live data is about 300 MiB per thread
+// (peak RSS 420-580 MiB at one thread), so mind the thread count on small machines.
+// One op = one buffer replaced (the old one freed, a new one made and touched).
+
+const BR_LIVE: usize = 20;
+const BR_MIN: usize = 5 << 20;
+const BR_MAX: usize = 25 << 20;
+const BR_OPS: u64 = 150;
+const BR_PAGE: usize = 4096;
+
+/// A zero-filled buffer with a word per page (and its last 8 bytes) set from a
+/// tag.
+struct BigBuf {
+    data: Vec<u8>,
+    tag: u64,
+}
+
+impl BigBuf {
+    /// Offsets of the per-page words: 8-aligned, one per page, all before the last
+    /// 8 bytes.
+    fn words(data: &[u8]) -> impl Iterator<Item = usize> {
+        // The distance to the next multiple of 8 (not `align_offset`, which may
+        // give up).
+        let first = (data.as_ptr() as usize).wrapping_neg() & 7;
+        let end = data.len().saturating_sub(16);
+        (first..end).step_by(BR_PAGE)
+    }
+
+    fn new(tally: &mut Tally, size: usize, tag: u64) -> BigBuf {
+        let mut data = vec![0u8; size];
+        let p = data.as_mut_ptr();
+        for (k, off) in Self::words(&data).enumerate() {
+            // An atomic swap: one write access, so an untouched page is faulted in
+            // once (a read, then a write, would fault twice), and the old value
+            // comes back to be checked.
+            // SAFETY: off is 8-aligned (align_offset) and off + 8 <= size; nothing
+            // else accesses the buffer.
+            let old = unsafe { AtomicU64::from_ptr(p.add(off).cast::<u64>()) }
+                .swap(tag ^ k as u64, Ordering::Relaxed);
+            if old != 0 {
+                error();
+            }
+        }
+        let last = size - 8;
+        let tail = u64::from_ne_bytes(data[last..].try_into().unwrap());
+        if tail != 0 {
+            error();
+        }
+        data[last..].copy_from_slice(&tag.to_ne_bytes());
+        tally.allocated = tally.allocated.wrapping_add(tag);
+        BigBuf { data, tag }
+    }
+
+    /// Checks the words (an error for each that differs) and frees the buffer.
+    fn free(self, tally: &mut Tally) {
+        let d = &self.data;
+        for (k, off) in Self::words(d).enumerate() {
+            let w = u64::from_ne_bytes(d[off..off + 8].try_into().unwrap());
+            if w != self.tag ^ k as u64 {
+                error();
+            }
+        }
+        let tail = u64::from_ne_bytes(d[d.len() - 8..].try_into().unwrap());
+        tally.freed = tally.freed.wrapping_add(tail);
+        drop(black_box(self.data));
+    }
+}
+
+fn br_size(rng: &mut Rng) -> usize {
+    BR_MIN + rng.below(BR_MAX - BR_MIN + 1)
+}
+
+fn big_replace(threads: usize, scale: u64) -> u64 {
+    on_threads(threads, |t| {
+        let mut rng = Rng::new(950 + t as u64);
+        let mut tally = Tally::default();
+        let mut live: Vec<BigBuf> = (0..BR_LIVE)
+            .map(|_| {
+                let s = br_size(&mut rng);
+                BigBuf::new(&mut tally, s, rng.next())
+            })
+            .collect();
+        for _ in 0..BR_OPS * scale {
+            let i = rng.below(BR_LIVE);
+            let s = br_size(&mut rng);
+            let tag = rng.next();
+            // As in malloc-large (`buffers[i] = make_unique<char[]>(n)`): the new
+            // buffer is made before the old one is freed.
+            let b = BigBuf::new(&mut tally, s, tag);
+            std::mem::replace(&mut live[i], b).free(&mut tally);
+        }
+        for b in live {
+            b.free(&mut tally);
+        }
+        BR_OPS * scale
     })
 }
 
