@@ -20,6 +20,7 @@
 //! or one of `spans` whose only chunk is free.
 
 use crate::os::PAGE;
+use crate::purge::PurgeClock;
 use crate::size::*;
 use crate::span::{self, Span, CACHED, FENCE, FIRST, FREE, FULL};
 use core::ptr::{self, null_mut};
@@ -57,9 +58,6 @@ const REFILL_BYTES: usize = 8 * 1024;
 /// Chunks a flush takes at a time (a stack array of this many addresses).
 const FLUSH_BATCH: usize = 256;
 
-/// Bytes freed into free chunks big enough to hold whole pages after which a
-/// purge pass is scheduled (`ARENAPOOL_PURGE_DELAY` later; see [`Arena::purge`]).
-pub const PURGE_DIRTY_MIN: usize = 1 << 20;
 /// Smallest free chunk that may hold a whole page past its links.
 const PURGE_MIN_CHUNK: usize = PAGE + MIN_CHUNK;
 
@@ -120,11 +118,9 @@ pub struct Arena {
     /// Bytes of whole pages inside free chunks released to the OS (the sum of
     /// the free chunks' `released` fields, in bytes).
     pub released: usize,
-    /// Bytes freed into chunks big enough to hold whole pages since the last
-    /// purge pass (an upper bound on what a pass could release).
-    dirty: usize,
-    /// When the next purge pass is due (`os::now_ms`), 0 when none is scheduled.
-    purge_at: u64,
+    /// Bytes freed into chunks big enough to hold whole pages, and when the
+    /// next purge pass is due (see `purge`).
+    purge: PurgeClock,
     /// The cache is switched off (every limit 0) while the arena is sparse.
     uncached: bool,
     /// 1, 2, ...: order of creation; 0 for the static arenas.
@@ -334,7 +330,7 @@ impl Arena {
             (c, s)
         };
         if s >= PURGE_MIN_CHUNK {
-            self.dirty += freed;
+            self.purge.dirty += freed;
         }
         if s == empty_chunk() {
             return self.span_emptied(span::span_of(c));
@@ -344,32 +340,14 @@ impl Arena {
 
     // ---- giving free pages back ------------------------------------------------------
 
-    /// Schedules or runs a purge pass once enough has been freed (see
-    /// [`PURGE_DIRTY_MIN`]): passes run at the first call at least
-    /// `ARENAPOOL_PURGE_DELAY` apart, and each releases the free chunks the
-    /// pass before it saw unchanged (so a free chunk goes back to the OS one to
-    /// two delays after it last changed; memory reused sooner is never
-    /// released). Cheap when nothing is pending: one compare.
+    /// Runs a purge pass when one is due (see `purge`): the free chunks the
+    /// pass before it saw unchanged go back to the OS, so memory reused sooner
+    /// never does. Cheap when nothing is pending: one compare.
     #[inline]
     pub unsafe fn maybe_purge(&mut self) {
-        if self.dirty >= PURGE_DIRTY_MIN && crate::config::purge() {
-            self.purge_if_due();
-        }
-    }
-
-    #[cold]
-    unsafe fn purge_if_due(&mut self) {
-        let now = crate::os::now_ms();
-        if self.purge_at == 0 {
-            self.purge_at = now + crate::config::purge_delay_ms();
-        }
-        if now >= self.purge_at {
-            self.purge_pass(false);
-            self.purge_at = if self.dirty >= PURGE_DIRTY_MIN {
-                now + crate::config::purge_delay_ms()
-            } else {
-                0
-            };
+        if self.purge.due() {
+            let left = self.purge_pass(false);
+            self.purge.passed(left);
         }
     }
 
@@ -379,14 +357,14 @@ impl Arena {
     /// released, and the pages read as zeros when a block carved there touches
     /// them). Walks the size bins that can hold such chunks.
     pub unsafe fn purge(&mut self) {
-        self.purge_pass(true);
-        self.purge_at = 0;
+        let left = self.purge_pass(true);
+        self.purge.passed(left);
     }
 
     /// A purge pass: releases the chunks a previous pass saw unchanged (all of
-    /// them with `all`) and marks the others seen. `dirty` becomes the bytes
-    /// left unreleased.
-    unsafe fn purge_pass(&mut self, all: bool) {
+    /// them with `all`) and marks the others seen. Returns the bytes left
+    /// unreleased.
+    unsafe fn purge_pass(&mut self, all: bool) -> usize {
         let mut left = 0;
         for b in bin_of(PURGE_MIN_CHUNK)..NBINS {
             let mut x = self.bins[b];
@@ -408,13 +386,13 @@ impl Arena {
                 x = span::bin_next(x, self.key);
             }
         }
-        self.dirty = left;
+        left
     }
 
     /// Runs a purge pass at once if enough was freed since the last one (a
     /// parked arena: no owner comes by to run a scheduled one).
     pub unsafe fn purge_parked(&mut self) {
-        if self.dirty >= PURGE_DIRTY_MIN && crate::config::purge() {
+        if self.purge.pending() {
             self.purge();
         }
     }

@@ -37,6 +37,7 @@ pub mod heapmap;
 pub mod large;
 pub mod os;
 pub mod pool;
+pub mod purge;
 pub mod registry;
 pub mod remote;
 pub mod secure;

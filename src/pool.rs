@@ -12,8 +12,9 @@
 //! sorted by start, non-overlapping and never adjacent (adjacent runs are merged);
 //! `free_bytes` is the sum of their lengths.
 
-use crate::arena::{Arena, SpanSource, PURGE_DIRTY_MIN};
+use crate::arena::{Arena, SpanSource};
 use crate::os::{self, align_up, PAGE};
+use crate::purge::PurgeClock;
 use crate::registry;
 use crate::size::SPAN;
 use crate::sync::{Guard, Mutex};
@@ -71,10 +72,9 @@ pub struct PoolInner {
     pub arena_count: u32,
     /// Highest `mapped_bytes` (plus huge bytes) seen.
     pub peak_mapped: usize,
-    /// Bytes given back into free runs not known clean since the last purge pass.
-    dirty: usize,
-    /// When the next purge pass is due (`os::now_ms`), 0 when none is scheduled.
-    purge_at: u64,
+    /// Bytes given back into free runs not known clean, and when the next
+    /// purge pass is due (see `purge`).
+    purge: PurgeClock,
     /// Bytes of free runs released to the OS by purge passes, so far.
     pub purged_total: u64,
     /// Ranges to unmap once the lock is released (already out of the free runs
@@ -105,8 +105,7 @@ pub static POOL: Mutex<PoolInner> = Mutex::new(PoolInner {
     meta_end: null_mut(),
     arena_count: 0,
     peak_mapped: 0,
-    dirty: 0,
-    purge_at: 0,
+    purge: PurgeClock::new(),
     purged_total: 0,
     unmaps: [(0, 0); DEFER_CAP],
     nunmaps: 0,
@@ -347,7 +346,7 @@ impl PoolInner {
             self.trim(retain / 2);
         }
         if !clean {
-            self.dirty += len;
+            self.purge.dirty += len;
         }
         self.maybe_purge();
     }
@@ -423,42 +422,29 @@ impl PoolInner {
         }
     }
 
-    /// Schedules or runs a purge pass of the free runs once [`PURGE_DIRTY_MIN`]
-    /// bytes were given back dirty: at the first pool operation at least
-    /// `ARENAPOOL_PURGE_DELAY` later.
+    /// Runs a purge pass of the free runs when one is due (see `purge`).
     #[inline]
     fn maybe_purge(&mut self) {
-        if self.dirty < PURGE_DIRTY_MIN || !crate::config::purge() {
-            return;
-        }
-        let now = os::now_ms();
-        if self.purge_at == 0 {
-            self.purge_at = now + crate::config::purge_delay_ms();
-        }
-        if now >= self.purge_at {
-            self.purge_pass(false);
-            self.purge_at = if self.dirty >= PURGE_DIRTY_MIN {
-                now + crate::config::purge_delay_ms()
-            } else {
-                0
-            };
+        if self.purge.due() {
+            let left = self.purge_pass(false);
+            self.purge.passed(left);
         }
     }
 
     /// Releases the pages of every free run not known to read as zeros (they
     /// stay mapped, and read as zeros from then on: the runs become clean).
     pub fn purge(&mut self) {
-        self.purge_pass(true);
-        self.purge_at = 0;
+        let left = self.purge_pass(true);
+        self.purge.passed(left);
     }
 
     /// A purge pass over the free runs: releases the dirty runs a previous
     /// pass saw unchanged (all of them with `all`) and marks the others seen
-    /// (any change to a run clears the mark); `dirty` becomes the bytes left.
+    /// (any change to a run clears the mark); returns the bytes left dirty.
     ///
     /// Runs are taken out of the table and purged once the lock is released
     /// (see [`PoolGuard`]): a run being purged must not be handed out meanwhile.
-    fn purge_pass(&mut self, all: bool) {
+    fn purge_pass(&mut self, all: bool) -> usize {
         let mut left = 0;
         let mut i = self.nruns;
         while i > 0 {
@@ -501,7 +487,7 @@ impl PoolInner {
                 );
             }
         }
-        self.dirty = left;
+        left
     }
 
     /// How many free bytes the pool may keep (see [`RETAIN_PER_THREAD`]).
