@@ -70,7 +70,11 @@ pub const FREED: u64 = 16;
 /// tag's length word the requested size, and the bytes between the requested
 /// size and the guard page a canary (see [`alloc_with`]).
 pub const RIGHT: u64 = 32;
-const TAG_FLAGS: u64 = MARK | LARGE | HUGE | GUARD | FREED | RIGHT;
+/// Tag flag (secure mode, with `RIGHT`): the payload starts on a page
+/// boundary and the pages before it (tag, size word, canary) are read-only
+/// until the free, so a write just before the block faults.
+pub const READONLY: u64 = 64;
+const TAG_FLAGS: u64 = MARK | LARGE | HUGE | GUARD | FREED | RIGHT | READONLY;
 
 /// Tombstones kept, most recent first out of a ring; the oldest is unmapped
 /// when a new one comes.
@@ -194,7 +198,10 @@ pub unsafe fn alloc_with(size: usize, align: usize, guard: bool) -> (*mut u8, bo
         (off, len)
     };
     let extra = if guard { PAGE } else { 0 };
-    let flags = (if guard { GUARD } else { 0 }) | (if right { RIGHT } else { 0 });
+    let ro = right && off % PAGE == 0;
+    let flags = (if guard { GUARD } else { 0 })
+        | (if right { RIGHT } else { 0 })
+        | (if ro { READONLY } else { 0 });
     // The pool lock is held across fork by handlers the first arena registers: a
     // program whose first allocation is a big block gets its arena here.
     crate::thread::arena_ready();
@@ -212,6 +219,9 @@ pub unsafe fn alloc_with(size: usize, align: usize, guard: bool) -> (*mut u8, bo
         write_tag(p, len, off, HUGE | flags);
         if right {
             mark_end(p, size, start as usize, start as usize + len - PAGE);
+        }
+        if ro {
+            os::protect_read(start, off);
         }
         return (p, true);
     }
@@ -233,6 +243,9 @@ pub unsafe fn alloc_with(size: usize, align: usize, guard: bool) -> (*mut u8, bo
     if right {
         mark_end(p, size, start as usize, start as usize + len - PAGE);
     }
+    if ro {
+        os::protect_read(start, off);
+    }
     (p, clean)
 }
 
@@ -244,6 +257,20 @@ pub const KIND_SHIFT: u32 = 62;
 pub unsafe fn size_word(p: *mut u8) -> Option<*mut u8> {
     let tag = *(p.sub(8) as *const u64) ^ config::secret();
     (tag & RIGHT != 0).then(|| p.sub(24))
+}
+
+/// Records how right-aligned block `p` was made (see `secure::set_kind`) in
+/// its size word, opening its read-only front pages for the write if need be.
+pub unsafe fn mark_kind(p: *mut u8, kind: u64) {
+    let (start, _, flags) = tag_of(p);
+    let front = p as usize - start as usize;
+    if flags & READONLY != 0 {
+        os::protect(start, front, true);
+    }
+    *(p.sub(24) as *mut u64) ^= kind << KIND_SHIFT;
+    if flags & READONLY != 0 {
+        os::protect_read(start, front);
+    }
 }
 
 /// Right-aligned block `p` of `size` bytes ending at `end`: keeps the size
@@ -333,6 +360,9 @@ pub unsafe fn free(p: *mut u8) {
     let (start, len, flags) = tag_of(p);
     if flags & RIGHT != 0 {
         checked_end(p, start as usize, start as usize + len - PAGE);
+    }
+    if flags & READONLY != 0 {
+        os::protect(start, p as usize - start as usize, true);
     }
     if flags & HUGE != 0 {
         if len < config::huge_min() {

@@ -180,6 +180,16 @@ pub fn yield_now() {
     unsafe { libc::sched_yield() };
 }
 
+/// Makes a range read-only (aborts if the kernel refuses, as [`protect`]).
+///
+/// # Safety
+/// The range must be page-aligned and mapped by this module.
+pub unsafe fn protect_read(p: *mut u8, len: usize) {
+    if !try_protect_read(p, len) {
+        fatal(b"mprotect failed (too many mappings?)");
+    }
+}
+
 /// Makes a range read-only; false if the kernel refused (at its limit on
 /// mappings: the change would split one).
 ///

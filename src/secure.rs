@@ -177,7 +177,7 @@ unsafe fn size_word(p: *mut u8) -> Option<(*mut u8, u32)> {
 pub unsafe fn set_kind(p: *mut u8, kind: Kind) {
     match size_word(p) {
         Some((w, KIND_SHIFT)) => *(w as *mut u32) ^= (kind as u32) << KIND_SHIFT,
-        Some((w, shift)) => *(w as *mut u64) ^= (kind as u64) << shift,
+        Some((_, _)) => large::mark_kind(p, kind as u64),
         None => {}
     }
 }

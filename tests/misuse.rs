@@ -395,6 +395,12 @@ fn default_mode_reports_misuse_at_each_size() {
 #[test]
 fn secure_mode_reports_misuse_at_each_size() {
     for (case, message) in sized_cases() {
+        if case == "underflow1:262144" {
+            // A big block of whole pages starts on a page boundary in secure
+            // mode, with the pages before it read-only: the write faults.
+            expect_fault(&case);
+            continue;
+        }
         expect_abort(&case, message, true);
     }
 }
