@@ -147,8 +147,8 @@ pub fn stats() -> Stats {
     let mut a = crate::pool::lock().arenas;
     while !a.is_null() {
         s.arenas += 1;
-        // SAFETY: arenas are never freed, and `all_next` is set before an arena
-        // is published at the head of the list.
+        // (Arenas are never freed; `all_next` is set before one is published.)
+        // SAFETY: `a` is an arena on the list, valid for as long as the process.
         unsafe {
             add_arena(&mut s, &read_arena(a));
             a = (*a).all_next;

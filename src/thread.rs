@@ -229,8 +229,8 @@ fn register_exit_report() {
 
 extern "C" fn at_exit() {
     if crate::config::secure() && has_arena() {
-        // SAFETY: the exiting thread's own arena (other threads' arenas may be
-        // changing: they are left alone).
+        // (Other threads' arenas may be changing: they are left alone.)
+        // SAFETY: the exiting thread's own arena, which nobody else changes.
         unsafe {
             crate::secure::check_quarantine(arena());
             crate::secure::check_live_blocks(arena());
