@@ -117,7 +117,7 @@ fn make_secret() {
         unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
         k = (ts.tv_nsec as u64) ^ ((ts.tv_sec as u64) << 32) ^ (&ts as *const _ as u64);
     }
-    k = crate::arena::mix(k) | 1;
+    k = crate::size::mix(k) | 1;
     // The first caller's key wins; it is written before any block exists.
     let _ = SECRET.compare_exchange(0, k, Ordering::AcqRel, Ordering::Acquire);
 }
@@ -157,6 +157,7 @@ pub fn load() {
     // SAFETY: getenv with a NUL-terminated name.
     let map = unsafe { libc::getenv(c"ARENAPOOL_HEAP_MAP".as_ptr()) };
     HEAP_MAP.store(map, Ordering::Relaxed);
+    crate::os::set_verbose(verbose());
     LOADED.store(1, Ordering::Release);
     if verbose() {
         report();

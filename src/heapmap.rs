@@ -478,7 +478,7 @@ impl<'a> Painter<'a> {
         // SAFETY: the registry marks the slot an arena span and we hold the pool lock, so it stays mapped.
         let (a, key) = unsafe {
             (
-                (*span).arena.load(Ordering::Acquire),
+                crate::arena::owner(span, Ordering::Acquire),
                 read_volatile(addr_of!((*span).key)),
             )
         };
@@ -668,7 +668,7 @@ fn legend(out: &mut FdOut, s: &Seen) {
         Bytes(s.bytes(Cat::Released) as u64),
         Bytes(s.bytes(Cat::PoolBlock) as u64),
         Bytes(s.bytes(Cat::PoolFree) as u64),
-        Bytes(crate::large::huge_bytes() as u64),
+        Bytes(crate::pool::huge_bytes() as u64),
     );
     let keys: [(&str, Paint); 8] = [
         ("free chunk", Paint::Fill(FREE_GREY)),

@@ -17,16 +17,11 @@
 
 use crate::config;
 use crate::os::{self, align_up, PAGE};
+use crate::pool;
 use crate::registry;
 use crate::size::SPAN;
 use crate::span::LARGE;
 use core::sync::atomic::{AtomicUsize, Ordering};
-
-/// Bytes of huge mappings now.
-static HUGE_BYTES: AtomicUsize = AtomicUsize::new(0);
-
-/// Bytes of huge mappings returned to the OS so far.
-static HUGE_RETURNED: AtomicUsize = AtomicUsize::new(0);
 
 /// Blocks of at least this many bytes get a mapping of their own, as huge
 /// blocks do: at first every block too big for an arena (0), until the
@@ -43,16 +38,6 @@ static MAP_MIN: AtomicUsize = AtomicUsize::new(0);
 #[inline]
 fn own_mapping(size: usize) -> bool {
     size >= config::huge_min() || size >= MAP_MIN.load(Ordering::Relaxed)
-}
-
-/// Bytes of huge mappings now.
-pub fn huge_bytes() -> usize {
-    HUGE_BYTES.load(Ordering::Relaxed)
-}
-
-/// Bytes of huge mappings returned to the OS so far.
-pub fn huge_returned() -> usize {
-    HUGE_RETURNED.load(Ordering::Relaxed)
 }
 
 /// Tag flag: the block has a mapping of its own.
@@ -110,7 +95,7 @@ fn tag_offset(tag: u64) -> usize {
 /// The canary byte `i` of right-aligned block `p` holds.
 #[inline]
 fn canary(p: *mut u8, i: usize) -> u8 {
-    (crate::arena::mix(config::secret() ^ p as u64) >> ((i % 8) * 8)) as u8
+    (crate::size::mix(config::secret() ^ p as u64) >> ((i % 8) * 8)) as u8
 }
 
 /// A mapping for a huge block, `SPAN`-aligned, registered.
@@ -118,7 +103,7 @@ unsafe fn map_huge(len: usize, align: usize) -> *mut u8 {
     let start = os::map_aligned(len, align.max(SPAN));
     if !start.is_null() {
         registry::set(start as usize, 1, registry::HUGE);
-        HUGE_BYTES.fetch_add(len, Ordering::Relaxed);
+        pool::HUGE_BYTES.fetch_add(len, Ordering::Relaxed);
     }
     start
 }
@@ -132,8 +117,8 @@ unsafe fn bury(p: *mut u8, start: *mut u8, len: usize, flags: u64) {
     let page = (p as usize - 16) & !(PAGE - 1);
     let off = p as usize - start as usize;
     registry::set(start as usize, 1, registry::NONE);
-    HUGE_BYTES.fetch_sub(len, Ordering::Relaxed);
-    HUGE_RETURNED.fetch_add(len - PAGE, Ordering::Relaxed);
+    pool::HUGE_BYTES.fetch_sub(len, Ordering::Relaxed);
+    pool::HUGE_RETURNED.fetch_add(len - PAGE, Ordering::Relaxed);
     core::ptr::write_bytes(page as *mut u8, 0, PAGE);
     write_tag(p, len, off, flags | FREED);
     if !os::try_protect_read(page as *mut u8, PAGE)
@@ -425,9 +410,9 @@ pub unsafe fn realloc_in_place(p: *mut u8, new: usize) -> *mut u8 {
         }
         registry::set(q as usize, 1, registry::HUGE);
         if nlen >= len {
-            HUGE_BYTES.fetch_add(nlen - len, Ordering::Relaxed);
+            pool::HUGE_BYTES.fetch_add(nlen - len, Ordering::Relaxed);
         } else {
-            HUGE_BYTES.fetch_sub(len - nlen, Ordering::Relaxed);
+            pool::HUGE_BYTES.fetch_sub(len - nlen, Ordering::Relaxed);
         }
         let np = q.add(off);
         write_tag(np, nlen, off, HUGE);

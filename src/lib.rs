@@ -5,22 +5,37 @@
 //! mutex-protected **page pool** hands out spans, takes them back (coalescing
 //! neighbours), serves large blocks and resolves frees into arenas of exited threads.
 //!
-//! ## Layers, bottom-up (a module uses only those above it in this list)
+//! ## Layers, bottom-up
+//!
+//! Each module uses only those above it in this list (`tests/layers.rs` reads
+//! the `crate::` paths in `src/` and fails on one that runs up it):
 //!
 //! 1. [`os`]: `mmap`, `munmap`, `madvise`, `mremap`, `write(2)`, abort.
 //! 2. [`sync`]: a futex mutex that never allocates.
-//! 3. [`size`]: size arithmetic and the boundaries between block kinds.
+//! 3. [`size`]: size arithmetic, the boundaries between block kinds, key mixing.
 //! 4. [`config`]: tunables read once from the environment.
-//! 5. [`span`]: spans, chunk headers, the address-sorted free list of a span.
-//! 6. [`arena`]: the per-thread cache and store over a set of spans.
-//! 7. [`pool`]: the shared page pool (free runs, regions, parked arenas), and
-//!    [`registry`]: which address-space slots hold which kind of our memory.
-//! 8. [`large`]: pool blocks and huge blocks.
-//! 9. [`thread`]: TLS, thread exit, fork.
-//! 10. `heap`: C `malloc` semantics on top of all that, with the misuse checks.
-//! 11. [`stats`]: statistics and the cross-thread free matrix.
-//! 12. [`ArenaPool`] (`GlobalAlloc`) and, with feature `preload`, the exported C
-//!     symbols (`capi`).
+//! 5. [`remote`]: the lock-free list other threads free onto.
+//! 6. [`purge`]: when freed memory goes back to the OS.
+//! 7. [`span`]: spans, chunk headers, the address-sorted free list of a span.
+//! 8. [`arena`]: the per-thread cache and store over a set of spans, the remote
+//!    list's owner side, the quarantine's storage.
+//! 9. [`registry`]: which address-space slots hold which kind of our memory.
+//! 10. [`pool`]: the shared page pool (free runs, regions, parked arenas).
+//! 11. [`thread`]: TLS, thread exit, fork.
+//! 12. [`large`]: pool blocks and huge blocks.
+//! 13. `block`: what a pointer is (or the misuse report), allocation from the
+//!     thread's arena, release to a block's owner.
+//! 14. [`secure`]: secure mode's checks.
+//! 15. [`stats`]: statistics and the cross-thread free matrix.
+//! 16. [`heapmap`]: the heap map.
+//! 17. `heap`: C `malloc` semantics, the entry points both front doors share,
+//!     and the report at process exit.
+//! 18. `global`: [`ArenaPool`] (`GlobalAlloc`).
+//! 19. `capi`: with feature `preload`, the exported C symbols.
+//! 20. `cxx`: with feature `preload`, C++ `operator new` and `delete`.
+//!
+//! The documentation modules [`design`], [`performance`] and [`testing`] hold
+//! no code.
 //!
 //! The core uses `core` only: no `Vec`, no `Box`, no formatting, no panics. The
 //! crate links `std` only so that the shared library has a panic handler; clippy's
@@ -32,6 +47,7 @@
 #![allow(clippy::missing_safety_doc)]
 
 pub mod arena;
+mod block;
 pub mod config;
 pub mod heapmap;
 pub mod large;

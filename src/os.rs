@@ -5,6 +5,15 @@
 //! never panic. Nothing here allocates.
 
 use core::ptr;
+use core::sync::atomic::{AtomicBool, Ordering};
+
+static VERBOSE: AtomicBool = AtomicBool::new(false);
+
+/// Turns the reports of failed system calls on or off (the configuration sets it
+/// from `ARENAPOOL_VERBOSE`).
+pub fn set_verbose(on: bool) {
+    VERBOSE.store(on, Ordering::Relaxed);
+}
 
 /// The OS page size this allocator assumes (x86-64 and most aarch64 Linux kernels).
 pub const PAGE: usize = 4096;
@@ -30,7 +39,7 @@ pub unsafe fn map(len: usize) -> *mut u8 {
         0,
     );
     if p == libc::MAP_FAILED {
-        if crate::config::verbose() {
+        if VERBOSE.load(Ordering::Relaxed) {
             report_failure(b"mmap failed, bytes:", len);
         }
         ptr::null_mut()

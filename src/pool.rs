@@ -20,7 +20,24 @@ use crate::size::SPAN;
 use crate::sync::{Guard, Mutex};
 use core::mem::ManuallyDrop;
 use core::ptr::null_mut;
-use core::sync::atomic::Ordering;
+use core::sync::atomic::{AtomicUsize, Ordering};
+
+/// Bytes of huge mappings (blocks mapped on their own, outside the pool's
+/// regions) now; kept by `large`, read with the pool's own for the totals.
+pub static HUGE_BYTES: AtomicUsize = AtomicUsize::new(0);
+
+/// Bytes of huge mappings returned to the OS so far.
+pub static HUGE_RETURNED: AtomicUsize = AtomicUsize::new(0);
+
+/// Bytes of huge mappings now.
+pub fn huge_bytes() -> usize {
+    HUGE_BYTES.load(Ordering::Relaxed)
+}
+
+/// Bytes of huge mappings returned to the OS so far.
+pub fn huge_returned() -> usize {
+    HUGE_RETURNED.load(Ordering::Relaxed)
+}
 
 /// Per live thread, the pool may keep twice the largest pool block it has seen
 /// freed, up to this much: like glibc, whose per-arena trim threshold follows its
@@ -262,9 +279,7 @@ impl PoolInner {
     /// (not trimmed: the caller is about to take from it).
     fn add_region(&mut self, base: *mut u8, rlen: usize) {
         self.mapped_bytes += rlen;
-        self.peak_mapped = self
-            .peak_mapped
-            .max(self.mapped_bytes + crate::large::huge_bytes());
+        self.peak_mapped = self.peak_mapped.max(self.mapped_bytes + huge_bytes());
         registry::set(base as usize, rlen, registry::POOL);
         self.insert_free(base as usize, rlen, true);
     }

@@ -24,9 +24,9 @@
 //! Pool and huge blocks skip the quarantine: their memory goes back to the pool
 //! (or the OS) at once, guard page and all.
 
-use crate::arena::{mix, Arena};
+use crate::arena::{Arena, FILL, FILL_MAX, QBYTES, QN};
+use crate::block;
 use crate::config;
-use crate::heap;
 use crate::large;
 use crate::os::{self, PAGE};
 use crate::registry;
@@ -35,43 +35,6 @@ use crate::span::{self, CACHED};
 use crate::sync::Mutex;
 use crate::thread;
 use core::sync::atomic::{AtomicU32, Ordering};
-
-/// What freed memory is filled with: zeros, so that a read after free, or a
-/// new block carved from freed memory, never shows old data.
-pub const FILL: u8 = 0;
-const FILL_WORD: u64 = u64::from_ne_bytes([FILL; 8]);
-/// Bytes of a freed block filled and checked: all of a small block, the first
-/// 4 KiB of a bigger one (writes after free land mostly at the start: links,
-/// headers, vtables; filling 128 KiB blocks whole cost 50 times the time of the
-/// default mode on `churn-medium`).
-const FILL_MAX: usize = 4096;
-/// Blocks a quarantine holds, and bytes at most.
-const QN: usize = 256;
-const QBYTES: usize = 4 << 20;
-
-/// A thread's quarantine of freed blocks (payload addresses).
-#[repr(C)]
-pub struct Quarantine {
-    slots: [usize; QN],
-    len: usize,
-    bytes: usize,
-    rng: u64,
-}
-
-impl Quarantine {
-    pub fn seed(&mut self, s: u64) {
-        self.rng = s | 1;
-    }
-    fn next(&mut self) -> usize {
-        // xorshift64
-        let mut x = self.rng;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.rng = x;
-        x as usize
-    }
-}
 
 /// Bytes of room an arena block needs past the request: at least 4 canary bytes
 /// and the 4-byte stored size.
@@ -111,7 +74,7 @@ pub unsafe fn alloc(n: usize, align: usize) -> *mut u8 {
         }
         return p;
     }
-    let p = heap::alloc_in_arena(m, align);
+    let p = block::alloc_in_arena(m, align);
     if p.is_null() {
         return p;
     }
@@ -130,7 +93,7 @@ pub unsafe fn alloc(n: usize, align: usize) -> *mut u8 {
 unsafe fn checked_size(p: *mut u8, s: usize, op: &[u8]) -> usize {
     match canary_size(p, s) {
         Some(n) => n,
-        None => heap::misuse(op, b": heap overflow past the end of block", p),
+        None => block::misuse(op, b": heap overflow past the end of block", p),
     }
 }
 
@@ -167,9 +130,9 @@ unsafe fn size_word(p: *mut u8) -> Option<(*mut u8, u32)> {
     if registry::get(p as usize) == registry::ZERO {
         return None;
     }
-    match heap::classify(p, b"delete") {
-        heap::Block::Chunk(_, s) => Some((p.add(s - HDR - 4), KIND_SHIFT)),
-        heap::Block::Large => large::size_word(p).map(|w| (w, large::KIND_SHIFT)),
+    match block::classify(p, b"delete") {
+        block::Block::Chunk(_, s) => Some((p.add(s - HDR - 4), KIND_SHIFT)),
+        block::Block::Large => large::size_word(p).map(|w| (w, large::KIND_SHIFT)),
     }
 }
 
@@ -201,7 +164,7 @@ pub unsafe fn check_delete(p: *mut u8, kind: Kind, size: Option<usize>) {
         } else {
             b" of a block not made by new[]:"
         };
-        heap::misuse(
+        block::misuse(
             if kind == Kind::New {
                 b"delete"
             } else {
@@ -212,7 +175,7 @@ pub unsafe fn check_delete(p: *mut u8, kind: Kind, size: Option<usize>) {
         );
     }
     if size.is_some_and(|s| s != n) {
-        heap::misuse(
+        block::misuse(
             b"sized delete",
             b" with a size the block was not made with:",
             p,
@@ -225,12 +188,12 @@ pub unsafe fn free(p: *mut u8) {
     if registry::get(p as usize) == registry::ZERO {
         return zero_free(p);
     }
-    let heap::Block::Chunk(owner, s) = heap::classify(p, b"free") else {
+    let block::Block::Chunk(owner, s) = block::classify(p, b"free") else {
         return large::free(p);
     };
     checked_size(p, s, b"free");
     if !thread::has_arena() {
-        return heap::release(p, owner, s);
+        return block::release(p, owner, s);
     }
     if owner == thread::arena() {
         check_prev(p);
@@ -242,7 +205,7 @@ pub unsafe fn free(p: *mut u8) {
     core::ptr::write_bytes(p, FILL, (s - HDR).min(FILL_MAX));
     let q = &mut (*thread::arena()).quarantine;
     while q.len > 0 && (q.len == QN || q.bytes + s > QBYTES) {
-        let j = q.next() % q.len;
+        let j = q.draw() % q.len;
         let (victim, vs) = unpack(q.slots[j]);
         q.len -= 1;
         q.slots[j] = q.slots[q.len];
@@ -260,22 +223,10 @@ unsafe fn unpack(v: usize) -> (*mut u8, usize) {
     (p, span::size(p.sub(HDR), span::key_of(p.sub(HDR))))
 }
 
-/// Takes `p` out of quarantine: checks the poison, then frees it for real.
+/// Takes `p` out of the calling thread's quarantine: checks the poison, then
+/// frees it for real.
 unsafe fn evict(p: *mut u8) {
-    let c = p.sub(HDR);
-    let s = span::size(c, span::key_of(c));
-    check_fill(p, s);
-    let owner = (*span::span_of(p)).arena.load(Ordering::Acquire);
-    if owner == thread::arena() {
-        let h = &*(c as *const AtomicU32);
-        h.fetch_xor(CACHED as u32, Ordering::AcqRel);
-        return heap::release(p, owner, s);
-    }
-    // Another arena's block goes onto its remote list still flagged: it never
-    // looks in use to its owner meanwhile (see `check_prev`).
-    heap::count_cross(owner, s);
-    (*owner).push_remote_flagged(p);
-    crate::arena::SpanSource::drain_if_parked(&mut crate::pool::Global, owner);
+    (*thread::arena()).unquarantine(p, &mut crate::pool::Global);
 }
 
 /// Checks every block in `a`'s quarantine for writes after free, leaving them
@@ -284,7 +235,7 @@ pub unsafe fn check_quarantine(a: *mut Arena) {
     let q = &(*a).quarantine;
     for &v in &q.slots[..q.len] {
         let (p, s) = unpack(v);
-        check_fill(p, s);
+        crate::arena::check_fill(p, s);
     }
 }
 
@@ -296,7 +247,7 @@ pub unsafe fn check_live_blocks(a: *mut Arena) {
         checked_size(p, s, b"exit");
     });
     if let Err(p) = r {
-        heap::misuse(b"", b"corrupted block header at", p);
+        block::misuse(b"", b"corrupted block header at", p);
     }
 }
 
@@ -313,7 +264,7 @@ unsafe fn check_prev(p: *mut u8) {
     let prev = c.sub(ps);
     let h = span::hdr(prev, k);
     if span::size(prev, k) != ps {
-        heap::misuse(b"", b"corrupted block header at", p);
+        block::misuse(b"", b"corrupted block header at", p);
     }
     // A free or flagged chunk is left alone: a flagged one may be in another
     // thread's quarantine, being filled this very moment. An in-use chunk is
@@ -328,7 +279,7 @@ unsafe fn check_prev(p: *mut u8) {
         core::sync::atomic::fence(Ordering::Acquire);
         let now = (*(prev as *const AtomicU32)).load(Ordering::Acquire) ^ k as u32;
         if now & (span::FREE | CACHED) as u32 == 0 {
-            heap::misuse(
+            block::misuse(
                 b"free",
                 b": heap overflow past the end of block",
                 prev.add(HDR),
@@ -343,28 +294,6 @@ fn is_guard_chunk(c: *mut u8) -> bool {
     off + 2 * crate::os::PAGE == span::FENCE
 }
 
-/// Aborts if freed block `p` (chunk size `s`) no longer holds its fill.
-unsafe fn check_fill(p: *mut u8, s: usize) {
-    // Payloads are 16-aligned and sizes multiples of 16 (less the 8-byte header):
-    // compare whole words.
-    let words = (s - HDR).min(FILL_MAX) / 8;
-    let w = p as *const u64;
-    if (0..words).any(|i| *w.add(i) != FILL_WORD) {
-        heap::misuse(b"", b"write to a freed block detected in", p);
-    }
-}
-
-/// Empties the calling thread's quarantine (thread exit).
-pub unsafe fn flush_quarantine(a: *mut Arena) {
-    let q = &mut (*a).quarantine;
-    while q.len > 0 {
-        q.len -= 1;
-        let p = q.slots[q.len] as *mut u8;
-        q.bytes -= span::size(p.sub(HDR), span::key_of(p.sub(HDR)));
-        evict(p);
-    }
-}
-
 /// Bytes usable at secure block `p`: the requested size for arena blocks.
 pub unsafe fn usable_size(p: *mut u8) -> usize {
     usable_for(p, b"malloc_usable_size")
@@ -374,9 +303,9 @@ unsafe fn usable_for(p: *mut u8, op: &[u8]) -> usize {
     if registry::get(p as usize) == registry::ZERO {
         return 0;
     }
-    match heap::classify(p, op) {
-        heap::Block::Chunk(_, s) => checked_size(p, s, op),
-        heap::Block::Large => large::usable(p),
+    match block::classify(p, op) {
+        block::Block::Chunk(_, s) => checked_size(p, s, op),
+        block::Block::Large => large::usable(p),
     }
 }
 
@@ -387,9 +316,9 @@ pub unsafe fn realloc(p: *mut u8, n: usize) -> *mut u8 {
     if q.is_null() {
         return q;
     }
-    heap::count_alloc(n);
+    block::count_alloc(n);
     core::ptr::copy_nonoverlapping(p, q, have.min(n));
-    heap::count_free();
+    block::count_free();
     free(p);
     q
 }
@@ -419,30 +348,41 @@ static ZERO: Mutex<Zero> = Mutex::new(Zero {
     nfree: 0,
 });
 
-/// Takes the zero-size region's lock across `fork` (see `thread::fork_prepare`).
-pub fn lock_for_fork() {
+static ATFORK: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+/// Registers the handlers that hold the zero-size region's lock across `fork`,
+/// once, before the lock is first used. They are registered after the pool's
+/// (the first arena registers those), and `fork` runs prepare handlers in the
+/// reverse order of registration: this lock is taken before the pool's, the
+/// order every thread takes them in (nothing takes it while holding the pool's).
+fn register_atfork() {
+    if ATFORK.load(Ordering::Relaxed) || ATFORK.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    // SAFETY: plain extern fns with no preconditions.
+    unsafe { libc::pthread_atfork(Some(fork_prepare), Some(fork_parent), Some(fork_child)) };
+}
+
+extern "C" fn fork_prepare() {
     core::mem::forget(ZERO.lock());
 }
 
-/// Releases it after `fork`: in the parent the lock [`lock_for_fork`] took, in the
-/// child (`child`) a lock some other thread may have held.
-///
-/// # Safety
-/// Called once after each `lock_for_fork`, by the forking thread.
-pub unsafe fn unlock_after_fork(child: bool) {
-    if child {
-        ZERO.reset();
-    } else {
-        ZERO.force_unlock();
-    }
+extern "C" fn fork_parent() {
+    // SAFETY: fork_prepare leaked the guard of this thread's lock.
+    unsafe { ZERO.force_unlock() };
+}
+
+extern "C" fn fork_child() {
+    // SAFETY: the child has one thread, this one; nobody else can hold the lock.
+    unsafe { ZERO.reset() };
 }
 
 /// A fresh zero-size block, or null when all slots are taken (the caller then
 /// makes an ordinary small block).
 unsafe fn zero_alloc() -> *mut u8 {
-    // The first arena registers the fork handlers that take this lock: make sure
-    // one exists before the lock is ever used.
+    // The pool's fork handlers first (the first arena registers them), then ours.
     thread::arena_ready();
+    register_atfork();
     let mut z = ZERO.lock();
     if z.base == 0 {
         let m = os::map_aligned(ZLEN, SPAN);
@@ -474,11 +414,11 @@ unsafe fn zero_free(p: *mut u8) {
     let i = off / (2 * PAGE);
     if z.base == 0 || off >= ZLEN || off % (2 * PAGE) != PAGE || i >= z.made {
         drop(z);
-        heap::misuse(b"free", b" of a pointer arenapool never returned:", p);
+        block::misuse(b"free", b" of a pointer arenapool never returned:", p);
     }
     if z.used[i / 64] & (1 << (i % 64)) == 0 {
         drop(z);
-        heap::misuse(b"free", b" of a block already freed (double free):", p);
+        block::misuse(b"free", b" of a block already freed (double free):", p);
     }
     z.used[i / 64] &= !(1 << (i % 64));
     let k = z.nfree;

@@ -47,12 +47,16 @@ pub const SIZE_MASK: u64 = 0x3fff_fff0;
 const WORDS: usize = SPAN / UNIT / 64;
 const SUMMARY: usize = WORDS / 64;
 
+/// Whoever owns a span: an arena, which this layer does not know.
+pub enum Owner {}
+
 /// The start of every arena span.
 #[repr(C)]
 pub struct Span {
-    /// The arena that owns this span's chunks. Written before any chunk of the span
-    /// is handed out and unchanged while the span holds live chunks.
-    pub arena: AtomicPtr<crate::arena::Arena>,
+    /// The arena that owns this span's chunks (opaque at this layer: see
+    /// `arena::owner`). Written before any chunk of the span is handed out and
+    /// unchanged while the span holds live chunks.
+    pub owner: AtomicPtr<Owner>,
     /// Neighbours on the owning arena's list of spans.
     pub next: *mut Span,
     pub prev: *mut Span,
@@ -232,10 +236,10 @@ impl Span {
     ///
     /// # Safety
     /// `base` is SPAN-aligned, SPAN bytes, writable, and owned by the caller.
-    pub unsafe fn init(base: *mut u8, arena: *mut crate::arena::Arena) -> *mut u8 {
+    pub unsafe fn init(base: *mut u8, owner: *mut Owner, key: u64) -> *mut u8 {
         let s = base as *mut Span;
-        (*s).arena = AtomicPtr::new(arena);
-        (*s).key = (*arena).key;
+        (*s).owner = AtomicPtr::new(owner);
+        (*s).key = key;
         let k = (*s).key;
         (*s).next = core::ptr::null_mut();
         (*s).prev = core::ptr::null_mut();

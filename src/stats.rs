@@ -7,7 +7,6 @@
 //! each word is read whole, but the snapshot is not one instant.
 
 use crate::arena::{Arena, XMAX};
-use crate::large;
 use crate::os;
 use crate::pool::POOL;
 use crate::size::{class_chunk, CACHED_CLASSES};
@@ -156,22 +155,22 @@ pub fn stats() -> Stats {
     }
     {
         let pool = crate::pool::lock();
-        s.huge_bytes = large::huge_bytes();
+        s.huge_bytes = crate::pool::huge_bytes();
         s.mapped_bytes = pool.mapped_bytes + s.huge_bytes;
         s.peak_mapped_bytes = pool.peak_mapped.max(s.mapped_bytes);
         s.pool_free_bytes = pool.free_bytes;
         s.pool_free_runs = pool.runs();
         s.pool_block_bytes = pool.large_in_use;
-        s.returned_bytes = pool.unmapped_total + large::huge_returned() as u64;
+        s.returned_bytes = pool.unmapped_total + crate::pool::huge_returned() as u64;
         s.pool_purged_bytes = pool.purged_total;
         s.retain = pool.retain();
         s.active_arenas = pool.active;
     }
-    let (allocs, req, frees) = crate::heap::stray_counts();
+    let (allocs, req, frees) = crate::block::stray_counts();
     s.allocs += allocs;
     s.requested_bytes += req;
     s.frees += frees;
-    for cell in crate::heap::STRAY_XFREE.iter() {
+    for cell in crate::block::STRAY_XFREE.iter() {
         s.cross_thread_frees += cell[0].load(Ordering::Relaxed);
         s.cross_thread_free_bytes += cell[1].load(Ordering::Relaxed);
     }
@@ -256,7 +255,7 @@ pub fn cross_thread_frees() -> CrossFrees {
         stray_count: [0; XMAX],
         stray_bytes: [0; XMAX],
     };
-    for (j, cell) in crate::heap::STRAY_XFREE.iter().enumerate() {
+    for (j, cell) in crate::block::STRAY_XFREE.iter().enumerate() {
         m.stray_count[j] = cell[0].load(Ordering::Relaxed);
         m.stray_bytes[j] = cell[1].load(Ordering::Relaxed);
     }
@@ -405,19 +404,4 @@ pub fn print_stats() {
         }
     }
     w.flush();
-}
-
-/// The at-exit report (`ARENAPOOL_SHOW_STATS`, `ARENAPOOL_HEAP_MAP`).
-pub extern "C" fn at_exit() {
-    if crate::config::show_stats() {
-        print_stats();
-    }
-    if let Some(path) = crate::config::heap_map_path() {
-        if !crate::heapmap::write_heap_map(path) && crate::config::verbose() {
-            os::report_failure(
-                b"cannot write the heap map, path at",
-                path.as_ptr() as usize,
-            );
-        }
-    }
 }

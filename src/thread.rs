@@ -203,40 +203,7 @@ pub fn arena_or_init() -> *mut Arena {
     // SAFETY: KEY was created by global_init. For keys past the first block glibc may call calloc here, which is served by the arena just installed.
     unsafe { libc::pthread_setspecific(KEY.load(Ordering::Relaxed), a as *const libc::c_void) };
     register_atfork();
-    register_exit_report();
     a
-}
-
-static EXIT_REPORT: AtomicU32 = AtomicU32::new(UNINIT);
-
-/// Checks the exiting thread's quarantine (secure mode), prints statistics and
-/// writes the heap map at exit, if asked to. Registered after the first arena
-/// exists: glibc's `atexit` may call `calloc`.
-fn register_exit_report() {
-    if !(crate::config::show_stats()
-        || crate::config::heap_map_path().is_some()
-        || crate::config::secure())
-        || EXIT_REPORT.load(Ordering::Relaxed) == READY
-        || EXIT_REPORT
-            .compare_exchange(UNINIT, READY, Ordering::AcqRel, Ordering::Relaxed)
-            .is_err()
-    {
-        return;
-    }
-    // SAFETY: a plain extern fn with no preconditions.
-    unsafe { libc::atexit(at_exit) };
-}
-
-extern "C" fn at_exit() {
-    if crate::config::secure() && has_arena() {
-        // (Other threads' arenas may be changing: they are left alone.)
-        // SAFETY: the exiting thread's own arena, which nobody else changes.
-        unsafe {
-            crate::secure::check_quarantine(arena());
-            crate::secure::check_live_blocks(arena());
-        }
-    }
-    crate::stats::at_exit();
 }
 
 /// Thread-exit destructor of the key: flush the cache, give back empty spans, park.
@@ -247,7 +214,7 @@ extern "C" fn thread_exit(v: *mut libc::c_void) {
     }
     if crate::config::secure() {
         // SAFETY: `a` is still this thread's arena.
-        unsafe { crate::secure::flush_quarantine(a) };
+        unsafe { (*a).flush_quarantine(&mut Global) };
     }
     // From here on this thread frees as a stranger (through the remote list), and
     // allocates from a parked arena borrowed under the pool lock: glibc runs key
@@ -279,25 +246,19 @@ fn register_atfork() {
 }
 
 extern "C" fn fork_prepare() {
-    // Hold the locks across fork so the child never sees their data mid-update
-    // (the zero-size block region's first: nothing takes it while holding the
-    // pool's).
-    crate::secure::lock_for_fork();
+    // Hold the lock across fork so the child never sees the pool mid-update.
+    // (Handlers registered later, such as secure mode's, run before this one.)
     core::mem::forget(crate::pool::lock());
 }
 
 extern "C" fn fork_parent() {
     // SAFETY: fork_prepare leaked the guard of this thread's lock.
     unsafe { POOL.force_unlock() };
-    // SAFETY: as above.
-    unsafe { crate::secure::unlock_after_fork(false) };
 }
 
 extern "C" fn fork_child() {
     // SAFETY: the child has one thread, this one; nobody else can hold the lock.
     unsafe { POOL.reset() };
-    // SAFETY: as above.
-    unsafe { crate::secure::unlock_after_fork(true) };
     let me = tls::get();
     let mut pool = crate::pool::lock();
     pool.active = has_arena() as usize;

@@ -1,0 +1,286 @@
+//! What a block is and where it goes, for the entry points (`heap`) and secure
+//! mode (`secure`) alike: finding out what a pointer is (or reporting the
+//! misuse), allocating from the calling thread's arena, releasing a chunk to its
+//! owner, and the counters of threads without an arena.
+
+use crate::arena::{self, Arena, SpanSource};
+use crate::large;
+use crate::os;
+use crate::pool::{Global, Locked};
+use crate::registry;
+use crate::size::*;
+use crate::span::{self, CACHED, FENCE, FIRST, FREE, SIZE_MASK};
+use crate::thread;
+use core::ptr::null_mut;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+/// Counters of threads without an arena of their own (rare: before the first
+/// allocation, or after exit cleanup).
+static STRAY_ALLOCS: AtomicU64 = AtomicU64::new(0);
+static STRAY_REQ_BYTES: AtomicU64 = AtomicU64::new(0);
+static STRAY_FREES: AtomicU64 = AtomicU64::new(0);
+
+/// Counts an allocation off the fast path.
+pub(crate) fn count_alloc(n: usize) {
+    if thread::has_arena() {
+        // SAFETY: the calling thread owns its arena's counters.
+        unsafe {
+            let c = &mut (*thread::arena()).counters;
+            c.slow_allocs += 1;
+            c.slow_req_bytes += n as u64;
+        }
+    } else {
+        STRAY_ALLOCS.fetch_add(1, Ordering::Relaxed);
+        STRAY_REQ_BYTES.fetch_add(n as u64, Ordering::Relaxed);
+    }
+}
+
+/// Counts a free off the fast path.
+pub(crate) fn count_free() {
+    if thread::has_arena() {
+        // SAFETY: the calling thread owns its arena's counters.
+        unsafe { (*thread::arena()).counters.slow_frees += 1 };
+    } else {
+        STRAY_FREES.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Allocations, bytes requested and frees counted outside any arena.
+pub fn stray_counts() -> (u64, u64, u64) {
+    (
+        STRAY_ALLOCS.load(Ordering::Relaxed),
+        STRAY_REQ_BYTES.load(Ordering::Relaxed),
+        STRAY_FREES.load(Ordering::Relaxed),
+    )
+}
+
+/// Allocates `n` bytes at `align` from the calling thread's arena (`n` fits one:
+/// `n <= arena_max_req()`, and with `align > UNIT`, `n + align + 2 * MIN_CHUNK <=
+/// arena_max_req() + HDR`).
+pub(crate) unsafe fn alloc_in_arena(n: usize, align: usize) -> *mut u8 {
+    let a = thread::arena_ready();
+    if a.is_null() {
+        return null_mut();
+    }
+    if thread::is_exited(a) {
+        return alloc_exited(n, align);
+    }
+    if align > UNIT {
+        return (*a).alloc_aligned(n, align, &mut Global);
+    }
+    if n <= CACHE_MAX_REQ {
+        return (*a).refill(class_of_req(n), &mut Global);
+    }
+    let c = (*a).alloc_chunk(chunk_size(n), &mut Global);
+    if c.is_null() {
+        c
+    } else {
+        c.add(HDR)
+    }
+}
+
+/// Allocates for a thread past its exit cleanup: borrows a parked arena under the
+/// pool lock, carves the block from its store, and parks it again at once.
+#[cold]
+unsafe fn alloc_exited(n: usize, align: usize) -> *mut u8 {
+    let mut pool = crate::pool::lock();
+    let a = pool.new_arena();
+    if a.is_null() {
+        return null_mut();
+    }
+    let p = {
+        let mut src = Locked(&mut pool);
+        let p = if align <= UNIT {
+            let c = (*a).alloc_chunk(chunk_size(n), &mut src);
+            if c.is_null() {
+                c
+            } else {
+                c.add(HDR)
+            }
+        } else {
+            (*a).alloc_aligned(n, align, &mut src)
+        };
+        (*a).flush_all(&mut src);
+        p
+    };
+    pool.park(a);
+    p
+}
+
+/// Frees live chunk `p` (`size` bytes) of arena `owner` from the calling thread:
+/// into its own arena, or onto the owner's remote list.
+pub(crate) unsafe fn release(p: *mut u8, owner: *mut Arena, size: usize) {
+    if owner == thread::arena() {
+        return (*owner).free_local(p, &mut Global);
+    }
+    count_cross(owner, size);
+    (*owner).push_remote(p);
+    Global.drain_if_parked(owner);
+}
+
+/// Counts a free by this thread of a `size`-byte block of arena `owner`.
+pub(crate) unsafe fn count_cross(owner: *mut Arena, size: usize) {
+    if thread::has_arena() {
+        (*thread::arena()).count_cross(owner, size);
+    } else {
+        let col = arena::xcol(owner);
+        STRAY_XFREE[col][0].fetch_add(1, Ordering::Relaxed);
+        STRAY_XFREE[col][1].fetch_add(size as u64, Ordering::Relaxed);
+    }
+}
+
+#[allow(clippy::declare_interior_mutable_const)]
+const ZERO2: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
+/// Cross-thread frees (count, bytes) by threads without an arena, per owner.
+pub(crate) static STRAY_XFREE: [[AtomicU64; 2]; arena::XMAX] = [ZERO2; arena::XMAX];
+
+/// What a pointer handed to `free`, `realloc` or `malloc_usable_size` is.
+#[derive(Clone, Copy)]
+pub(crate) enum Block {
+    /// A live chunk of an arena span: its owner and chunk size.
+    Chunk(*mut Arena, usize),
+    /// A live pool or huge block (a pool block's double free is caught by
+    /// `large::free`, under the pool lock).
+    Large,
+}
+
+/// Finds out what `p` is, or reports misuse (naming operation `op`) and aborts.
+/// Reads only memory the registry says is ours, besides the 16 bytes before `p`
+/// (which the fast path already read, for `free`).
+#[inline]
+pub(crate) unsafe fn classify(p: *mut u8, op: &[u8]) -> Block {
+    // The common case inline: a live chunk of an arena span whose header agrees
+    // with its neighbour's boundary tag.
+    if registry::get(p as usize) == registry::ARENA && p as usize % UNIT == 0 {
+        let sp = span::span_of(p);
+        let off = (p as usize - sp as usize - HDR).wrapping_sub(FIRST);
+        let c = p.sub(HDR);
+        let k = (*sp).key;
+        let h = span::hdr(c, k);
+        let s = (h & SIZE_MASK) as usize;
+        let ps = (h >> 32) as usize;
+        let owner = crate::arena::owner(sp, Ordering::Acquire);
+        // Both boundary tags agree: the next chunk's with this size, and the
+        // previous chunk's size with this `prev_size` (a write just before the
+        // block, an underflow, breaks the second). The previous chunk is the
+        // owner's to change meanwhile: another thread checks only the range,
+        // and the owner checks the size when the chunk reaches its store.
+        if h as u32 & (FREE | CACHED | (UNIT as u64 - 1)) as u32 == 0
+            && s >= MIN_CHUNK
+            && off + s <= FENCE - FIRST
+            && span::prev_size(c.add(s), k) == s
+            && ps <= off
+            && (ps == 0) == (off == 0)
+            && (ps == 0 || owner != thread::arena() || span::size(c.sub(ps), k) == ps)
+        {
+            return Block::Chunk(owner, s);
+        }
+    }
+    classify_slow(p, op)
+}
+
+/// [`classify`] for everything else: pool and huge blocks, and misuse.
+#[cold]
+#[inline(never)]
+unsafe fn classify_slow(p: *mut u8, op: &[u8]) -> Block {
+    if p as usize % UNIT != 0 {
+        misuse(op, b" of a misaligned pointer", p);
+    }
+    let kind = registry::get(p as usize);
+    if kind != registry::ARENA {
+        if large::validate(p) {
+            return Block::Large;
+        }
+        if large::is_buried(p) {
+            misuse(op, b" of a block already freed (double free):", p);
+        }
+        if kind == registry::NONE {
+            misuse(op, b" of a pointer arenapool never returned:", p);
+        }
+        if crate::pool::lock().overlaps_free(p as usize, 1) {
+            // Pool memory that is free now: the block was freed (and its span or
+            // run went back to the pool).
+            misuse(op, b" of a block already freed (double free):", p);
+        }
+        misuse(
+            op,
+            b" of a pointer inside a pool block or free pool memory:",
+            p,
+        );
+    }
+    let sp = span::span_of(p);
+    let off = p as usize - sp as usize - HDR;
+    let c = p.sub(HDR);
+    if (FIRST..FENCE).contains(&off) {
+        let k = (*sp).key;
+        let h = span::hdr(c, k);
+        let s = (h & SIZE_MASK) as usize;
+        let ps = (h >> 32) as usize;
+        let sane = h & (UNIT as u64 - 1) == 0
+            && s >= MIN_CHUNK
+            && off + s <= FENCE
+            && ps % UNIT == 0
+            && ps <= off - FIRST
+            && (ps == 0) == (off == FIRST)
+            && span::prev_size(c.add(s), k) == s
+            && (ps == 0
+                || crate::arena::owner(sp, Ordering::Acquire) != thread::arena()
+                || span::size(c.sub(ps), k) == ps);
+        if sane {
+            if h & (FREE | CACHED) != 0 {
+                misuse(op, b" of a block already freed (double free):", p);
+            }
+            return Block::Chunk(crate::arena::owner(sp, Ordering::Acquire), s);
+        }
+    }
+    diagnose_chunk(sp as *mut u8, c, op)
+}
+
+/// `p` is in an arena span but its header does not describe a chunk there: walk
+/// the span's chunks to tell a corrupted header from an interior pointer or a
+/// pointer into a freed (and merged) chunk. Racy if the owner is busy, but only
+/// the message depends on it: the process aborts either way.
+#[cold]
+unsafe fn diagnose_chunk(base: *mut u8, c: *mut u8, op: &[u8]) -> ! {
+    let p = c.add(HDR);
+    let mut off = FIRST;
+    let mut prev = 0;
+    while off < FENCE {
+        let x = base.add(off);
+        let h = span::hdr(x, span::key_of(base));
+        let s = (h & SIZE_MASK) as usize;
+        if h & (UNIT as u64 - 1) != 0
+            || s < MIN_CHUNK
+            || off + s > FENCE
+            || (h >> 32) as usize != prev
+        {
+            misuse(b"", b"corrupted block header at", x.add(HDR));
+        }
+        if x == c {
+            misuse(b"", b"corrupted block header at", p);
+        }
+        if x > c {
+            break;
+        }
+        if c < x.add(s) {
+            if h & (FREE | CACHED) != 0 {
+                misuse(op, b" of a block already freed (double free):", p);
+            }
+            misuse(op, b" of a pointer inside a block:", p);
+        }
+        prev = s;
+        off += s;
+    }
+    misuse(op, b" of a pointer inside a span header:", p)
+}
+
+/// Reports misuse of the heap (`arenapool: <op><what> 0x<p>`) and aborts.
+#[cold]
+pub(crate) fn misuse(op: &[u8], what: &[u8], p: *mut u8) -> ! {
+    let mut msg = [0u8; 96];
+    let n = op.len().min(32);
+    msg[..n].copy_from_slice(&op[..n]);
+    let m = what.len().min(msg.len() - n);
+    msg[n..n + m].copy_from_slice(&what[..m]);
+    os::fatal_at(&msg[..n + m], Some(p as usize))
+}
