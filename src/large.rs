@@ -48,7 +48,7 @@ pub const MARK: u64 = 1 << 11;
 /// Tag flag (secure mode): the last page of the run is a guard page.
 pub const GUARD: u64 = 8;
 /// Tag flag: the block was freed; its mapping is gone but for the page that
-/// holds this tag, kept read-only (a tombstone, see [`bury`]).
+/// holds this tag, kept read-only (a tombstone, see `bury`).
 pub const FREED: u64 = 16;
 /// Tag flag (secure mode): the block ends at its guard page; the tag's high
 /// half holds the payload's offset / 16 (not its log2), the word before the
@@ -137,7 +137,7 @@ unsafe fn bury(p: *mut u8, start: *mut u8, len: usize, flags: u64) {
 }
 
 /// Whether `p` is a block freed from its own mapping whose tombstone is still
-/// there (see [`bury`]). Reads the 8 bytes before `p` (readable: `free` read
+/// there (see `bury`). Reads the 8 bytes before `p` (readable: `free` read
 /// them).
 pub unsafe fn is_buried(p: *mut u8) -> bool {
     let tag = *(p.sub(8) as *const u64) ^ config::secret();

@@ -26,7 +26,7 @@
 //! 13. `block`: what a pointer is (or the misuse report), allocation from the
 //!     thread's arena, release to a block's owner.
 //! 14. [`secure`]: secure mode's checks.
-//! 15. [`stats`]: statistics and the cross-thread free matrix.
+//! 15. [`stats`](mod@stats): statistics and the cross-thread free matrix.
 //! 16. [`heapmap`]: the heap map.
 //! 17. `heap`: C `malloc` semantics, the entry points both front doors share,
 //!     and the report at process exit.
@@ -62,6 +62,10 @@ pub mod span;
 pub mod stats;
 pub mod sync;
 pub mod thread;
+
+pub mod design;
+pub mod performance;
+pub mod testing;
 
 mod global;
 mod heap;

@@ -36,7 +36,7 @@ pub const CACHED_CLASSES: core::ops::Range<usize> = CLASS_FIRST..CACHE_MAX_CHUNK
 pub const CACHE_MAX_REQ: usize = CACHE_MAX_CHUNK - HDR;
 
 /// Largest chunk carved from an arena span; larger requests are pool blocks.
-/// Chosen by the `large` and `churn` benchmarks (README, "Size boundaries").
+/// Chosen by the `large` and `churn` benchmarks (see the `design` module, "Size boundaries").
 pub const ARENA_MAX_CHUNK: usize = 128 * 1024;
 /// Largest request served from an arena span.
 pub const ARENA_MAX_REQ: usize = ARENA_MAX_CHUNK - HDR;

@@ -1,0 +1,142 @@
+//! How arenapool is tested: the test binaries, loom, misuse probes, CI.
+//!
+//! This module holds documentation only. The structures and invariants under
+//! test are described in [`design`](crate::design).
+//!
+//! # Running the tests
+//!
+//! ```sh
+//! cargo test
+//! ```
+//!
+//! runs the unit, property, multi-threaded, preload and real-program tests. It
+//! builds the preload library and the C and C++ test programs itself; they need
+//! `gcc`, `g++`, `sqlite3`, `redis-server`, `redis-tools` and `git`, which
+//! `.ci/run` installs (the Python regression tests also need a `python3` with its
+//! `test` package). The model checks of the cross-thread protocol are a separate
+//! build:
+//!
+//! ```sh
+//! RUSTFLAGS="--cfg loom" cargo test --release --test loom
+//! ```
+//!
+//! # What `cargo test` runs
+//!
+//! - unit tests of the span free list, the arena store and cache, and the page
+//!   pool, with `check()` after every step (`src/tests.rs`), and of the size
+//!   arithmetic;
+//! - a `proptest` model (`tests/model.rs`): random programs of alloc,
+//!   `alloc_zeroed`, realloc and free, sizes 1 B to 8 MiB, alignments 1 B to
+//!   2 MiB, patterns checked before every free and move, no overlap, invariants
+//!   walked after each step;
+//! - with [`ArenaPool`](crate::ArenaPool) as the global allocator: 32 threads
+//!   trading blocks through a shared slot array (over 90% of frees cross-thread,
+//!   `tests/threads.rs`), a rayon workload collecting and dropping Strings and
+//!   Vecs on other threads, 10,000 short-lived threads that leave live blocks
+//!   behind (RSS bounded, `tests/thread_churn.rs`), RSS returning after a 675 MB
+//!   allocate-then-free phase (`tests/rss.rs`), and 2,000 threads whose other key
+//!   destructors allocate after arenapool's exit cleanup ran, leaking no arena
+//!   (`tests/key_destructors.rs`);
+//! - a smoke test of ordinary collections with `ArenaPool` as the global
+//!   allocator (`tests/smoke.rs`);
+//! - regression tests for review findings (`tests/edge.rs`): huge blocks aligned
+//!   to 4 GiB and more, a parked arena adopted after remote frees, and an
+//!   over-aligned block shrunk by realloc; threads mapping and moving huge
+//!   blocks at once (`tests/races.rs`); arena ids repeating after 65,535 arenas,
+//!   where a full class must still send another arena's chunk back to it
+//!   (`tests/ids_repeat.rs`);
+//! - misuse (`tests/misuse.rs`): each class of the misuse tables in
+//!   [design](crate::design#catching-misuse) committed in a child process, the
+//!   exact message and `SIGABRT` (or `SIGSEGV` for guard pages) asserted, in
+//!   default and secure mode; that the quarantine delays reuse; and a unit test
+//!   that no arena key decodes another arena's chunk or a pool tag as cacheable
+//!   (`src/tests.rs`);
+//! - statistics and the heap map: [`stats()`](crate::stats()) following a
+//!   program's allocations, frees, bytes, huge blocks and cross-thread frees
+//!   (`tests/stats.rs`), unit tests that draw maps of a fragmented heap, one
+//!   while threads churn (`src/heapmap.rs`), and a preloaded C program checking
+//!   `mallinfo2`, `malloc_stats`, `ARENAPOOL_SHOW_STATS`, `ARENAPOOL_HEAP_MAP` and
+//!   `ARENAPOOL_VERBOSE` (`tests/c/stats.c`);
+//! - the preload library (`tests/preload.rs`): a C conformance program for every
+//!   rule in the [C interface](crate::design#c-interface) table, a sweep of every
+//!   size-class boundary through realloc (plain and over-aligned), a 32-thread C
+//!   stress program, a fork test (the C programs also in secure mode), C++
+//!   `new`/`delete` in every form (and secure mode's mismatch reports,
+//!   `tests/c/cxx.cc`), and real programs with and without arenapool (Python's
+//!   regression tests, sqlite3, git, redis under redis-benchmark);
+//! - out of memory (see [below](#out-of-memory));
+//! - memory following the live set (`tests/rss_live.rs`): 4 threads x 3 rounds
+//!   keep 1% scattered survivors; resident memory must end within 8 MiB of the
+//!   pages those survivors occupy (it ends about 1-2 MiB over), and
+//!   `ARENAPOOL_PURGE=0` must release nothing.
+//!
+//! Tests that measure RSS or count statistics (`rss`, `rss_live`,
+//! `thread_churn`, `stats`) are binaries of their own, so that no other test
+//! disturbs them; so is `ids_repeat`, which makes the pool believe 65,535 arenas
+//! exist.
+//!
+//! # Loom
+//!
+//! Loom model checks of the cross-thread free protocol (`tests/loom.rs`, built
+//! only with `RUSTFLAGS="--cfg loom"`; a plain `cargo test` builds that file
+//! empty): concurrent pushes and the owner's drain return every block once; no
+//! free is stranded on a parked arena; a new thread adopting a parked arena while
+//! another frees into it never lets two threads drain one list. Not covered: the
+//! `CACHED` header flag (plain memory to loom), the pool's data, fork, more than
+//! three threads.
+//!
+//! # Out of memory
+//!
+//! `tests/oom.rs` from Rust and `tests/c/oom.c` preloaded, 1 and 4 threads, both
+//! modes: under `RLIMIT_AS` every failing allocation answers `NULL` and
+//! `ENOMEM`, live blocks keep their contents, a failed `realloc` leaves its
+//! block, and allocation works again after frees.
+//!
+//! # Misuse probes
+//!
+//! Measured against a public set of misuse probes (mimalloc-bench's
+//! `bench/security`: 37 C programs at 8 B, 4 KiB and 256 KiB and 5 C++ ones, 116
+//! in all, recreated and run locally under `LD_PRELOAD`, not part of this
+//! repository): the default mode catches 71 to 72 (glibc 68, jemalloc 22,
+//! mimalloc 28 to 30, same run), secure mode 100.
+//!
+//! What neither mode catches: overflows or underflows of a small block that is
+//! never freed afterwards (nothing runs to see them), a write 1 MiB past a block
+//! (it lands in other arenapool memory), a write after free of a small block
+//! followed by no allocator call, and `realloc_reuse` (which no allocator can
+//! catch).
+//!
+//! # CI
+//!
+//! `.ci/run` installs the Debian packages those tests need, then runs
+//! `cargo fmt --check`, `cargo clippy --all-targets -- -D warnings` (and clippy
+//! on the library with features `preload,secure`), `cargo test`, the loom
+//! checks, and every threaded test binary four more times (a flaky test fails
+//! CI).
+//!
+//! # Running the threaded tests repeatedly
+//!
+//! A threaded test that passes once proves little. The repeated runs of
+//! `.ci/run` take every test binary except `preload` (whose real-program tests
+//! take minutes) plus the library's unit tests, and of the preload tests only the
+//! threaded C programs, `stress` and `fork`:
+//!
+//! ```sh
+//! targets=(--lib)
+//! for t in tests/*.rs; do
+//!   n=$(basename "$t" .rs)
+//!   [ "$n" = preload ] || targets+=(--test "$n")
+//! done
+//! for run in 2 3 4 5; do
+//!   cargo test -q "${targets[@]}"
+//!   cargo test -q --test preload -- stress fork
+//! done
+//! ```
+//!
+//! The loom build in CI skips the release profile's fat LTO, which only slows
+//! that build down:
+//!
+//! ```sh
+//! RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom CARGO_PROFILE_RELEASE_LTO=false \
+//!   CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 cargo test --release --test loom
+//! ```
