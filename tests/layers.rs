@@ -80,9 +80,21 @@ fn no_module_uses_one_below_it_in_the_list() {
     // Modules that hold only documentation, and the tests module.
     let exempt = ["lib", "tests", "design", "performance", "testing"];
     let mut bad = Vec::new();
+    // A file of src/ is its module; a file of src/<m>/ is part of module m.
+    let mut files = Vec::new();
     for entry in fs::read_dir(&src).unwrap() {
         let path = entry.unwrap().path();
-        let name = path.file_stem().unwrap().to_str().unwrap().to_string();
+        if path.is_dir() {
+            let owner = path.file_name().unwrap().to_str().unwrap().to_string();
+            for sub in fs::read_dir(&path).unwrap() {
+                files.push((owner.clone(), sub.unwrap().path()));
+            }
+        } else {
+            let name = path.file_stem().unwrap().to_str().unwrap().to_string();
+            files.push((name, path));
+        }
+    }
+    for (name, path) in files {
         if path.extension() != Some("rs".as_ref()) || exempt.contains(&name.as_str()) {
             continue;
         }
@@ -94,9 +106,13 @@ fn no_module_uses_one_below_it_in_the_list() {
             match rank.get(used.as_str()) {
                 Some(&theirs) if theirs < mine => {}
                 Some(_) if used == name => {}
-                Some(_) => bad.push(format!("{name} uses {used}, which is not above it")),
+                Some(_) => bad.push(format!(
+                    "{} uses {used}, which is not above {name}",
+                    path.display()
+                )),
                 None => bad.push(format!(
-                    "{name} uses crate::{used}, which is not a listed module"
+                    "{} uses crate::{used}, which is not a listed module",
+                    path.display()
                 )),
             }
         }

@@ -1,0 +1,234 @@
+//! The cache: a bounded stack of chunks per size class in front of the store,
+//! refilled from it and flushed back to it in batches.
+
+use super::*;
+
+impl Arena {
+    // ---- the cache --------------------------------------------------------------------
+
+    /// Pops one payload of cache class `cls`, refilling the class when it is empty.
+    /// Null when out of memory.
+    pub unsafe fn refill(&mut self, cls: usize, src: &mut impl SpanSource) -> *mut u8 {
+        self.counters.refills += 1;
+        // A thread's first allocation reaches here through the empty arena, with the
+        // class of the arena it just got possibly not empty.
+        if let Some(p) = self.cache_pop(cls) {
+            return p;
+        }
+        if cls == 1 && !self.cache[2].head.is_null() {
+            // Tiny requests take the freed 32-byte chunks, which go to class 2.
+            let n = self.cache[2].count();
+            self.cache[1].head = self.cache[2].head;
+            self.cache[1].room = self.cache[1].limit.saturating_sub(n);
+            self.cache[2].head = null_mut();
+            self.cache[2].room = self.cache[2].limit;
+            if let Some(p) = self.cache_pop(cls) {
+                return p;
+            }
+        }
+        if self.uncached && self.dense() && !crate::config::secure() {
+            self.set_uncached(false, src);
+        }
+        if self.has_remote() {
+            self.drain_remote(src);
+            if let Some(p) = self.cache_pop(cls) {
+                return p;
+            }
+        }
+        let s = class_chunk(cls);
+        let c = self.fit_or_grow(s, src);
+        if c.is_null() {
+            return c;
+        }
+        // Half the class's limit, but at most REFILL_BYTES of chunks: carving
+        // writes every chunk's header, so a bigger batch is resident at once.
+        let want = (self.cache[cls].limit as usize / 2)
+            .min(REFILL_BYTES / s)
+            .max(1);
+        let mut n = want.min(span::size(c, self.key) / s);
+        let rem = span::size(c, self.key) - n * s;
+        if rem != 0 && rem < MIN_CHUNK && n > 1 {
+            // Keep every cached chunk exactly of its class: leave a real remainder.
+            n -= 1;
+        }
+        let first = self.split_head(c, s, n);
+        // Hand out the first, cache the others so they pop in ascending order.
+        let mut b = first.add(s * (n - 1));
+        for _ in 1..n {
+            self.cache_push(cls, b.add(HDR));
+            b = b.sub(s);
+        }
+        first.add(HDR)
+    }
+
+    /// Takes the newest chunk of class `cls` out of the cache (clearing its
+    /// `CACHED` flag), checking the link it follows.
+    #[inline]
+    pub(super) unsafe fn cache_pop(&mut self, cls: usize) -> Option<*mut u8> {
+        let key = self.link_key as usize;
+        let bin = &mut self.cache[cls];
+        let p = bin.head;
+        if p.is_null() {
+            return None;
+        }
+        bin.head = decode_link(p, key);
+        bin.room += 1;
+        span::toggle_cached(p.sub(HDR));
+        self.counters.cache_out += 1;
+        Some(p)
+    }
+
+    /// Puts payload `p` into class `cls` (which has room), setting `CACHED`.
+    #[inline]
+    pub(super) unsafe fn cache_push(&mut self, cls: usize, p: *mut u8) {
+        let key = self.link_key as usize;
+        let bin = &mut self.cache[cls];
+        *(p as *mut usize) = bin.head as usize ^ key;
+        bin.head = p;
+        bin.room -= 1;
+        span::toggle_cached(p.sub(HDR));
+        self.counters.cache_in += 1;
+    }
+
+    /// Frees payload `p` of this arena from its owner thread: into the cache when
+    /// there is room (flushing half of a full class first), else into the store.
+    ///
+    /// # Safety
+    /// `p` is a live block of this arena; the caller owns the arena.
+    pub unsafe fn free_local(&mut self, p: *mut u8, src: &mut impl SpanSource) {
+        let c = p.sub(HDR);
+        let s = span::size(c, self.key);
+        if s <= CACHE_MAX_CHUNK {
+            let cls = class_of_chunk(s);
+            if self.cache[cls].room == 0 {
+                if self.uncached || self.sparse() {
+                    // (Only `refill`, an owner allocating, turns the cache back on:
+                    // a parked arena draining remote frees must keep it off.)
+                    self.set_uncached(true, src);
+                    let sp = self.free_chunk(c);
+                    if !sp.is_null() {
+                        src.give_span(sp as *mut u8);
+                    }
+                    return;
+                }
+                self.flush(cls, self.cache[cls].limit / 2, src);
+            }
+            self.cache_push(cls, p);
+            return;
+        }
+        let sp = self.free_chunk(c);
+        if !sp.is_null() {
+            src.give_span(sp as *mut u8);
+        }
+        self.maybe_purge();
+    }
+
+    /// Bytes held in the cache.
+    pub(super) fn cached_bytes(&self) -> usize {
+        let mut b = 0;
+        for cls in CACHED_CLASSES {
+            b += self.cache[cls].count() as usize * class_chunk(cls);
+        }
+        b
+    }
+
+    /// The arena holds many spans but little live data: cached chunks scattered
+    /// over its spans would keep them from going back to the pool.
+    pub(super) fn sparse(&self) -> bool {
+        let live = self.used.saturating_sub(self.cached_bytes());
+        self.nspans >= SPARSE_SPANS && live * 8 < self.nspans * SPAN
+    }
+
+    /// Live data fills its spans again (or few are left): the cache can come back.
+    pub(super) fn dense(&self) -> bool {
+        self.nspans < SPARSE_SPANS
+            || self.used.saturating_sub(self.cached_bytes()) * 4 >= self.nspans * SPAN
+    }
+
+    /// Switches the cache off (flushing it, so frees reach the store and empty
+    /// spans go back to the pool) or back on.
+    pub(super) unsafe fn set_uncached(&mut self, off: bool, src: &mut impl SpanSource) {
+        if self.uncached == off {
+            return;
+        }
+        self.uncached = off;
+        for cls in CACHED_CLASSES {
+            let n = self.cache[cls].count();
+            if n > 0 {
+                self.flush(cls, n, src);
+            }
+            let bin = &mut self.cache[cls];
+            bin.limit = if off { 0 } else { class_limit(cls) };
+            bin.room = bin.limit;
+        }
+    }
+
+    /// Moves `n` chunks of cache class `cls` into the store, in batches taken off
+    /// the cache and returned in the order they were freed (the cache pops them
+    /// newest first). A program freeing blocks in address order, as a tree or a
+    /// vector of boxes is dropped, then has each chunk merge with the free chunk
+    /// just before it, extending it in place: the cheapest merge. (Sorting each
+    /// batch by address did that too but cost more than it saved on random-order
+    /// frees, under callgrind.)
+    pub unsafe fn flush(&mut self, cls: usize, n: u32, src: &mut impl SpanSource) {
+        self.counters.flushes += 1;
+        let mut batch = [0usize; FLUSH_BATCH];
+        let mut left = n as usize;
+        while left > 0 {
+            let mut k = 0;
+            let key = self.link_key as usize;
+            let bin = &mut self.cache[cls];
+            while k < left.min(FLUSH_BATCH) && !bin.head.is_null() {
+                // (Taken without clearing CACHED: `free_chunk` rewrites the header,
+                // or buries it inside the free chunk it merges into.)
+                let p = bin.head;
+                bin.head = decode_link(p, key);
+                bin.room += 1;
+                batch[k] = p as usize - HDR;
+                k += 1;
+            }
+            if k == 0 {
+                break;
+            }
+            self.counters.cache_out += k as u64;
+            left -= k;
+            batch[..k].reverse();
+            let shared_ids = IDS_REPEAT.load(Ordering::Relaxed);
+            for &c in &batch[..k] {
+                let c = c as *mut u8;
+                if shared_ids {
+                    let owner = owner(span::span_of(c), Ordering::Relaxed);
+                    if !ptr::eq(owner, self) {
+                        // A chunk of an arena sharing this one's id (see `key`).
+                        span::toggle_cached(c);
+                        self.count_cross(owner, span::size(c, self.key));
+                        (*owner).push_remote(c.add(HDR));
+                        src.drain_if_parked(owner);
+                        continue;
+                    }
+                }
+                let sp = self.free_chunk(c);
+                if !sp.is_null() {
+                    src.give_span(sp as *mut u8);
+                }
+            }
+        }
+        self.maybe_purge();
+    }
+
+    /// Empties the whole cache into the store and switches it off (so that frees
+    /// drained into a parked arena reach the store, where emptied spans go back to
+    /// the pool), then gives back every empty span, the spare included (thread
+    /// exit). The cache comes back on when a new owner finds the arena dense.
+    pub unsafe fn flush_all(&mut self, src: &mut impl SpanSource) {
+        self.set_uncached(true, src);
+        self.drain_remote(src);
+        let sp = self.spare;
+        if !sp.is_null() {
+            self.spare = null_mut();
+            self.unlink_empty(sp);
+            src.give_span(sp as *mut u8);
+        }
+        self.purge_parked();
+    }
+}
