@@ -321,8 +321,8 @@
 //! through it, then validates the header. The fast paths are 58 instructions per
 //! malloc+free pair with all of this and the statistics counters (57 before the
 //! mask also covered the top of `prev_size`, where an underflow of one byte
-//! lands). (The README's fast-path table and tuning log give 57 for the final
-//! build; see [performance](crate::performance#fast-path).)
+//! lands; measured again after the layering of issue 13: 58); see
+//! [performance](crate::performance#fast-path).
 //!
 //! How many published misuse probes each mode catches, and what neither catches,
 //! is in [testing](crate::testing#misuse-probes).
