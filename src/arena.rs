@@ -265,16 +265,16 @@ pub const fn spread_id(id: u32) -> u64 {
 }
 
 /// Blocks a quarantine holds, and bytes at most.
-pub const QN: usize = 256;
-pub const QBYTES: usize = 4 << 20;
+pub(crate) const QN: usize = 256;
+pub(crate) const QBYTES: usize = 4 << 20;
 
 /// A thread's quarantine of freed blocks (payload addresses), secure mode's
 /// storage in the arena (`secure` decides what enters and leaves it).
 #[repr(C)]
 pub struct Quarantine {
-    pub slots: [usize; QN],
-    pub len: usize,
-    pub bytes: usize,
+    pub(crate) slots: [usize; QN],
+    pub(crate) len: usize,
+    pub(crate) bytes: usize,
     rng: u64,
 }
 
@@ -296,16 +296,16 @@ impl Quarantine {
 
 /// What freed memory is filled with: zeros, so that a read after free, or a
 /// new block carved from freed memory, never shows old data.
-pub const FILL: u8 = 0;
+pub(crate) const FILL: u8 = 0;
 const FILL_WORD: u64 = u64::from_ne_bytes([FILL; 8]);
 /// Bytes of a freed block filled and checked: all of a small block, the first
 /// 4 KiB of a bigger one (writes after free land mostly at the start: links,
 /// headers, vtables; filling 128 KiB blocks whole cost 50 times the time of the
 /// default mode on `churn-medium`).
-pub const FILL_MAX: usize = 4096;
+pub(crate) const FILL_MAX: usize = 4096;
 
 /// Aborts if quarantined block `p` (chunk size `s`) no longer holds its fill.
-pub unsafe fn check_fill(p: *mut u8, s: usize) {
+pub(crate) unsafe fn check_fill(p: *mut u8, s: usize) {
     // Payloads are 16-aligned and sizes multiples of 16 (less the 8-byte header):
     // compare whole words.
     let words = (s - HDR).min(FILL_MAX) / 8;

@@ -15,7 +15,7 @@ use crate::size::*;
 use crate::span;
 use crate::thread;
 use core::ptr::null_mut;
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::Ordering;
 
 /// The cache bin of `a` for chunk size (or decoded header) `s`.
 #[inline(always)]
@@ -298,33 +298,20 @@ unsafe fn move_known(p: *mut u8, b: Block, n: usize, q: *mut u8) -> *mut u8 {
 
 // ---- the report at process exit ----------------------------------------------
 
-const UNARMED: u32 = 0;
-const ARMED: u32 = 1;
-static EXIT_REPORT: AtomicU32 = AtomicU32::new(UNARMED);
+static EXIT_REPORT: crate::sync::Once = crate::sync::Once::new();
 
 /// Registers the report at process exit, once, if the configuration asks for
 /// one (statistics, a heap map, or secure mode's last checks). Called on the
 /// slow paths after an allocation succeeded: glibc's `atexit` may call `calloc`,
-/// which must find an arena (or make one) like any other.
+/// which then finds an arena, and comes back here without waiting for itself.
 #[inline]
 fn arm_exit_report() {
-    if EXIT_REPORT.load(Ordering::Relaxed) == ARMED {
-        return;
-    }
-    arm_exit_report_slow();
-}
-
-#[cold]
-fn arm_exit_report_slow() {
-    if !(config::show_stats() || config::heap_map_path().is_some() || config::secure())
-        || EXIT_REPORT
-            .compare_exchange(UNARMED, ARMED, Ordering::AcqRel, Ordering::Relaxed)
-            .is_err()
-    {
-        return;
-    }
-    // SAFETY: a plain extern fn with no preconditions.
-    unsafe { libc::atexit(at_exit) };
+    EXIT_REPORT.call(|| {
+        if config::show_stats() || config::heap_map_path().is_some() || config::secure() {
+            // SAFETY: a plain extern fn with no preconditions.
+            unsafe { libc::atexit(at_exit) };
+        }
+    });
 }
 
 /// At process exit: secure mode checks the exiting thread's quarantine and live

@@ -11,7 +11,7 @@ static VERBOSE: AtomicBool = AtomicBool::new(false);
 
 /// Turns the reports of failed system calls on or off (the configuration sets it
 /// from `ARENAPOOL_VERBOSE`).
-pub fn set_verbose(on: bool) {
+pub(crate) fn set_verbose(on: bool) {
     VERBOSE.store(on, Ordering::Relaxed);
 }
 

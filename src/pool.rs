@@ -24,10 +24,10 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 
 /// Bytes of huge mappings (blocks mapped on their own, outside the pool's
 /// regions) now; kept by `large`, read with the pool's own for the totals.
-pub static HUGE_BYTES: AtomicUsize = AtomicUsize::new(0);
+pub(crate) static HUGE_BYTES: AtomicUsize = AtomicUsize::new(0);
 
 /// Bytes of huge mappings returned to the OS so far.
-pub static HUGE_RETURNED: AtomicUsize = AtomicUsize::new(0);
+pub(crate) static HUGE_RETURNED: AtomicUsize = AtomicUsize::new(0);
 
 /// Bytes of huge mappings now.
 pub fn huge_bytes() -> usize {

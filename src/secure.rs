@@ -5,7 +5,7 @@
 //! - A canary after each arena block: the bytes from the requested size to the
 //!   end of the chunk hold a per-block pattern, and the chunk's last 4 bytes the
 //!   requested size (both keyed); `free` checks them (small overflows).
-//! - Freed arena blocks are filled with [`FILL`], zeros (the first 4 KiB of
+//! - Freed arena blocks are filled with zeros, `arena::FILL` (the first 4 KiB of
 //!   bigger ones), and held in a per-thread quarantine; a block leaves it, at
 //!   random, only when the quarantine is full, and is checked for writes after
 //!   free then, or at process exit if it never left (delayed, randomised reuse).
@@ -32,7 +32,7 @@ use crate::os::{self, PAGE};
 use crate::registry;
 use crate::size::*;
 use crate::span::{self, CACHED};
-use crate::sync::Mutex;
+use crate::sync::{Mutex, Once};
 use crate::thread;
 use core::sync::atomic::{AtomicU32, Ordering};
 
@@ -52,6 +52,10 @@ fn size_key() -> u32 {
 
 /// Allocates `n` bytes at `align` (a power of two, at least 16) in secure mode.
 pub unsafe fn alloc(n: usize, align: usize) -> *mut u8 {
+    // The pool's fork handlers (the first arena registers them), then the
+    // zero-size region's, before that region's lock is ever taken.
+    thread::arena_ready();
+    register_atfork();
     if n == 0 && align <= PAGE {
         let z = zero_alloc();
         if !z.is_null() {
@@ -348,19 +352,21 @@ static ZERO: Mutex<Zero> = Mutex::new(Zero {
     nfree: 0,
 });
 
-static ATFORK: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+static ATFORK: Once = Once::new();
 
 /// Registers the handlers that hold the zero-size region's lock across `fork`,
-/// once, before the lock is first used. They are registered after the pool's
-/// (the first arena registers those), and `fork` runs prepare handlers in the
-/// reverse order of registration: this lock is taken before the pool's, the
-/// order every thread takes them in (nothing takes it while holding the pool's).
+/// once, before the lock is first used (see [`alloc`]). They come after the
+/// pool's (which the first arena registers, and `alloc` makes sure of the
+/// thread's arena first), and `fork` runs prepare handlers in the reverse
+/// order of registration: this lock is taken before the pool's, the order
+/// every thread takes them in. (Were the order ever reversed, by an arena that
+/// could not be made, nothing would deadlock: no thread waits for one of these
+/// locks while holding the other.)
 fn register_atfork() {
-    if ATFORK.load(Ordering::Relaxed) || ATFORK.swap(true, Ordering::AcqRel) {
-        return;
-    }
-    // SAFETY: plain extern fns with no preconditions.
-    unsafe { libc::pthread_atfork(Some(fork_prepare), Some(fork_parent), Some(fork_child)) };
+    ATFORK.call(|| {
+        // SAFETY: plain extern fns with no preconditions.
+        unsafe { libc::pthread_atfork(Some(fork_prepare), Some(fork_parent), Some(fork_child)) };
+    });
 }
 
 extern "C" fn fork_prepare() {
@@ -380,9 +386,6 @@ extern "C" fn fork_child() {
 /// A fresh zero-size block, or null when all slots are taken (the caller then
 /// makes an ordinary small block).
 unsafe fn zero_alloc() -> *mut u8 {
-    // The pool's fork handlers first (the first arena registers them), then ours.
-    thread::arena_ready();
-    register_atfork();
     let mut z = ZERO.lock();
     if z.base == 0 {
         let m = os::map_aligned(ZLEN, SPAN);

@@ -126,6 +126,67 @@ impl<T> Drop for Guard<'_, T> {
     }
 }
 
+/// A set-up run once per process, without allocating: registering `fork` or
+/// exit handlers, which must be in place before the state they guard is used.
+/// Threads that come while it runs wait for it; the thread running it, if it
+/// comes back (the set-up called into the C library, which called `malloc`),
+/// goes on at once instead of waiting for itself.
+pub struct Once {
+    state: AtomicU32,
+    /// The thread id of the one running the set-up (0 before).
+    runner: AtomicU32,
+}
+
+const NEW: u32 = 0;
+const RUNNING: u32 = 1;
+const DONE: u32 = 2;
+
+impl Once {
+    pub const fn new() -> Self {
+        Once {
+            state: AtomicU32::new(NEW),
+            runner: AtomicU32::new(0),
+        }
+    }
+
+    /// Runs `f` unless it ran or is running; returns once it has run (or at
+    /// once, in the thread running it).
+    #[inline]
+    pub fn call(&self, f: impl FnOnce()) {
+        if self.state.load(Ordering::Acquire) != DONE {
+            self.call_slow(f);
+        }
+    }
+
+    #[cold]
+    fn call_slow(&self, f: impl FnOnce()) {
+        // SAFETY: gettid has no preconditions.
+        let me = unsafe { libc::gettid() } as u32;
+        if self
+            .state
+            .compare_exchange(NEW, RUNNING, Ordering::Acquire, Ordering::Acquire)
+            .is_ok()
+        {
+            self.runner.store(me, Ordering::Relaxed);
+            f();
+            self.state.store(DONE, Ordering::Release);
+            return;
+        }
+        while self.state.load(Ordering::Acquire) != DONE {
+            if self.runner.load(Ordering::Relaxed) == me {
+                return;
+            }
+            core::hint::spin_loop();
+        }
+    }
+}
+
+impl Default for Once {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// Monotonic clock in nanoseconds (the vDSO's `clock_gettime`: no system call,
 /// no allocation).
 pub fn now_ns() -> u64 {
@@ -160,5 +221,40 @@ fn futex_wake(state: &AtomicU32) {
             libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG,
             1,
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Once;
+    use core::sync::atomic::{AtomicU32, Ordering};
+
+    #[test]
+    fn once_runs_once_and_lets_its_runner_back_in() {
+        static ONCE: Once = Once::new();
+        static RUNS: AtomicU32 = AtomicU32::new(0);
+        static INNER: AtomicU32 = AtomicU32::new(0);
+        static SEEN_BY_WAITERS: AtomicU32 = AtomicU32::new(0);
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| {
+                    ONCE.call(|| {
+                        RUNS.fetch_add(1, Ordering::Relaxed);
+                        // The set-up calls back in (as `atexit` calls `calloc`):
+                        // it must return, not wait for itself.
+                        ONCE.call(|| {
+                            INNER.fetch_add(1, Ordering::Relaxed);
+                        });
+                        std::thread::sleep(core::time::Duration::from_millis(50));
+                        RUNS.fetch_add(1, Ordering::Relaxed);
+                    });
+                    // Every caller returns only once the set-up has finished.
+                    SEEN_BY_WAITERS.fetch_add(RUNS.load(Ordering::Relaxed), Ordering::Relaxed);
+                });
+            }
+        });
+        assert_eq!(RUNS.load(Ordering::Relaxed), 2);
+        assert_eq!(INNER.load(Ordering::Relaxed), 0);
+        assert_eq!(SEEN_BY_WAITERS.load(Ordering::Relaxed), 8);
     }
 }

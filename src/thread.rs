@@ -155,7 +155,7 @@ const UNINIT: u32 = 0;
 const BUSY: u32 = 1;
 const READY: u32 = 2;
 static INIT: AtomicU32 = AtomicU32::new(UNINIT);
-static ATFORK: AtomicU32 = AtomicU32::new(UNINIT);
+static ATFORK: crate::sync::Once = crate::sync::Once::new();
 static KEY: AtomicU32 = AtomicU32::new(0);
 
 fn global_init() {
@@ -183,7 +183,7 @@ fn global_init() {
 
 /// The calling thread's arena, made (or adopted from an exited thread) on first
 /// use. Null only when the OS refuses memory; the [`EXITED`] arena for a thread
-/// past its exit cleanup (see `heap::alloc_exited`).
+/// past its exit cleanup (see `block::alloc_exited`).
 #[cold]
 #[inline(never)]
 pub fn arena_or_init() -> *mut Arena {
@@ -233,16 +233,14 @@ extern "C" fn thread_exit(v: *mut libc::c_void) {
     }
 }
 
+/// Registers the pool's fork handlers, once; a thread making its arena
+/// meanwhile waits until they are in place (a `fork` must never find the pool
+/// lock held without them).
 fn register_atfork() {
-    if ATFORK.load(Ordering::Relaxed) == READY
-        || ATFORK
-            .compare_exchange(UNINIT, READY, Ordering::AcqRel, Ordering::Relaxed)
-            .is_err()
-    {
-        return;
-    }
-    // SAFETY: plain extern fns with no preconditions.
-    unsafe { libc::pthread_atfork(Some(fork_prepare), Some(fork_parent), Some(fork_child)) };
+    ATFORK.call(|| {
+        // SAFETY: plain extern fns with no preconditions.
+        unsafe { libc::pthread_atfork(Some(fork_prepare), Some(fork_parent), Some(fork_child)) };
+    });
 }
 
 extern "C" fn fork_prepare() {
