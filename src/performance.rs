@@ -123,6 +123,31 @@
 //! 0.85-1.25 s for mimalloc in standalone repeats the same hour, against the
 //! medians above.
 //!
+//! ## Oversubscribed: 4, 8 and 16 threads on 2 cores
+//!
+//! A lock that convoys shows here before it shows on a big machine. Same
+//! machine, 17 workloads (all but `footprint`, which picks its own threads),
+//! 3 runs per cell, median, allocators interleaved (2026-11-29, on commit
+//! 9ea07cd; tables in `benches/results/oversubscribed/`):
+//!
+//! ```sh
+//! cargo bench --bench suite -- --threads 4,8,16 --reps 3 \
+//!     --workloads <all but footprint> --out benches/results/oversubscribed
+//! ```
+//!
+//! | time, geometric mean, arenapool / … | glibc | mimalloc | jemalloc |
+//! | --- | ---: | ---: | ---: |
+//! | 4 threads | 0.74 | 1.02 | 0.88 |
+//! | 8 threads | 0.81 | 1.03 | 0.95 |
+//! | 16 threads | 0.83 | 1.03 | 1.01 |
+//! | peak RSS, 4 / 8 / 16 threads | 1.10 / 1.10 / 1.14 | 0.52 / 0.52 / 0.51 | 1.00 / 0.99 / 1.06 |
+//!
+//! Against mimalloc the losses are the ones of 1 and 2 threads
+//! (`churn-medium` 1.3-2.8, `live-100k` 1.9-2.2, `thread-churn` 1.3-2.0,
+//! `hashmap` 1.4-1.6, `larson` 0.7-1.3, `vec-push` 1.1-1.2); `churn-medium` at
+//! 16 threads (2.48 of glibc's time, 2.02 of mimalloc's) is where the one pool
+//! lock shows most. No cell failed.
+//!
 //! # Fast path
 //!
 //! Instructions per malloc+free pair on a fixed small-block loop, counted by
