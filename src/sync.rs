@@ -149,11 +149,17 @@ impl Once {
         }
     }
 
+    /// Whether the set-up has run to its end.
+    #[inline]
+    pub fn is_done(&self) -> bool {
+        self.state.load(Ordering::Acquire) == DONE
+    }
+
     /// Runs `f` unless it ran or is running; returns once it has run (or at
     /// once, in the thread running it).
     #[inline]
     pub fn call(&self, f: impl FnOnce()) {
-        if self.state.load(Ordering::Acquire) != DONE {
+        if !self.is_done() {
             self.call_slow(f);
         }
     }

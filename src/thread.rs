@@ -14,6 +14,7 @@
 
 use crate::arena::{Arena, LOST, OWNED};
 use crate::pool::{Global, POOL};
+use crate::sync::Once;
 use core::sync::atomic::{AtomicU32, Ordering};
 
 #[cfg(target_arch = "x86_64")]
@@ -68,15 +69,15 @@ mod tls {
 /// for our early key).
 #[cfg(not(target_arch = "x86_64"))]
 mod tls {
-    use super::{INIT, KEY, READY};
+    use super::{INIT, KEY};
     use crate::arena::Arena;
     use core::sync::atomic::Ordering;
     #[inline(always)]
     pub fn get() -> *mut Arena {
-        if INIT.load(Ordering::Acquire) != READY {
+        if !INIT.is_done() {
             return super::empty();
         }
-        // SAFETY: KEY is a created key once INIT is READY.
+        // SAFETY: KEY is a created key once INIT is done.
         let a = unsafe { libc::pthread_getspecific(KEY.load(Ordering::Relaxed)) as *mut Arena };
         if a.is_null() {
             super::empty()
@@ -151,21 +152,13 @@ pub fn has_arena() -> bool {
     a != empty() && !is_exited(a)
 }
 
-const UNINIT: u32 = 0;
-const BUSY: u32 = 1;
-const READY: u32 = 2;
-static INIT: AtomicU32 = AtomicU32::new(UNINIT);
-static ATFORK: crate::sync::Once = crate::sync::Once::new();
+static INIT: Once = Once::new();
+static ATFORK: Once = Once::new();
 static KEY: AtomicU32 = AtomicU32::new(0);
 
+/// Reads the configuration and creates the thread-exit key, once.
 fn global_init() {
-    if INIT.load(Ordering::Acquire) == READY {
-        return;
-    }
-    if INIT
-        .compare_exchange(UNINIT, BUSY, Ordering::Acquire, Ordering::Acquire)
-        .is_ok()
-    {
+    INIT.call(|| {
         crate::config::load();
         let mut key: libc::pthread_key_t = 0;
         // SAFETY: creates a key with a destructor that is a plain extern fn; glibc does not allocate here.
@@ -173,12 +166,7 @@ fn global_init() {
             crate::os::fatal(b"cannot create the thread-exit key");
         }
         KEY.store(key, Ordering::Relaxed);
-        INIT.store(READY, Ordering::Release);
-    } else {
-        while INIT.load(Ordering::Acquire) != READY {
-            core::hint::spin_loop();
-        }
-    }
+    });
 }
 
 /// The calling thread's arena, made (or adopted from an exited thread) on first
