@@ -16,7 +16,9 @@
 //! self` and passes `Span::check`; a chunk is in bin `b` iff it is free and
 //! `bin_of(size) == b`; `binmap` bit `b` is set iff bin `b` is non-empty; each cache
 //! bin holds exactly `limit - room` chunks of its class, each with the `CACHED`
-//! flag, linked through encoded pointers (see [`Arena::link_key`]); `spare` is null
+//! flag, linked through encoded pointers (see [`Arena::link_key`]), and its limit
+//! is its base `class_limit` doubled at most `log2(CACHE_GROW)` times, the
+//! doublings adding up to `grown` bytes, at most `CACHE_GROWN_MAX`; `spare` is null
 //! or one of `spans` whose only chunk is free.
 
 use crate::os::PAGE;
@@ -128,6 +130,9 @@ pub struct Arena {
     purge: PurgeClock,
     /// The cache is switched off (every limit 0) while the arena is sparse.
     uncached: bool,
+    /// Bytes of room the cache classes have gained by growing: the sum over
+    /// classes of `(limit - class_limit) * chunk size` (see `CACHE_GROW`).
+    grown: usize,
     /// 1, 2, ...: order of creation; 0 for the static arenas.
     pub id: u32,
     /// Thread id (`gettid`) of the thread that owns it or owned it last.

@@ -63,7 +63,16 @@
 //! In front of the store, each arena keeps a bounded cache per chunk size up to
 //! 1 KiB (64 KiB per size, 32 to 2048 chunks: `CACHE_BYTES` in
 //! [Size boundaries](#size-boundaries)), as glibc's tcache sits in front of its
-//! bins. Cached chunks are "in use" to the store.
+//! bins. Cached chunks are "in use" to the store. A class that overflows
+//! doubles its limit instead of flushing, up to 16 times its base limit, while
+//! the classes' growth adds up to at most 16 MiB (`CACHE_GROW`,
+//! `CACHE_GROWN_MAX`): a program that drops a tree or a map of 100,000 small
+//! blocks and builds it again gets them back from the cache rather than
+//! through the store, one coalescing insert and one split per block. The limits
+//! go back to their base whenever the cache is switched off: when the arena
+//! turns sparse (its live data fills less than an eighth of its spans) and at
+//! thread exit. So a thread's cache holds at most 4 MiB at base limits plus
+//! 16 MiB grown, and only while its arena stays dense.
 //!
 //! # One `malloc`
 //!
@@ -196,7 +205,8 @@
 //! | constant | value | what it separates | environment |
 //! |---|---|---|---|
 //! | `CACHE_MAX_CHUNK` | 1 KiB | cached chunk sizes (one bin per 16 bytes) / store-only chunks | |
-//! | `CACHE_BYTES` | 64 KiB | how much each cache class may hold (32 to 2048 chunks) | |
+//! | `CACHE_BYTES` | 64 KiB | how much each cache class may hold at first (32 to 2048 chunks) | |
+//! | `CACHE_GROW`, `CACHE_GROWN_MAX` | 16, 16 MiB | how far a class that overflows may grow (times its first limit), and the growth of all classes together | |
 //! | `ARENA_MAX_CHUNK` | 128 KiB | arena chunks / pool blocks | `ARENAPOOL_ARENA_MAX` (1K..128K) |
 //! | `SPAN` | 256 KiB | arena span size and alignment | |
 //! | `HUGE_MIN` | 32 MiB | pool blocks / huge blocks with a mapping of their own | `ARENAPOOL_HUGE_MIN` (1M..1G) |

@@ -280,6 +280,79 @@ fn cache_refill_and_flush_keep_invariants() {
     t.check();
 }
 
+/// Bulk frees of one size grow its cache class (up to `CACHE_GROW` times its
+/// base limit, the classes' growth adding up to at most `CACHE_GROWN_MAX`
+/// bytes); switching the cache off and on resets every limit.
+#[test]
+fn cache_classes_grow_under_bulk_frees_within_their_bounds() {
+    let t = TestArena::new();
+    // (An adopted arena may have its cache off until its owner allocates.)
+    // SAFETY: the test owns the arena.
+    unsafe { t.a().set_uncached(false, &mut Global) };
+    let cls = class_of_chunk(48);
+    let base = class_limit(cls);
+    let alloc = |n: usize, s: usize| -> Vec<*mut u8> {
+        (0..n)
+            .map(|_| {
+                // SAFETY: the test owns the arena.
+                let c = unsafe { t.a().alloc_chunk(s, &mut Global) };
+                assert!(!c.is_null());
+                // SAFETY: c is a chunk; its payload follows the header.
+                unsafe { c.add(HDR) }
+            })
+            .collect()
+    };
+    // More 48-byte blocks than the class may ever hold, freed in bulk.
+    for (i, p) in alloc((base * CACHE_GROW) as usize + 1000, 48)
+        .into_iter()
+        .enumerate()
+    {
+        // SAFETY: p is a live block of this arena.
+        unsafe { t.a().free_local(p, &mut Global) };
+        if i == base as usize {
+            // The first overflow doubled the limit instead of flushing.
+            assert_eq!(t.a().cache[cls].limit, 2 * base);
+            assert_eq!(t.a().cache[cls].count(), base + 1);
+        }
+    }
+    t.check();
+    assert_eq!(t.a().cache[cls].limit, base * CACHE_GROW);
+    // Then more sizes than the growth bound leaves room for, each in bulk: the
+    // first grows to its most, a later one stops short of it (check() verifies
+    // the bound after each).
+    let full = |s: usize| {
+        let c = class_of_chunk(s);
+        t.a().cache[c].limit == class_limit(c) * CACHE_GROW
+    };
+    let mut stopped = false;
+    // (Each class gains at most 15/16 MiB: enough classes to pass the bound.)
+    let classes = CACHE_GROWN_MAX / (1 << 20) * 16 / 15 + 2;
+    for k in 1..=classes {
+        let s = 48 + 32 * k;
+        let n = (class_limit(class_of_chunk(s)) * CACHE_GROW) as usize;
+        for p in alloc(n, s) {
+            // SAFETY: as above.
+            unsafe { t.a().free_local(p, &mut Global) };
+        }
+        t.check();
+        if k == 1 {
+            assert!(full(s));
+        }
+        stopped |= !full(s);
+    }
+    assert!(stopped);
+    // SAFETY: the test owns the arena.
+    unsafe {
+        t.a().set_uncached(true, &mut Global);
+        t.a().set_uncached(false, &mut Global);
+    }
+    t.check();
+    for c in CACHED_CLASSES {
+        assert_eq!(t.a().cache[c].limit, class_limit(c));
+        assert_eq!(t.a().cache[c].count(), 0);
+    }
+}
+
 #[test]
 fn resize_in_place_and_aligned_chunks() {
     let t = TestArena::new();

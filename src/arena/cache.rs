@@ -17,11 +17,16 @@ impl Arena {
         }
         if cls == 1 && !self.cache[2].head.is_null() {
             // Tiny requests take the freed 32-byte chunks, which go to class 2.
+            // The two classes trade limits too (both start at the same one, and
+            // class 2's may have grown past class 1's).
             let n = self.cache[2].count();
+            let (l1, l2) = (self.cache[1].limit, self.cache[2].limit);
             self.cache[1].head = self.cache[2].head;
-            self.cache[1].room = self.cache[1].limit.saturating_sub(n);
+            self.cache[1].limit = l2;
+            self.cache[1].room = l2 - n;
             self.cache[2].head = null_mut();
-            self.cache[2].room = self.cache[2].limit;
+            self.cache[2].limit = l1;
+            self.cache[2].room = l1;
             if let Some(p) = self.cache_pop(cls) {
                 return p;
             }
@@ -100,7 +105,7 @@ impl Arena {
         let s = span::size(c, self.key);
         if s <= CACHE_MAX_CHUNK {
             let cls = class_of_chunk(s);
-            if self.cache[cls].room == 0 {
+            if self.cache[cls].room == 0 && !self.grow(cls) {
                 if self.uncached || self.sparse() {
                     // (Only `refill`, an owner allocating, turns the cache back on:
                     // a parked arena draining remote frees must keep it off.)
@@ -121,6 +126,24 @@ impl Arena {
             src.give_span(sp as *mut u8);
         }
         self.maybe_purge();
+    }
+
+    /// Doubles the limit of full class `cls` if it may grow (see
+    /// [`CACHE_GROW`]); false if it may not, and must be flushed.
+    #[cold]
+    pub(super) fn grow(&mut self, cls: usize) -> bool {
+        let lim = self.cache[cls].limit;
+        let gain = lim as usize * class_chunk(cls);
+        if self.uncached
+            || lim >= class_limit(cls) * CACHE_GROW
+            || self.grown + gain > CACHE_GROWN_MAX
+        {
+            return false;
+        }
+        self.grown += gain;
+        self.cache[cls].limit = 2 * lim;
+        self.cache[cls].room += lim;
+        true
     }
 
     /// Bytes held in the cache.
@@ -147,11 +170,12 @@ impl Arena {
 
     /// Switches the cache off (flushing it, so frees reach the store and empty
     /// spans go back to the pool) or back on.
-    pub(super) unsafe fn set_uncached(&mut self, off: bool, src: &mut impl SpanSource) {
+    pub(crate) unsafe fn set_uncached(&mut self, off: bool, src: &mut impl SpanSource) {
         if self.uncached == off {
             return;
         }
         self.uncached = off;
+        self.grown = 0;
         for cls in CACHED_CLASSES {
             let n = self.cache[cls].count();
             if n > 0 {

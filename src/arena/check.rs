@@ -134,6 +134,7 @@ impl Arena {
         if in_bins != free_chunks {
             return Err("bins and span lists disagree");
         }
+        let mut grown = 0;
         for (cls, bin) in self.cache.iter().enumerate() {
             let mut k = 0;
             let mut p = bin.head;
@@ -158,6 +159,19 @@ impl Arena {
             if k != bin.count() || bin.room > bin.limit || (self.uncached && bin.limit != 0) {
                 return Err("cache count wrong");
             }
+            let base = class_limit(cls);
+            if bin.limit != 0 {
+                if bin.limit % base != 0
+                    || !(bin.limit / base).is_power_of_two()
+                    || bin.limit > base * CACHE_GROW
+                {
+                    return Err("cache limit wrong");
+                }
+                grown += (bin.limit - base) as usize * class_chunk(cls);
+            }
+        }
+        if grown != self.grown || grown > CACHE_GROWN_MAX {
+            return Err("cache growth miscounted");
         }
         Ok(free)
     }
