@@ -130,9 +130,15 @@
 //!
 //! # Thread exit and parked arenas
 //!
-//! A `pthread` key made at start-up has a destructor that empties the arena's
-//! cache into its store, takes its remote frees, gives its empty spans back to
-//! the pool and **parks** the arena in the pool. Spans with live blocks stay with
+//! A `pthread` key made at start-up has a destructor that takes the arena's
+//! remote frees and **parks** the arena in the pool. While the arena is dense
+//! (live data fills at least a quarter of its spans, or it has fewer than
+//! eight), its cache stays warm, cut back to the base limits: the next thread
+//! to adopt it pops its first blocks instead of carving them, and the exiting
+//! thread's cache is not sent through the store a chunk at a time (under
+//! cachegrind, `thread-churn` at one thread: 1,106M estimated cycles before,
+//! 538M after; mimalloc 799M). A sparse arena's cache is emptied into its
+//! store and its empty spans go back to the pool. Spans with live blocks stay with
 //! the parked arena: frees of those blocks by other threads still push to its
 //! remote list, and when a freeing thread sees the arena parked it drains the
 //! list itself, under the pool lock (the park and the push are ordered so that no

@@ -585,7 +585,7 @@ impl PoolInner {
         a
     }
 
-    /// Parks the arena of an exiting thread (whose cache is already flushed), then
+    /// Parks the arena of an exiting thread (already retired: see `Arena::retire`), then
     /// resolves the frees that raced with the exit.
     ///
     /// # Safety

@@ -353,6 +353,60 @@ fn cache_classes_grow_under_bulk_frees_within_their_bounds() {
     }
 }
 
+/// An exiting thread's arena keeps its cache warm (at base limits) while dense,
+/// and is emptied into the store when sparse.
+#[test]
+fn retired_arena_keeps_its_cache_only_while_dense() {
+    let t = TestArena::new();
+    // SAFETY: the test owns the arena.
+    unsafe { t.a().set_uncached(false, &mut Global) };
+    let cls = class_of_chunk(64);
+    let base = class_limit(cls);
+    // Enough live data for many spans, then a bulk free that grows the class.
+    let blocks: Vec<*mut u8> = (0..200_000)
+        .map(|_| {
+            // SAFETY: the test owns the arena.
+            let c = unsafe { t.a().alloc_chunk(64, &mut Global) };
+            assert!(!c.is_null());
+            // SAFETY: c is a chunk; its payload follows the header.
+            unsafe { c.add(HDR) }
+        })
+        .collect();
+    let (freed, kept) = blocks.split_at(3 * base as usize);
+    for &p in freed {
+        // SAFETY: p is a live block of this arena.
+        unsafe { t.a().free_local(p, &mut Global) };
+    }
+    assert!(t.a().cache[cls].limit > base);
+    assert!(t.a().dense());
+    // SAFETY: the test owns the arena.
+    unsafe { t.a().retire(&mut Global) };
+    t.check();
+    assert_eq!(t.a().cache[cls].limit, base);
+    assert_eq!(t.a().cache[cls].count(), base);
+    // Frees drained later (as the pool does for a parked arena) still find the cache.
+    // (One block in 200 survives, spread over every span.)
+    let (survivors, rest): (Vec<(usize, &*mut u8)>, Vec<(usize, &*mut u8)>) =
+        kept.iter().enumerate().partition(|(i, _)| i % 200 == 0);
+    for (_, &p) in rest {
+        // SAFETY: as above.
+        unsafe { t.a().free_local(p, &mut Global) };
+    }
+    t.check();
+    // Little live data left in many spans: sparse, so retiring empties the cache.
+    assert!(t.a().nspans >= 8 && !t.a().dense());
+    // SAFETY: the test owns the arena.
+    unsafe { t.a().retire(&mut Global) };
+    t.check();
+    assert!(CACHED_CLASSES.all(|c| t.a().cache[c].count() == 0 && t.a().cache[c].limit == 0));
+    for (_, &p) in survivors {
+        // SAFETY: as above.
+        unsafe { t.a().free_local(p, &mut Global) };
+    }
+    t.check();
+    assert!(t.a().nspans <= 1);
+}
+
 #[test]
 fn resize_in_place_and_aligned_chunks() {
     let t = TestArena::new();

@@ -194,7 +194,7 @@ pub fn arena_or_init() -> *mut Arena {
     a
 }
 
-/// Thread-exit destructor of the key: flush the cache, give back empty spans, park.
+/// Thread-exit destructor of the key: retire the arena (see `Arena::retire`), park it.
 extern "C" fn thread_exit(v: *mut libc::c_void) {
     let a = v as *mut Arena;
     if a.is_null() || a == empty() || is_exited(a) {
@@ -214,7 +214,7 @@ extern "C" fn thread_exit(v: *mut libc::c_void) {
         // (The update ends under the pool lock: from `park` on, a freeing thread
         // may drain the parked arena, under that lock, as an update of its own.)
         (*a).begin_update();
-        (*a).flush_all(&mut Global);
+        (*a).retire(&mut Global);
         let mut pool = crate::pool::lock();
         pool.park(a);
         (*a).end_update();

@@ -163,7 +163,7 @@ impl Arena {
     }
 
     /// Live data fills its spans again (or few are left): the cache can come back.
-    pub(super) fn dense(&self) -> bool {
+    pub fn dense(&self) -> bool {
         self.nspans < SPARSE_SPANS
             || self.used.saturating_sub(self.cached_bytes()) * 4 >= self.nspans * SPAN
     }
@@ -238,6 +238,33 @@ impl Arena {
             }
         }
         self.maybe_purge();
+    }
+
+    /// Readies the arena of an exiting thread to be parked. A dense arena (see
+    /// [`Arena::dense`]) keeps its cache warm for the next thread to adopt it,
+    /// cut back to the classes' base limits: that thread's first allocations pop
+    /// chunks instead of carving them again, and the exiting thread's frees are
+    /// not sent through the store one by one. A sparse one is emptied as by
+    /// [`Arena::flush_all`], so its empty spans go back to the pool. Remote frees
+    /// are drained either way.
+    pub unsafe fn retire(&mut self, src: &mut impl SpanSource) {
+        self.drain_remote(src);
+        if self.uncached || !self.dense() {
+            return self.flush_all(src);
+        }
+        for cls in CACHED_CLASSES {
+            let base = class_limit(cls);
+            let n = self.cache[cls].count();
+            if n > base {
+                self.flush(cls, n - base, src);
+            }
+            let bin = &mut self.cache[cls];
+            let left = bin.count();
+            bin.limit = base;
+            bin.room = base - left;
+        }
+        self.grown = 0;
+        self.purge_parked();
     }
 
     /// Empties the whole cache into the store and switches it off (so that frees
