@@ -116,6 +116,11 @@ pub struct Arena {
     /// Cache class `k` sits at byte offset `16 + 16 * k`: `16 + chunk size`.
     pub cache: [CacheBin; NCLASSES],
     bins: [*mut u8; NBINS],
+    /// The medium tier: freed chunks over `CACHE_MAX_CHUNK` bytes, newest
+    /// first, one list per store bin (payloads linked as the cache's), in
+    /// use to the store like cached chunks; `medium_bytes` in all.
+    medium: [*mut u8; MEDIUM_BINS],
+    pub medium_bytes: usize,
     binmap: [u64; 2],
     spans: *mut Span,
     pub nspans: usize,

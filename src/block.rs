@@ -71,7 +71,11 @@ pub(crate) unsafe fn alloc_in_arena(n: usize, align: usize) -> *mut u8 {
     if n <= CACHE_MAX_REQ {
         return (*a).refill(class_of_req(n), &mut Global);
     }
-    let c = (*a).alloc_chunk(chunk_size(n), &mut Global);
+    let s = chunk_size(n);
+    if let Some(p) = (*a).medium_take(s) {
+        return p;
+    }
+    let c = (*a).alloc_chunk(s, &mut Global);
     if c.is_null() {
         c
     } else {

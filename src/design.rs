@@ -74,6 +74,19 @@
 //! thread exit. So a thread's cache holds at most 4 MiB at base limits plus
 //! 16 MiB grown, and only while its arena stays dense.
 //!
+//! A **medium tier** holds freed chunks over 1 KiB (up to the arena limit,
+//! 128 KiB), newest first, one list per store bin: a request takes the newest
+//! chunk of its bin or the next if that is at least its size and at most an
+//! eighth more, whole. A vector or string that grows by doubling, or a buffer
+//! of one size made again and again, gets the chunk it just gave back instead
+//! of a coalescing insert and a split (`vec-push` under cachegrind: 855M
+//! estimated cycles before, 777M after; mimalloc 756M). The tier holds at most
+//! 256 KiB, or a sixteenth of the arena's chunks in use if more
+//! (`MEDIUM_BYTES`, `MEDIUM_SHARE`); past that it is emptied into the store
+//! whole, and it is emptied whenever the cache is switched off and at thread
+//! exit. Its chunks are flagged as cached chunks are, so a second free of one
+//! is reported the same way.
+//!
 //! # One `malloc`
 //!
 //! `malloc(40)`: the chunk size is 48 (40 + 8 of header, rounded to 16). The
@@ -212,6 +225,7 @@
 //! |---|---|---|---|
 //! | `CACHE_MAX_CHUNK` | 1 KiB | cached chunk sizes (one bin per 16 bytes) / store-only chunks | |
 //! | `CACHE_BYTES` | 64 KiB | how much each cache class may hold at first (32 to 2048 chunks) | |
+//! | `MEDIUM_BYTES`, `MEDIUM_SHARE` | 256 KiB, 16 | how much the medium tier (chunks over 1 KiB) holds: this, or a sixteenth of the arena's chunks in use if more | |
 //! | `CACHE_GROW`, `CACHE_GROWN_MAX` | 16, 16 MiB | how far a class that overflows may grow (times its first limit), and the growth of all classes together | |
 //! | `ARENA_MAX_CHUNK` | 128 KiB | arena chunks / pool blocks | `ARENAPOOL_ARENA_MAX` (1K..128K) |
 //! | `SPAN` | 256 KiB | arena span size and alignment | |

@@ -41,6 +41,18 @@ pub const ARENA_MAX_CHUNK: usize = 128 * 1024;
 /// Largest request served from an arena span.
 pub const ARENA_MAX_REQ: usize = ARENA_MAX_CHUNK - HDR;
 
+/// The medium tier of the cache: chunks over [`CACHE_MAX_CHUNK`] up to
+/// [`ARENA_MAX_CHUNK`], one list per store bin from this one on.
+pub const MEDIUM_FIRST_BIN: usize = bin_of(CACHE_MAX_CHUNK + UNIT);
+/// Number of medium-tier lists.
+pub const MEDIUM_BINS: usize = bin_of(ARENA_MAX_CHUNK) - MEDIUM_FIRST_BIN + 1;
+/// Most bytes of chunks the medium tier of one arena holds: this much, or a
+/// sixteenth of the arena's chunks in use if more ([`MEDIUM_SHARE`]); past
+/// it, the tier is emptied into the store.
+pub const MEDIUM_BYTES: usize = 256 * 1024;
+/// The medium tier may hold `1 / MEDIUM_SHARE` of the arena's chunks in use.
+pub const MEDIUM_SHARE: usize = 16;
+
 /// Requests of at least this many bytes get a mapping of their own, unmapped on
 /// free (glibc's adaptive mmap threshold tops out at the same 32 MiB).
 pub const HUGE_MIN: usize = 32 * 1024 * 1024;

@@ -95,7 +95,7 @@ unsafe fn read_arena_once(a: *const Arena) -> Stats {
     let mut s = Stats::default();
     let c = read_volatile(&(*a).counters);
     let mut cached = 0u64;
-    let mut cached_bytes = 0usize;
+    let mut cached_bytes = read_volatile(&(*a).medium_bytes);
     for cls in CACHED_CLASSES {
         let bin = read_volatile(&(*a).cache[cls]);
         let n = bin.limit.saturating_sub(bin.room) as usize;

@@ -408,6 +408,74 @@ fn retired_arena_keeps_its_cache_only_while_dense() {
     assert!(t.a().nspans <= 1);
 }
 
+/// The medium tier: a freed chunk over 1 KiB comes back for a request it fits
+/// within an eighth; the tier stays within its bound (emptied into the store
+/// past it) and is emptied when the cache is switched off. Random sizes and
+/// orders, `check()` after every step.
+#[test]
+fn medium_tier_reuses_fitting_chunks_within_its_bound() {
+    let t = TestArena::new();
+    // SAFETY: the test owns the arena.
+    unsafe { t.a().set_uncached(false, &mut Global) };
+    let take = |s: usize| -> *mut u8 {
+        // SAFETY: the test owns the arena.
+        unsafe {
+            match t.a().medium_take(s) {
+                Some(p) => p,
+                None => t.a().alloc_chunk(s, &mut Global).add(HDR),
+            }
+        }
+    };
+    let give = |p: *mut u8| {
+        // SAFETY: p is a live block of this arena.
+        unsafe { t.a().free_local(p, &mut Global) };
+    };
+    // Exact reuse, newest first.
+    let (a, b) = (take(4096), take(4096));
+    give(a);
+    give(b);
+    assert_eq!(t.a().medium_bytes, 8192);
+    t.check();
+    assert_eq!(take(4096), b);
+    // A chunk an eighth or more too big is left for another request.
+    // SAFETY: as above.
+    assert!(unsafe { t.a().medium_take(3600) }.is_none());
+    assert_eq!(take(4096 - 16 * 8), a);
+    t.check();
+    give(a);
+    give(b);
+    let mut rng = Rng(5);
+    let mut live = Vec::new();
+    for step in 0..20_000 {
+        if live.len() < 64 && rng.below(2) == 0 {
+            let s = (CACHE_MAX_CHUNK + UNIT) + rng.below(64) as usize * 512;
+            let p = take(s);
+            // SAFETY: p is a live block.
+            let got = unsafe { span::size(p.sub(HDR), span::key_of(p.sub(HDR))) };
+            assert!(got >= s && got <= s + s / 8, "{s} got {got}");
+            fill(p, s - HDR, step as u8);
+            live.push((p, s, step as u8));
+        } else if let Some(i) = (!live.is_empty()).then(|| rng.below(live.len() as u64) as usize) {
+            let (p, s, seed) = live.swap_remove(i);
+            verify(p, s - HDR, seed);
+            give(p);
+        }
+        assert!(t.a().medium_bytes <= MEDIUM_BYTES.max(t.a().used / MEDIUM_SHARE));
+        if step % 101 == 0 {
+            t.check();
+        }
+    }
+    // SAFETY: the test owns the arena.
+    unsafe { t.a().set_uncached(true, &mut Global) };
+    assert_eq!(t.a().medium_bytes, 0);
+    t.check();
+    for (p, s, seed) in live {
+        verify(p, s - HDR, seed);
+        give(p);
+    }
+    t.check();
+}
+
 #[test]
 fn resize_in_place_and_aligned_chunks() {
     let t = TestArena::new();

@@ -121,10 +121,70 @@ impl Arena {
             self.cache_push(cls, p);
             return;
         }
+        if s <= ARENA_MAX_CHUNK && !self.uncached {
+            return self.medium_put(p, s, src);
+        }
         let sp = self.free_chunk(c);
         if !sp.is_null() {
             src.give_span(sp as *mut u8);
         }
+        self.maybe_purge();
+    }
+
+    // ---- the medium tier --------------------------------------------------------------
+
+    /// Takes a chunk of at least `s` bytes and at most an eighth more (`s` over
+    /// `CACHE_MAX_CHUNK`) from the medium tier: the newest of its store bin, or
+    /// of the next one. Returns its payload.
+    #[inline]
+    pub unsafe fn medium_take(&mut self, s: usize) -> Option<*mut u8> {
+        let first = bin_of(s) - MEDIUM_FIRST_BIN;
+        for b in first..(first + 2).min(MEDIUM_BINS) {
+            let p = self.medium[b];
+            if p.is_null() {
+                continue;
+            }
+            let c = p.sub(HDR);
+            let cs = span::size(c, self.key);
+            if cs >= s && cs <= s + s / 8 {
+                self.medium[b] = decode_link(p, self.link_key as usize);
+                self.medium_bytes -= cs;
+                span::toggle_cached(c);
+                return Some(p);
+            }
+        }
+        None
+    }
+
+    /// Puts payload `p` (chunk size `s`, over `CACHE_MAX_CHUNK`) into the medium
+    /// tier, emptying the tier into the store first if it would hold too much.
+    unsafe fn medium_put(&mut self, p: *mut u8, s: usize, src: &mut impl SpanSource) {
+        if self.medium_bytes + s > MEDIUM_BYTES.max(self.used / MEDIUM_SHARE) {
+            self.medium_flush(src);
+        }
+        let b = bin_of(s) - MEDIUM_FIRST_BIN;
+        *(p as *mut usize) = self.medium[b] as usize ^ self.link_key as usize;
+        self.medium[b] = p;
+        self.medium_bytes += s;
+        span::toggle_cached(p.sub(HDR));
+    }
+
+    /// Empties the medium tier into the store.
+    pub(super) unsafe fn medium_flush(&mut self, src: &mut impl SpanSource) {
+        for b in 0..MEDIUM_BINS {
+            let mut p = self.medium[b];
+            self.medium[b] = null_mut();
+            while !p.is_null() {
+                let next = decode_link(p, self.link_key as usize);
+                // (`free_chunk` rewrites the header, CACHED flag and all.)
+                let sp = self.free_chunk(p.sub(HDR));
+                if !sp.is_null() {
+                    src.give_span(sp as *mut u8);
+                }
+                p = next;
+            }
+        }
+        self.medium_bytes = 0;
         self.maybe_purge();
     }
 
@@ -148,7 +208,7 @@ impl Arena {
 
     /// Bytes held in the cache.
     pub(super) fn cached_bytes(&self) -> usize {
-        let mut b = 0;
+        let mut b = self.medium_bytes;
         for cls in CACHED_CLASSES {
             b += self.cache[cls].count() as usize * class_chunk(cls);
         }
@@ -176,6 +236,9 @@ impl Arena {
         }
         self.uncached = off;
         self.grown = 0;
+        if off {
+            self.medium_flush(src);
+        }
         for cls in CACHED_CLASSES {
             let n = self.cache[cls].count();
             if n > 0 {
@@ -252,6 +315,7 @@ impl Arena {
         if self.uncached || !self.dense() {
             return self.flush_all(src);
         }
+        self.medium_flush(src);
         for cls in CACHED_CLASSES {
             let base = class_limit(cls);
             let n = self.cache[cls].count();

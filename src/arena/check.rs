@@ -173,6 +173,29 @@ impl Arena {
         if grown != self.grown || grown > CACHE_GROWN_MAX {
             return Err("cache growth miscounted");
         }
+        let mut medium = 0;
+        for (b, &head) in self.medium.iter().enumerate() {
+            let mut p = head;
+            while !p.is_null() {
+                let c = p.sub(HDR);
+                let h = span::hdr(c, self.key);
+                let s = span::size(c, self.key);
+                if h & (FREE | CACHED) != CACHED
+                    || bin_of(s) != MEDIUM_FIRST_BIN + b
+                    || !ptr::eq(owner(span::span_of(c), Ordering::Relaxed), me)
+                {
+                    return Err("medium tier holds a wrong chunk");
+                }
+                medium += s;
+                if medium > self.medium_bytes {
+                    break;
+                }
+                p = (*(p as *mut usize) ^ self.link_key as usize) as *mut u8;
+            }
+        }
+        if medium != self.medium_bytes || (self.uncached && medium != 0) {
+            return Err("medium tier miscounted");
+        }
         Ok(free)
     }
 }
