@@ -281,11 +281,18 @@ unsafe fn commit(case: &str) {
             // b merges into the free chunk a: b's old header now lies inside the
             // block x carved from the merged chunk; a free of b (a double free,
             // and a pointer into x) must not pass for a chunk.
+            // (Freed blocks over 1 KiB wait in the medium tier of the cache
+            // first: 320 KiB more freed after them overflow it, and it is
+            // emptied into the store, where a and b merge.)
             let a = malloc(2000);
             let b = malloc(2000);
             let _keep = malloc(2000);
+            let fill: Vec<*mut u8> = (0..20).map(|_| malloc(16000)).collect();
             free(a);
             free(b);
+            for f in fill {
+                free(f);
+            }
             let _ = a;
             let mut found = false;
             for _ in 0..1000 {
