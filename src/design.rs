@@ -68,11 +68,16 @@
 //! the classes' growth adds up to at most 16 MiB (`CACHE_GROW`,
 //! `CACHE_GROWN_MAX`): a program that drops a tree or a map of 100,000 small
 //! blocks and builds it again gets them back from the cache rather than
-//! through the store, one coalescing insert and one split per block. The limits
-//! go back to their base whenever the cache is switched off: when the arena
-//! turns sparse (its live data fills less than an eighth of its spans) and at
-//! thread exit. So a thread's cache holds at most 4 MiB at base limits plus
-//! 16 MiB grown, and only while its arena stays dense.
+//! through the store, one coalescing insert and one split per block. The growth
+//! goes back to the store (each class cut to its base limit, the medium tier
+//! below emptied) before the arena takes a new span: memory held for one size
+//! never makes the arena map more for another (without this, `rayon`'s peak
+//! RSS was 4.8 MB instead of 3.9, and `live-100k`'s 17.0 MB instead of 14.4;
+//! with it `live-100k` keeps part of the gain: 652M estimated cycles). The
+//! limits also go back to their base whenever the cache is switched off: when
+//! the arena turns sparse (its live data fills less than an eighth of its
+//! spans) and at thread exit. So a thread's cache holds at most 4 MiB at base
+//! limits plus 16 MiB grown, and only while its arena stays dense.
 //!
 //! A **medium tier** holds freed chunks over 1 KiB (up to the arena limit,
 //! 128 KiB), newest first, one list per store bin: a request takes the newest

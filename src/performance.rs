@@ -269,8 +269,25 @@
 //! | free's ownership test moved into the keyed header (one mask instead of the span-owner load); malloc's size-class minimum removed (class 1 takes class 2's freed chunks) | fastpath probe: the room for the misuse checks and the statistics counters | 57 (no checks, no counters) | 57 (both) |
 //! | misuse checks' slow paths: keys kept in registers, `classify` inline, `realloc` classifies once, a full bin's own frees skip `classify`, one-instruction link test | `live-100k` / `vec-push` / `churn-medium`, 1 thread, instructions (before the checks: 198 / 661 / 245 M) | 264 / 848 / 329 M | 225 / 740 / 307 M |
 //! | refill batches capped at 8 KiB of chunks (carving writes every header: a batch is resident at once) | peak RSS, geomean of 10 workloads / glibc's, 1 and 2 threads (instructions unchanged: `live-100k` 225.4 -> 224.8 M) | 1.29, 1.40 | 1.12, 1.16 |
+//! | a full cache class doubles its limit instead of flushing half into the store (up to 16 times its base, 16 MiB of growth per arena; reset when the cache is switched off) | `live-100k`, 1 thread, cachegrind estimated cycles (instructions + 10 x D1 misses + 100 x LL misses) | 762 M | 466 M (mimalloc 343 M) |
+//! | the cache's growth (and the medium tier) goes back to the store before the arena takes a new span | `rayon` / `live-100k` peak RSS, 1 thread; `live-100k` estimated cycles | 4.8 / 17.0 MB; 466 M | 4.0 / 14.4 MB (before the growth: 3.9 / 16.9 MB); 652 M |
+//! | an exiting thread's dense arena is parked with its cache warm (at base limits) instead of flushed | `thread-churn`, 1 thread, estimated cycles | 1,106 M | 538 M (mimalloc 799 M) |
+//! | medium tier: freed chunks over 1 KiB wait in per-bin lists and are taken whole by a request they fit within an eighth (at most 256 KiB or 1/16 of the arena's chunks in use) | `vec-push` / `churn-medium`, 1 thread, estimated cycles | 855 / 536 M | 777 / 522 M (mimalloc 756 / 235 M) |
 //!
 //! ## Tried and not kept
+//!
+//! - **Batching cross-thread frees** (an outbox per thread: up to 64 small
+//!   chunks of one owner pushed as one chain, one compare-and-swap per batch):
+//!   no difference on these 2 cores (`xmalloc` 2 threads, 11 runs each:
+//!   medians 0.0859 and 0.0854 s; `larson` 0.475 and 0.487 s; cachegrind
+//!   512 M and 506 M), and it delays frees; without a machine where the owner's
+//!   list is contended there was no case for it.
+//! - **Sorting each flush batch and merging neighbours within it** before the
+//!   store sees them: `live-100k` 762 M -> 794 M estimated cycles (fewer
+//!   misses in `free_chunk`, but the sort costs more than they saved).
+//! - **Reading the purge clock at one operation in 16**: `churn-medium` 522 M
+//!   -> 519 M estimated cycles, and a pass due after the delay then waited for
+//!   up to 16 operations, which `tests/rss_live.rs` caught.
 //!
 //! - **Draining a parked arena's remote list every 32 pushes** instead of at
 //!   each one (`thread-churn` spends 8% of its instructions there): 802 -> 799 M

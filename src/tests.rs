@@ -302,11 +302,20 @@ fn cache_classes_grow_under_bulk_frees_within_their_bounds() {
             })
             .collect()
     };
-    // More 48-byte blocks than the class may ever hold, freed in bulk.
-    for (i, p) in alloc((base * CACHE_GROW) as usize + 1000, 48)
-        .into_iter()
-        .enumerate()
-    {
+    // Every block first (an allocation that finds no free chunk gives the
+    // cache's growth back: see below), then bulk frees, size by size.
+    // (Each class gains at most 15/16 MiB: enough classes to pass the bound.)
+    let classes = CACHE_GROWN_MAX / (1 << 20) * 16 / 15 + 2;
+    let sizes: Vec<usize> = (0..=classes).map(|k| 48 + 32 * k).collect();
+    let blocks: Vec<Vec<*mut u8>> = sizes
+        .iter()
+        .map(|&s| {
+            let n = (class_limit(class_of_chunk(s)) * CACHE_GROW) as usize;
+            // More 48-byte blocks than the class may ever hold.
+            alloc(if s == 48 { n + 1000 } else { n }, s)
+        })
+        .collect();
+    for (i, &p) in blocks[0].iter().enumerate() {
         // SAFETY: p is a live block of this arena.
         unsafe { t.a().free_local(p, &mut Global) };
         if i == base as usize {
@@ -317,20 +326,15 @@ fn cache_classes_grow_under_bulk_frees_within_their_bounds() {
     }
     t.check();
     assert_eq!(t.a().cache[cls].limit, base * CACHE_GROW);
-    // Then more sizes than the growth bound leaves room for, each in bulk: the
-    // first grows to its most, a later one stops short of it (check() verifies
-    // the bound after each).
+    // Then more sizes than the growth bound leaves room for, each in bulk: a
+    // later one stops short of its most (check() verifies the bound after each).
     let full = |s: usize| {
         let c = class_of_chunk(s);
         t.a().cache[c].limit == class_limit(c) * CACHE_GROW
     };
     let mut stopped = false;
-    // (Each class gains at most 15/16 MiB: enough classes to pass the bound.)
-    let classes = CACHE_GROWN_MAX / (1 << 20) * 16 / 15 + 2;
-    for k in 1..=classes {
-        let s = 48 + 32 * k;
-        let n = (class_limit(class_of_chunk(s)) * CACHE_GROW) as usize;
-        for p in alloc(n, s) {
+    for (k, &s) in sizes.iter().enumerate().skip(1) {
+        for &p in &blocks[k] {
             // SAFETY: as above.
             unsafe { t.a().free_local(p, &mut Global) };
         }
@@ -341,6 +345,27 @@ fn cache_classes_grow_under_bulk_frees_within_their_bounds() {
         stopped |= !full(s);
     }
     assert!(stopped);
+    // Before the arena takes a new span, it gives the cache's growth back to
+    // the store (where the next requests may fit): big requests until one
+    // takes a span.
+    let mut big = Vec::new();
+    let took_span = (0..400).any(|_| {
+        let spans = t.a().nspans;
+        // SAFETY: the test owns the arena.
+        let c = unsafe { t.a().alloc_chunk(ARENA_MAX_CHUNK, &mut Global) };
+        assert!(!c.is_null());
+        big.push(c);
+        t.a().nspans > spans
+    });
+    assert!(took_span);
+    for c in CACHED_CLASSES {
+        assert!(t.a().cache[c].limit <= class_limit(c));
+    }
+    t.check();
+    for c in big {
+        // SAFETY: c is a live chunk of this arena.
+        unsafe { t.a().free_local(c.add(HDR), &mut Global) };
+    }
     // SAFETY: the test owns the arena.
     unsafe {
         t.a().set_uncached(true, &mut Global);

@@ -315,7 +315,19 @@ impl Arena {
         if self.uncached || !self.dense() {
             return self.flush_all(src);
         }
+        self.shrink_cache(src);
+        self.purge_parked();
+    }
+
+    /// Gives the cache's growth back to the store: each class cut back to its
+    /// base limit, the medium tier emptied. Called before the arena takes a new
+    /// span (memory held for one size must not make the arena map more for
+    /// another) and at thread exit.
+    pub(super) unsafe fn shrink_cache(&mut self, src: &mut impl SpanSource) {
         self.medium_flush(src);
+        if self.grown == 0 {
+            return;
+        }
         for cls in CACHED_CLASSES {
             let base = class_limit(cls);
             let n = self.cache[cls].count();
@@ -328,7 +340,6 @@ impl Arena {
             bin.room = base - left;
         }
         self.grown = 0;
-        self.purge_parked();
     }
 
     /// Empties the whole cache into the store and switches it off (so that frees

@@ -291,6 +291,10 @@ impl Arena {
             self.drain_remote(src);
             c = self.find_fit(s);
         }
+        if c.is_null() && (self.grown != 0 || self.medium_bytes != 0) {
+            self.shrink_cache(src);
+            c = self.find_fit(s);
+        }
         if c.is_null() {
             c = self.add_span(src);
         }
