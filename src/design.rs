@@ -178,7 +178,12 @@
 //! purge pass runs once 1 MiB has been freed and `ARENAPOOL_PURGE_DELAY` (10 ms)
 //! has passed, at the next allocator operation, and releases what the pass
 //! before it saw unchanged: memory goes back one to two delays after it was last
-//! freed, and memory reused sooner never does. A thread's arena is purged at
+//! freed, and memory reused sooner never does. In the pool, the lowest dirty
+//! free runs, up to twice the largest pool block freed so far (at most
+//! 64 MiB), are left resident: first fit hands them out first, so a program
+//! that keeps replacing big buffers reuses warm pages instead of faulting
+//! released ones in again (`big-replace`: 380k page faults before, 309k after,
+//! glibc 255k; peak RSS +3%). A thread's arena is purged at
 //! once when the thread exits. The system calls run outside the pool lock: runs
 //! being unmapped or purged leave the free-run table under the lock and come
 //! back (clean) after.

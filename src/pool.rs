@@ -460,13 +460,33 @@ impl PoolInner {
     /// Runs are taken out of the table and purged once the lock is released
     /// (see [`PoolGuard`]): a run being purged must not be handed out meanwhile.
     fn purge_pass(&mut self, all: bool) -> usize {
+        // The lowest dirty runs, up to twice the largest pool block freed so
+        // far, stay resident: first fit hands them out first, so a program that
+        // replaces big buffers gets warm memory instead of faulting released
+        // pages in again (`big-replace`), for two blocks' worth of RSS. (Whole
+        // runs only: a part purged would merge back into its dirty neighbour.)
+        let mut keep_below = 0;
+        if !all {
+            let mut budget = (2 * self.largest_freed).min(RETAIN_PER_THREAD);
+            for i in 0..self.nruns {
+                let r = self.run(i);
+                let len = r.len & !FLAGS;
+                if r.len & CLEAN == 0 {
+                    if len > budget {
+                        break;
+                    }
+                    budget -= len;
+                }
+                keep_below = r.start + len;
+            }
+        }
         let mut left = 0;
         let mut i = self.nruns;
         while i > 0 {
             i -= 1;
             let r = self.run(i);
             let len = r.len & !FLAGS;
-            if r.len & CLEAN != 0 {
+            if r.len & CLEAN != 0 || r.start < keep_below {
                 continue;
             }
             if !all && r.len & SEEN == 0 {

@@ -73,9 +73,16 @@
 //! - memory following the live set (`tests/rss_live.rs`): 4 threads x 3 rounds
 //!   keep 1% scattered survivors; resident memory must end within 8 MiB of the
 //!   pages those survivors occupy (it ends about 1-2 MiB over), and
-//!   `ARENAPOOL_PURGE=0` must release nothing.
+//!   `ARENAPOOL_PURGE=0` must release nothing;
+//! - the pool's warm free runs (`tests/warm_pool.rs`): four freed 4 MiB pool
+//!   blocks, live ones between them; after the purge passes `mincore` must find
+//!   the lowest resident, the two highest released, and no more than twice the
+//!   largest block freed left resident;
+//! - the cache's growth, its shrinking before a new span, the warm park and
+//!   the medium tier: unit tests in `src/tests.rs` that run `Arena::check`
+//!   after each step.
 //!
-//! Tests that measure RSS or count statistics (`rss`, `rss_live`,
+//! Tests that measure RSS or count statistics (`rss`, `rss_live`, `warm_pool`,
 //! `thread_churn`, `stats`) are binaries of their own, so that no other test
 //! disturbs them; so is `ids_repeat`, which makes the pool believe 65,535 arenas
 //! exist.
