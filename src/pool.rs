@@ -733,11 +733,20 @@ impl SpanSource for Global {
     fn give_span(&mut self, base: *mut u8) {
         lock().give_span(base)
     }
+    #[inline]
     unsafe fn drain_if_parked(&mut self, a: *mut Arena) {
         if crate::remote::is_parked(&(*a).state) {
-            lock().drain_parked(a)
+            drain_parked_locked(a)
         }
     }
+}
+
+/// [`PoolInner::drain_parked`] under the lock (the rare case of a free into a
+/// parked arena, out of line).
+#[cold]
+#[inline(never)]
+unsafe fn drain_parked_locked(a: *mut Arena) {
+    lock().drain_parked(a)
 }
 
 /// [`PoolInner::alloc_run`] from a thread not holding the lock: a new region,
