@@ -23,7 +23,7 @@ pub const CACHE_MAX_CHUNK: usize = 1024;
 /// Cache classes are indexed by chunk size / 16, so `free` finds the class from a
 /// decoded header with no arithmetic, and `malloc` by `(n + 23) / 16`. Class 1
 /// (requests of 8 bytes or less) holds 32-byte chunks like class 2: frees go to
-/// class 2, and an empty class 1 takes class 2's list whole (`Arena::refill`), so
+/// class 2, and an empty class 1 takes class 2's list whole, or the other way round (`Arena::refill`), so
 /// `malloc` needs no minimum. Class 0 is never used; classes above
 /// `CACHE_MAX_CHUNK / 16` exist with limit 0, so that `free`'s fast-path test can
 /// be one mask (chunk sizes below 2048) instead of a compare.

@@ -15,18 +15,14 @@ impl Arena {
         if let Some(p) = self.cache_pop(cls) {
             return p;
         }
-        if cls == 1 && !self.cache[2].head.is_null() {
-            // Tiny requests take the freed 32-byte chunks, which go to class 2.
-            // The two classes trade limits too (both start at the same one, and
-            // class 2's may have grown past class 1's).
-            let n = self.cache[2].count();
-            let (l1, l2) = (self.cache[1].limit, self.cache[2].limit);
-            self.cache[1].head = self.cache[2].head;
-            self.cache[1].limit = l2;
-            self.cache[1].room = l2 - n;
-            self.cache[2].head = null_mut();
-            self.cache[2].limit = l1;
-            self.cache[2].room = l1;
+        if (cls == 1 || cls == 2) && !self.cache[3 - cls].head.is_null() {
+            // Classes 1 and 2 both hold 32-byte chunks (tiny requests pop class
+            // 1, frees push class 2): the empty one takes the other's list
+            // whole, limit and all (both start at the same limit, and either
+            // may have grown), leaving its own empty one in its place. Without
+            // the way back (class 2 taking class 1's list) a class-2 refill
+            // would go to the store while class 1 holds thousands of chunks.
+            self.cache.swap(1, 2);
             if let Some(p) = self.cache_pop(cls) {
                 return p;
             }
