@@ -39,50 +39,60 @@
 //! Machine: a 2-core AMD EPYC virtual machine, Linux 6.18, 24 GiB; a noisy shared
 //! host (the spread column in `benches/results/results.md` shows how much: cells
 //! with 20-100% between their fastest and slowest run are common). Run on
-//! 2026-11-29 on the final build of that day, threads 1 and 2, 3 runs per cell,
-//! with:
+//! 2026-11-30 on commit c6288c1 (the full preset, scale 3, 3 runs per cell,
+//! threads 1, 2 and 4; 8 and 16 threads left out for time, see below), with:
 //!
 //! ```sh
-//! cargo bench --bench suite -- --threads 1,2 --reps 3 --out benches/results
+//! cargo bench --bench suite -- --full --threads 1,2,4 --out benches/results
 //! ```
 //!
 //! Full tables: `benches/results/results.md`, raw numbers: `results.csv` and
-//! `rounds.csv`. (The previous full run, threads 1 to 16 on these 2 cores, is in
-//! the git history; no 16-core machine was available.)
+//! `rounds.csv`. No 16-core machine was available.
 //!
 //! arenapool's time divided by each other allocator's (below 1: arenapool is
 //! faster; `footprint` runs its own 4-thread pools, once):
 //!
 //! | workload | 1 thread: /system | /mimalloc | /jemalloc | 2 threads: /system | /mimalloc | /jemalloc |
 //! | --- | ---: | ---: | ---: | ---: | ---: | ---: |
-//! | churn-lifo | 0.45 | 0.53 | 0.70 | 0.60 | 0.55 | 0.88 |
-//! | churn-fifo | 0.44 | 0.97 | 0.67 | 0.47 | 0.73 | 0.79 |
-//! | churn-random | 0.53 | 1.00 | 0.86 | 0.47 | 1.06 | 1.08 |
-//! | churn-medium | 0.91 | 2.60 | 0.60 | 1.39 | 3.14 | 0.81 |
-//! | mixed-sizes | 0.72 | 0.94 | 0.69 | 0.65 | 0.82 | 0.71 |
-//! | live-100k | 0.63 | 2.15 | 1.31 | 0.62 | 2.39 | 1.79 |
-//! | larson | 0.39 | 0.77 | 0.73 | 0.82 | 1.19 | 1.40 |
-//! | prodcons | 0.60 | 1.06 | 0.82 | 0.38 | 1.24 | 1.41 |
-//! | xmalloc | 0.58 | 1.44 | 1.73 | 0.53 | 1.35 | 1.62 |
-//! | false-share-active | 1.27 | 1.27 | 0.91 | 0.98 | 0.96 | 0.93 |
-//! | false-share-passive | 1.37 | 1.36 | 1.29 | 1.02 | 0.95 | 0.84 |
-//! | thread-churn | 0.78 | 1.50 | 1.24 | 0.68 | 1.96 | 1.09 |
-//! | vec-push | 1.02 | 1.48 | 1.08 | 0.74 | 1.32 | 1.15 |
-//! | hashmap | 0.77 | 1.65 | 1.31 | 0.88 | 1.65 | 1.19 |
-//! | large | 0.44 | 0.16 | 0.21 | 0.33 | 1.38 | 0.15 |
-//! | big-replace | 1.28 | 0.90 | 0.62 | 1.33 | 1.03 | 0.59 |
-//! | rayon | 0.30 | 1.14 | 0.84 | 0.35 | 1.03 | 0.65 |
-//! | footprint | 1.99 | 2.09 | 1.44 | (one count) | (one count) | (one count) |
-//! | **geometric mean** | **0.71** | **1.11** | **0.86** | **0.66** | **1.22** | **0.90** |
+//! | churn-lifo | 0.52 | 0.62 | 0.84 | 0.52 | 0.43 | 0.82 |
+//! | churn-fifo | 0.45 | 0.83 | 0.80 | 0.38 | 0.76 | 0.79 |
+//! | churn-random | 0.51 | 0.95 | 0.85 | 0.49 | 0.81 | 0.78 |
+//! | churn-medium | 0.97 | 0.98 | 0.63 | 1.01 | 1.52 | 0.66 |
+//! | mixed-sizes | 0.78 | 0.98 | 0.89 | 0.73 | 0.80 | 0.70 |
+//! | live-100k | 0.35 | 1.21 | 1.11 | 0.47 | 1.42 | 1.21 |
+//! | larson | 0.49 | 0.84 | 0.80 | 0.85 | 1.31 | 1.13 |
+//! | prodcons | 0.44 | 0.87 | 0.91 | 0.50 | 1.47 | 1.58 |
+//! | xmalloc | 0.55 | 1.38 | 1.68 | 0.53 | 1.40 | 1.76 |
+//! | false-share-active | 0.97 | 1.02 | 1.16 | 1.00 | 0.98 | 0.96 |
+//! | false-share-passive | 0.90 | 1.09 | 1.01 | 0.86 | 0.82 | 0.86 |
+//! | thread-churn | 0.42 | 0.70 | 0.50 | 0.40 | 1.08 | 0.69 |
+//! | vec-push | 0.65 | 0.81 | 0.69 | 0.66 | 0.85 | 0.89 |
+//! | hashmap | 0.62 | 1.31 | 1.01 | 0.86 | 1.61 | 1.53 |
+//! | large | 0.77 | 0.31 | 0.12 | 0.52 | 1.91 | 0.09 |
+//! | big-replace | 1.66 | 1.40 | 0.48 | 1.72 | 1.07 | 0.53 |
+//! | rayon | 0.31 | 0.97 | 0.60 | 0.31 | 0.93 | 0.59 |
+//! | footprint | 3.03 | 2.93 | 1.94 | (one count) | (one count) | (one count) |
+//! | **geometric mean** | **0.67** | **0.97** | **0.78** | **0.63** | **1.06** | **0.79** |
 //!
 //! The 1-thread geometric means include `footprint` (18 workloads), the
 //! 2-thread ones do not (17). The summary of `benches/results/results.md`
-//! lists `footprint` in its 2-thread column as well, so its geometric means
-//! there are 0.70, 1.26 and 0.92.
+//! lists `footprint` in its 2-thread column as well. At 4 threads (17
+//! workloads): 0.76 of glibc's time, 1.12 of mimalloc's, 0.84 of jemalloc's.
+//! The previous run (2026-11-29, before this round's cache growth, warm park,
+//! medium tier and warm pool runs; short preset, threads 1 and 2) had 1.11 and
+//! 1.22 against mimalloc, 0.71 and 0.66 against glibc, 0.86 and 0.90 against
+//! jemalloc. Two full runs earlier the same evening, on builds one and two
+//! changes older, gave 1.13 / 0.98 and 0.99 / 1.12 against mimalloc at 1 / 2
+//! threads: the host moves whole geometric means by 0.1, so read single cells
+//! with their spread.
 //!
-//! Peak RSS, geometric mean of arenapool's divided by each other's: 1.05 (1
-//! thread) and 1.10 (2 threads) of glibc's, 0.55 and 0.52 of mimalloc's, 1.07
-//! and 1.04 of jemalloc's.
+//! Peak RSS, geometric mean of arenapool's divided by each other's, at 1 / 2 /
+//! 4 threads: 1.07 / 1.11 / 1.12 of glibc's, 0.56 / 0.52 / 0.54 of mimalloc's,
+//! 1.07 / 1.04 / 1.03 of jemalloc's.
+//!
+//! Estimated cycles under cachegrind (instructions + 10 x first-level misses +
+//! 100 x last-level misses; deterministic, one thread, scale 1, same build),
+//! for what the noisy wall times cannot show, in `benches/results/cachegrind.md`.
 //!
 //! ## Memory that follows the live set
 //!
@@ -92,36 +102,42 @@
 //!
 //! | allocator | RSS after round 1 (MiB) | RSS after round 20 (MiB) | live at end (MiB) | RSS / live | arenapool's RSS / this |
 //! | --- | ---: | ---: | ---: | ---: | ---: |
-//! | arenapool | 14.1 | 78.6 | 25.5 | 3.08 | 1.00 |
-//! | glibc | 141.7 | 287.9 | 25.5 | 11.28 | 0.27 |
-//! | mimalloc | 163.9 | 198.0 | 25.5 | 7.76 | 0.40 |
-//! | jemalloc | 16.8 | 102.6 | 25.5 | 4.02 | 0.77 |
+//! | arenapool | 27.0 | 222.3 | 77.0 | 2.89 | 1.00 |
+//! | glibc | 418.2 | 753.0 | 77.0 | 9.78 | 0.30 |
+//! | mimalloc | 463.8 | 545.4 | 77.0 | 7.09 | 0.41 |
+//! | jemalloc | 38.7 | 296.1 | 77.0 | 3.85 | 0.75 |
 //!
-//! The RSS per round is charted in `benches/results/footprint.svg`. It costs
-//! time there: 1.99 times glibc's (a thread's arena gives its free pages back
-//! when the thread exits, and the next pool faults them in again);
-//! `ARENAPOOL_PURGE=0` trades the memory back for the time.
+//! (Full preset: three times the previous run's work per round, so three times
+//! its live data.) The RSS per round is charted in
+//! `benches/results/footprint.svg`. It costs time there: 3.0 times glibc's in
+//! this run, 2.0 times in the previous one at a third of the scale (a thread's
+//! arena gives its free pages back when the thread exits, and the next pool
+//! faults them in again); `ARENAPOOL_PURGE=0` trades the memory back for the
+//! time.
 //!
 //! Throughput charts (one line per allocator) for every workload, and
 //! `peak-rss.svg`, are in `benches/results/`.
 //!
 //! ## Reading the results honestly
 //!
-//! arenapool is faster than glibc on most workloads (0.71 and 0.66 of its time
-//! on geometric mean) and uses about half of mimalloc's memory, but it is slower
-//! than mimalloc overall (1.11 and 1.22): faster on the small-block churns and
-//! `rayon` at 1 thread, slower where blocks go through the sorted store one at a
-//! time (`live-100k`: 100,000 frees in random order overflow the per-size cache,
-//! so most frees are a coalescing insertion), on cross-thread hand-offs
-//! (`xmalloc`, `prodcons`: a compare-and-swap per block on the owner's list), on
-//! `thread-churn` (each exiting thread flushes its cache into the store), on
-//! `churn-medium` (blocks from 128 KiB take the one pool lock), on big buffers
-//! against glibc (`big-replace`, 1.3 times: zero-filled 5-25 MiB blocks from the
-//! pool are cleared again unless their pages were released) and on `footprint`
-//! (memory given back, then faulted in again). Single cells move a lot between
-//! runs on this host: `larson` at 2 threads ran 0.29-0.49 s for arenapool and
-//! 0.85-1.25 s for mimalloc in standalone repeats the same hour, against the
-//! medians above.
+//! arenapool is faster than glibc on most workloads (0.67 and 0.63 of its time
+//! on geometric mean at 1 and 2 threads) and uses about half of mimalloc's
+//! memory; against mimalloc it is about level at 1 thread (0.97) and slower at
+//! 2 and 4 (1.06, 1.12). It is faster on the small-block churns, `larson` and
+//! `prodcons` at 1 thread, `thread-churn` and `vec-push`; slower on
+//! cross-thread hand-offs of small blocks (`xmalloc` 1.4 times: a
+//! compare-and-swap per block on the owner's list, and each block's header
+//! touched again when the owner drains it), on `churn-medium` at 2 threads
+//! (1.5: blocks from 128 KiB take the one pool lock; blocks over 1 KiB that
+//! the medium tier does not hold are a coalescing insert and a split, 2.2
+//! times mimalloc's estimated cycles), on `hashmap` (1.3-1.6: 13-byte strings
+//! are 32-byte chunks with the 8-byte header, 16-byte blocks in mimalloc, so
+//! twice the cache misses), on `live-100k` (1.2-1.4), on big buffers against
+//! glibc (`big-replace`, 1.7 times: page faults, 309k against glibc's 255k)
+//! and on `footprint` (memory given back, then faulted in again). Single
+//! cells move a lot between runs on this host (`large` against mimalloc: 0.31
+//! at 1 thread, 1.91 at 2; mimalloc's own runs of that cell spread 0.02-0.44
+//! s in another run).
 //!
 //! ## Oversubscribed: 4, 8 and 16 threads on 2 cores
 //!
@@ -271,8 +287,12 @@
 //! | refill batches capped at 8 KiB of chunks (carving writes every header: a batch is resident at once) | peak RSS, geomean of 10 workloads / glibc's, 1 and 2 threads (instructions unchanged: `live-100k` 225.4 -> 224.8 M) | 1.29, 1.40 | 1.12, 1.16 |
 //! | a full cache class doubles its limit instead of flushing half into the store (up to 16 times its base, 16 MiB of growth per arena; reset when the cache is switched off) | `live-100k`, 1 thread, cachegrind estimated cycles (instructions + 10 x D1 misses + 100 x LL misses) | 762 M | 466 M (mimalloc 343 M) |
 //! | the cache's growth (and the medium tier) goes back to the store before the arena takes a new span | `rayon` / `live-100k` peak RSS, 1 thread; `live-100k` estimated cycles | 4.8 / 17.0 MB; 466 M | 4.0 / 14.4 MB (before the growth: 3.9 / 16.9 MB); 652 M |
+//! | classes 1 and 2 (both 32-byte chunks) trade their lists both ways: a class-2 refill took the store (and set off the shrink above) while class 1 held the freed chunks | `live-100k`, 1 thread, estimated cycles | 652 M | 409 M (mimalloc 343 M), peak RSS 14.3 MB (glibc 14.0) |
 //! | an exiting thread's dense arena is parked with its cache warm (at base limits) instead of flushed | `thread-churn`, 1 thread, estimated cycles | 1,106 M | 538 M (mimalloc 799 M) |
 //! | medium tier: freed chunks over 1 KiB wait in per-bin lists and are taken whole by a request they fit within an eighth (at most 256 KiB or 1/16 of the arena's chunks in use) | `vec-push` / `churn-medium`, 1 thread, estimated cycles | 855 / 536 M | 777 / 522 M (mimalloc 756 / 235 M) |
+//! | the medium tier checks boundary tags on entry and leaves a chunk with a free neighbour to the store (misuse probe `32_byte_overflow` at 4 KiB was missed with the tier, caught again) | the same | 777 / 522 M | 791 / 534 M |
+//! | the pool leaves its lowest dirty free runs, up to twice the largest pool block freed, resident through purge passes | `big-replace`, 1 thread, page faults (`perf stat`) | 380 k | 309 k (glibc 255 k), peak RSS +3% |
+//! | whether a cross-thread free's owner is parked is asked inline (the locked drain out of line) | `xmalloc`, 1 thread, estimated cycles | 513 M | 498 M (mimalloc 343 M) |
 //!
 //! ## Tried and not kept
 //!

@@ -455,8 +455,9 @@ fn medium_tier_reuses_fitting_chunks_within_its_bound() {
         // SAFETY: p is a live block of this arena.
         unsafe { t.a().free_local(p, &mut Global) };
     };
-    // Exact reuse, newest first.
-    let (a, b) = (take(4096), take(4096));
+    // Exact reuse, newest first (live blocks around a and b: the tier holds
+    // only chunks whose neighbours are in use).
+    let (g0, a, g1, b, g2) = (take(4096), take(4096), take(4096), take(4096), take(4096));
     give(a);
     give(b);
     assert_eq!(t.a().medium_bytes, 8192);
@@ -467,8 +468,17 @@ fn medium_tier_reuses_fitting_chunks_within_its_bound() {
     assert!(unsafe { t.a().medium_take(3600) }.is_none());
     assert_eq!(take(4096 - 16 * 8), a);
     t.check();
-    give(a);
+    // A chunk next to free space goes to the store, where it merges: b after
+    // g2 is freed into the store.
+    // SAFETY: g2 is a live block of this arena, not in any cache.
+    assert!(unsafe { t.a().free_chunk(g2.sub(HDR)) }.is_null());
+    let before = t.a().medium_bytes;
     give(b);
+    assert_eq!(t.a().medium_bytes, before);
+    t.check();
+    give(g0);
+    give(g1);
+    give(a);
     let mut rng = Rng(5);
     let mut live = Vec::new();
     for step in 0..20_000 {

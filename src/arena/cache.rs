@@ -117,8 +117,8 @@ impl Arena {
             self.cache_push(cls, p);
             return;
         }
-        if s <= ARENA_MAX_CHUNK && !self.uncached {
-            return self.medium_put(p, s, src);
+        if s <= ARENA_MAX_CHUNK && !self.uncached && self.medium_put(p, s, src) {
+            return;
         }
         let sp = self.free_chunk(c);
         if !sp.is_null() {
@@ -154,7 +154,18 @@ impl Arena {
 
     /// Puts payload `p` (chunk size `s`, over `CACHE_MAX_CHUNK`) into the medium
     /// tier, emptying the tier into the store first if it would hold too much.
-    unsafe fn medium_put(&mut self, p: *mut u8, s: usize, src: &mut impl SpanSource) {
+    /// False, leaving `p` to the store, when a neighbour of its chunk is free:
+    /// there it merges (the tier never keeps free space apart), and a write
+    /// past the block into that free neighbour is caught at this free.
+    unsafe fn medium_put(&mut self, p: *mut u8, s: usize, src: &mut impl SpanSource) -> bool {
+        let c = p.sub(HDR);
+        // The checks a free into the store makes (an overflow or underflow is
+        // reported at the free, not when the tier is emptied).
+        self.check_tags(c, s);
+        let ps = span::prev_size(c, self.key);
+        if span::is_free(c.add(s), self.key) || (ps != 0 && span::is_free(c.sub(ps), self.key)) {
+            return false;
+        }
         if self.medium_bytes + s > MEDIUM_BYTES.max(self.used / MEDIUM_SHARE) {
             self.medium_flush(src);
         }
@@ -162,7 +173,8 @@ impl Arena {
         *(p as *mut usize) = self.medium[b] as usize ^ self.link_key as usize;
         self.medium[b] = p;
         self.medium_bytes += s;
-        span::toggle_cached(p.sub(HDR));
+        span::toggle_cached(c);
+        true
     }
 
     /// Empties the medium tier into the store.

@@ -94,17 +94,8 @@ impl Arena {
         let freed = s;
         self.used -= s;
         let next = c.add(s);
-        if span::prev_size(next, self.key) != s {
-            // The boundary tags disagree: one of the two headers was overwritten.
-            crate::os::fatal_at(b"corrupted block header at", Some(next as usize + HDR));
-        }
+        self.check_tags(c, s);
         let ps = span::prev_size(c, self.key);
-        let off = c as usize - span::span_of(c) as usize;
-        if ps != 0 && (ps > off - FIRST || span::size(c.sub(ps), self.key) != ps) {
-            // The previous chunk's size disagrees: a write just before this
-            // block (an underflow) changed its `prev_size`.
-            crate::os::fatal_at(b"corrupted block header at", Some(c as usize + HDR));
-        }
         let prev_free = ps != 0 && span::is_free(c.sub(ps), self.key);
         let (c, s) = if prev_free {
             // Extend the previous free chunk: its place on the address list stays.
@@ -147,6 +138,23 @@ impl Arena {
             return self.span_emptied(span::span_of(c));
         }
         null_mut()
+    }
+
+    /// Aborts if in-use chunk `c` (size `s`) and its neighbours' boundary tags
+    /// disagree: the next chunk's `prev_size` must be `s` (an overflow off the
+    /// end of `c` changes it), and the previous chunk's size must be `c`'s
+    /// `prev_size` (an underflow changes that).
+    #[inline]
+    pub(super) unsafe fn check_tags(&self, c: *mut u8, s: usize) {
+        let next = c.add(s);
+        if span::prev_size(next, self.key) != s {
+            crate::os::fatal_at(b"corrupted block header at", Some(next as usize + HDR));
+        }
+        let ps = span::prev_size(c, self.key);
+        let off = c as usize - span::span_of(c) as usize;
+        if ps != 0 && (ps > off - FIRST || span::size(c.sub(ps), self.key) != ps) {
+            crate::os::fatal_at(b"corrupted block header at", Some(c as usize + HDR));
+        }
     }
 
     // ---- giving free pages back ------------------------------------------------------
