@@ -38,9 +38,10 @@
 //!
 //! Machine: a 2-core AMD EPYC virtual machine, Linux 6.18, 24 GiB; a noisy shared
 //! host (the spread column in `benches/results/results.md` shows how much: cells
-//! with 20-100% between their fastest and slowest run are common). Run on
-//! 2026-11-30 on commit c6288c1 (the full preset, scale 3, 3 runs per cell,
-//! threads 1, 2 and 4; 8 and 16 threads left out for time, see below), with:
+//! with 20-100% between their fastest and slowest run are common; `larson` at
+//! 2 threads ran 0.90-4.41 s for arenapool in this run). Run on 2026-11-30 on
+//! commit c0e568d (the full preset, scale 3, 3 runs per cell, threads 1, 2 and
+//! 4; 8 and 16 threads left out for time, see below), with:
 //!
 //! ```sh
 //! cargo bench --bench suite -- --full --threads 1,2,4 --out benches/results
@@ -54,41 +55,41 @@
 //!
 //! | workload | 1 thread: /system | /mimalloc | /jemalloc | 2 threads: /system | /mimalloc | /jemalloc |
 //! | --- | ---: | ---: | ---: | ---: | ---: | ---: |
-//! | churn-lifo | 0.52 | 0.62 | 0.84 | 0.52 | 0.43 | 0.82 |
-//! | churn-fifo | 0.45 | 0.83 | 0.80 | 0.38 | 0.76 | 0.79 |
-//! | churn-random | 0.51 | 0.95 | 0.85 | 0.49 | 0.81 | 0.78 |
-//! | churn-medium | 0.97 | 0.98 | 0.63 | 1.01 | 1.52 | 0.66 |
-//! | mixed-sizes | 0.78 | 0.98 | 0.89 | 0.73 | 0.80 | 0.70 |
-//! | live-100k | 0.35 | 1.21 | 1.11 | 0.47 | 1.42 | 1.21 |
-//! | larson | 0.49 | 0.84 | 0.80 | 0.85 | 1.31 | 1.13 |
-//! | prodcons | 0.44 | 0.87 | 0.91 | 0.50 | 1.47 | 1.58 |
-//! | xmalloc | 0.55 | 1.38 | 1.68 | 0.53 | 1.40 | 1.76 |
-//! | false-share-active | 0.97 | 1.02 | 1.16 | 1.00 | 0.98 | 0.96 |
-//! | false-share-passive | 0.90 | 1.09 | 1.01 | 0.86 | 0.82 | 0.86 |
-//! | thread-churn | 0.42 | 0.70 | 0.50 | 0.40 | 1.08 | 0.69 |
-//! | vec-push | 0.65 | 0.81 | 0.69 | 0.66 | 0.85 | 0.89 |
-//! | hashmap | 0.62 | 1.31 | 1.01 | 0.86 | 1.61 | 1.53 |
-//! | large | 0.77 | 0.31 | 0.12 | 0.52 | 1.91 | 0.09 |
-//! | big-replace | 1.66 | 1.40 | 0.48 | 1.72 | 1.07 | 0.53 |
-//! | rayon | 0.31 | 0.97 | 0.60 | 0.31 | 0.93 | 0.59 |
-//! | footprint | 3.03 | 2.93 | 1.94 | (one count) | (one count) | (one count) |
-//! | **geometric mean** | **0.67** | **0.97** | **0.78** | **0.63** | **1.06** | **0.79** |
+//! | churn-lifo | 0.53 | 0.59 | 0.85 | 0.53 | 0.52 | 0.84 |
+//! | churn-fifo | 0.50 | 0.82 | 0.84 | 0.45 | 0.72 | 0.72 |
+//! | churn-random | 0.50 | 0.86 | 0.81 | 0.51 | 0.74 | 0.76 |
+//! | churn-medium | 0.86 | 1.91 | 0.53 | 1.03 | 1.38 | 0.63 |
+//! | mixed-sizes | 0.83 | 1.03 | 0.84 | 0.72 | 0.73 | 0.76 |
+//! | live-100k | 0.37 | 0.59 | 0.73 | 0.35 | 0.97 | 0.93 |
+//! | larson | 0.50 | 0.78 | 0.77 | 1.78 | 2.03 | 2.30 |
+//! | prodcons | 0.46 | 0.88 | 0.87 | 0.42 | 1.29 | 1.51 |
+//! | xmalloc | 0.58 | 1.68 | 1.76 | 0.66 | 1.70 | 2.32 |
+//! | false-share-active | 1.13 | 1.27 | 0.93 | 0.99 | 0.94 | 0.96 |
+//! | false-share-passive | 1.16 | 1.29 | 1.23 | 1.14 | 0.94 | 0.99 |
+//! | thread-churn | 0.52 | 0.95 | 0.61 | 0.33 | 0.89 | 0.54 |
+//! | vec-push | 0.69 | 1.07 | 0.75 | 0.22 | 0.97 | 0.91 |
+//! | hashmap | 0.81 | 1.72 | 1.45 | 0.86 | 1.44 | 1.42 |
+//! | large | 0.60 | 2.80 | 0.08 | 0.57 | 0.40 | 0.09 |
+//! | big-replace | 1.69 | 1.03 | 0.47 | 1.53 | 1.02 | 0.47 |
+//! | rayon | 0.36 | 0.97 | 0.73 | 0.34 | 0.92 | 0.75 |
+//! | footprint | 2.77 | 2.71 | 1.75 | (one count) | (one count) | (one count) |
+//! | **geometric mean** | **0.70** | **1.15** | **0.77** | **0.63** | **0.96** | **0.82** |
 //!
 //! The 1-thread geometric means include `footprint` (18 workloads), the
 //! 2-thread ones do not (17). The summary of `benches/results/results.md`
 //! lists `footprint` in its 2-thread column as well. At 4 threads (17
-//! workloads): 0.76 of glibc's time, 1.12 of mimalloc's, 0.84 of jemalloc's.
+//! workloads): 0.69 of glibc's time, 0.97 of mimalloc's, 0.83 of jemalloc's.
 //! The previous run (2026-11-29, before this round's cache growth, warm park,
 //! medium tier and warm pool runs; short preset, threads 1 and 2) had 1.11 and
 //! 1.22 against mimalloc, 0.71 and 0.66 against glibc, 0.86 and 0.90 against
-//! jemalloc. Two full runs earlier the same evening, on builds one and two
-//! changes older, gave 1.13 / 0.98 and 0.99 / 1.12 against mimalloc at 1 / 2
-//! threads: the host moves whole geometric means by 0.1, so read single cells
-//! with their spread.
+//! jemalloc. Two more full runs the same evening, on builds one and two
+//! changes older, gave 0.97 / 1.06 / 1.12 and 0.99 / 1.12 / 1.05 against
+//! mimalloc at 1 / 2 / 4 threads: the host moves whole geometric means by 0.1
+//! to 0.15, so read single cells with their spread.
 //!
 //! Peak RSS, geometric mean of arenapool's divided by each other's, at 1 / 2 /
-//! 4 threads: 1.07 / 1.11 / 1.12 of glibc's, 0.56 / 0.52 / 0.54 of mimalloc's,
-//! 1.07 / 1.04 / 1.03 of jemalloc's.
+//! 4 threads: 1.06 / 1.10 / 1.10 of glibc's, 0.55 / 0.52 / 0.52 of mimalloc's,
+//! 1.05 / 1.04 / 1.01 of jemalloc's.
 //!
 //! Estimated cycles under cachegrind (instructions + 10 x first-level misses +
 //! 100 x last-level misses; deterministic, one thread, scale 1, same build),
@@ -102,14 +103,14 @@
 //!
 //! | allocator | RSS after round 1 (MiB) | RSS after round 20 (MiB) | live at end (MiB) | RSS / live | arenapool's RSS / this |
 //! | --- | ---: | ---: | ---: | ---: | ---: |
-//! | arenapool | 27.0 | 222.3 | 77.0 | 2.89 | 1.00 |
-//! | glibc | 418.2 | 753.0 | 77.0 | 9.78 | 0.30 |
-//! | mimalloc | 463.8 | 545.4 | 77.0 | 7.09 | 0.41 |
-//! | jemalloc | 38.7 | 296.1 | 77.0 | 3.85 | 0.75 |
+//! | arenapool | 29.0 | 225.9 | 77.0 | 2.94 | 1.00 |
+//! | glibc | 418.2 | 802.3 | 77.0 | 10.42 | 0.28 |
+//! | mimalloc | 463.8 | 550.2 | 77.0 | 7.15 | 0.41 |
+//! | jemalloc | 38.6 | 295.7 | 77.0 | 3.84 | 0.76 |
 //!
 //! (Full preset: three times the previous run's work per round, so three times
 //! its live data.) The RSS per round is charted in
-//! `benches/results/footprint.svg`. It costs time there: 3.0 times glibc's in
+//! `benches/results/footprint.svg`. It costs time there: 2.8 times glibc's in
 //! this run, 2.0 times in the previous one at a third of the scale (a thread's
 //! arena gives its free pages back when the thread exits, and the next pool
 //! faults them in again); `ARENAPOOL_PURGE=0` trades the memory back for the
@@ -120,24 +121,26 @@
 //!
 //! ## Reading the results honestly
 //!
-//! arenapool is faster than glibc on most workloads (0.67 and 0.63 of its time
+//! arenapool is faster than glibc on most workloads (0.70 and 0.63 of its time
 //! on geometric mean at 1 and 2 threads) and uses about half of mimalloc's
-//! memory; against mimalloc it is about level at 1 thread (0.97) and slower at
-//! 2 and 4 (1.06, 1.12). It is faster on the small-block churns, `larson` and
-//! `prodcons` at 1 thread, `thread-churn` and `vec-push`; slower on
-//! cross-thread hand-offs of small blocks (`xmalloc` 1.4 times: a
-//! compare-and-swap per block on the owner's list, and each block's header
-//! touched again when the owner drains it), on `churn-medium` at 2 threads
-//! (1.5: blocks from 128 KiB take the one pool lock; blocks over 1 KiB that
-//! the medium tier does not hold are a coalescing insert and a split, 2.2
-//! times mimalloc's estimated cycles), on `hashmap` (1.3-1.6: 13-byte strings
-//! are 32-byte chunks with the 8-byte header, 16-byte blocks in mimalloc, so
-//! twice the cache misses), on `live-100k` (1.2-1.4), on big buffers against
-//! glibc (`big-replace`, 1.7 times: page faults, 309k against glibc's 255k)
-//! and on `footprint` (memory given back, then faulted in again). Single
-//! cells move a lot between runs on this host (`large` against mimalloc: 0.31
-//! at 1 thread, 1.91 at 2; mimalloc's own runs of that cell spread 0.02-0.44
-//! s in another run).
+//! memory; against mimalloc it is within the host's noise of level (1.15,
+//! 0.96 and 0.97 at 1, 2 and 4 threads here; 0.97-1.15 over three full runs)
+//! and 0.98 of its estimated cycles under cachegrind. It is faster on the
+//! small-block churns, `thread-churn`, `rayon`, `vec-push` and, in this run,
+//! `live-100k`; slower on cross-thread hand-offs of small blocks (`xmalloc`
+//! 1.7 times: a compare-and-swap per block on the owner's list, and each
+//! block's header touched again when the owner drains it; `prodcons` 1.3 at 2
+//! threads), on `churn-medium` (1.4-1.9: blocks from 128 KiB take the one pool
+//! lock, and blocks over 1 KiB that the medium tier does not hold are a
+//! coalescing insert and a split, 2.3 times mimalloc's estimated cycles), on
+//! `hashmap` (1.4-1.7: 13-byte strings are 32-byte chunks with the 8-byte
+//! header, 16-byte blocks in mimalloc, so twice the cache misses), on big
+//! buffers against glibc (`big-replace`, 1.5-1.7 times: page faults, 309k
+//! against glibc's 255k) and on `footprint` (memory given back, then faulted
+//! in again). Single cells move a lot between runs on this host: `large`
+//! against mimalloc was 2.80 at 1 thread and 0.40 at 2 in this run, 0.31 and
+//! 1.91 in the one before; `larson` at 2 threads 2.03 here, 0.71-1.31 in the
+//! two runs before.
 //!
 //! ## Oversubscribed: 4, 8 and 16 threads on 2 cores
 //!
@@ -205,22 +208,23 @@
 //!
 //! Wall time and peak RSS with default sizes on the 2-core machine, 2 threads,
 //! median of 3 runs with the four allocators interleaved (`/usr/bin/time`, built
-//! with `cargo build --release --examples`; measured with the earlier 64 KiB
-//! arena/pool boundary):
+//! with `cargo build --release --examples`; 2026-11-30, commit c6288c1, one
+//! change before the final build):
 //!
-//! | example | arenapool | system | mimalloc | jemalloc | arenapool/system |
-//! |---|---:|---:|---:|---:|---:|
-//! | `binary_trees` | 2.18 s (69 MB) | 2.38 s (98 MB) | 1.25 s (66 MB) | 1.67 s (52 MB) | 0.92 |
-//! | `word_freq` | 2.58 s (166 MB) | 2.48 s (155 MB) | 2.71 s (314 MB) | 2.27 s (235 MB) | 1.04 |
-//! | `sort_dedup` | 7.46 s (577 MB) | 5.65 s (574 MB) | 4.99 s (516 MB) | 4.64 s (516 MB) | 1.32 |
+//! | example | arenapool | system | mimalloc | jemalloc | arenapool/system | arenapool/mimalloc |
+//! |---|---:|---:|---:|---:|---:|---:|
+//! | `binary_trees` | 3.13 s (69 MB) | 3.75 s (83 MB) | 2.16 s (53 MB) | 2.47 s (44 MB) | 0.83 | 1.45 |
+//! | `word_freq` | 3.62 s (155 MB) | 3.68 s (155 MB) | 3.86 s (313 MB) | 3.28 s (234 MB) | 0.98 | 0.94 |
+//! | `sort_dedup` | 8.74 s (577 MB) | 8.08 s (574 MB) | 5.03 s (517 MB) | 5.45 s (516 MB) | 1.08 | 1.74 |
 //!
-//! arenapool is a little faster than glibc on `binary_trees` (with 30% less
-//! memory) and about even on `word_freq` (faster than mimalloc there), and
-//! slower than glibc on `sort_dedup` (1.32), whose cross-thread mass free (the
-//! main thread's `dedup` drops about 3 million Strings the workers made) is paid
-//! by the workers when they drain their remote lists. mimalloc and jemalloc are
-//! faster on `binary_trees` and `sort_dedup`. The host is noisy: single runs of
-//! the same program varied by up to 30%.
+//! arenapool is faster than glibc on `binary_trees` (with less memory) and
+//! level on `word_freq` (faster than mimalloc there, at half its memory), and
+//! slower than glibc on `sort_dedup`, whose cross-thread mass free (the main
+//! thread's `dedup` drops about 3 million Strings the workers made) is paid by
+//! the workers when they drain their remote lists. mimalloc and jemalloc are
+//! faster on `binary_trees` and `sort_dedup`: the target (each example at most
+//! mimalloc's time) is not met for those two. The host is noisy: single runs
+//! of the same program varied by up to 30%.
 //!
 //! # What the checks cost
 //!
@@ -325,7 +329,11 @@
 //! ## Open
 //!
 //! Mass frees of another thread's blocks are paid by the owner when it drains its
-//! remote list (the `to_uppercase` step of `sort_dedup` after a cross-thread
-//! `dedup`); medium blocks above 128 KiB share the pool lock (`churn-medium` at 2
-//! threads); `live-100k` is about twice mimalloc's time; peak RSS is above
-//! glibc's on the small-block workloads.
+//! remote list (`xmalloc`, and the `to_uppercase` step of `sort_dedup` after a
+//! cross-thread `dedup`); medium blocks above 128 KiB share the pool lock
+//! (`churn-medium` at 2 threads: 0.25 acquisitions per operation, 9-22%
+//! contended over six runs before and after this round's changes); small
+//! strings pay the 8-byte header (`hashmap`); peak RSS is above glibc's on the
+//! small-block workloads (1.1-1.3 times); `footprint`'s time rose with this
+//! round's changes (callgrind: 13.05 G -> 13.26 G instructions, +1.6%; CPU
+//! time in three paired runs about +10%, not yet explained).

@@ -131,7 +131,10 @@
 //!
 //! `cargo test` passed 20 runs in a row on commit 9ea07cd (this 2-core
 //! machine, about 4 minutes a run, 2026-11-29; every test binary, the preload
-//! real-program tests included).
+//! real-program tests included). On commit c0e568d (the cache growth, warm
+//! park, medium tier and warm pool runs of 2026-11-30): one full `cargo test`,
+//! then every test binary but `preload`, with `preload -- stress fork`, three
+//! more times in a row, as CI's repeated runs do.
 //!
 //! A threaded test that passes once proves little. The repeated runs of
 //! `.ci/run` take every test binary except `preload` (whose real-program tests
