@@ -33,6 +33,26 @@ impl TestArena {
         assert!(!a.is_null());
         TestArena(a)
     }
+    /// A test arena with its cache on (an adopted arena may have it off until
+    /// its owner allocates).
+    fn cached() -> Self {
+        let t = Self::new();
+        // SAFETY: the test owns the arena.
+        unsafe { t.a().set_uncached(false, &mut Global) };
+        t
+    }
+    /// `n` blocks of chunk size `s` carved from the store (payloads).
+    fn blocks(&self, n: usize, s: usize) -> Vec<*mut u8> {
+        (0..n)
+            .map(|_| {
+                // SAFETY: the test owns the arena.
+                let c = unsafe { self.a().alloc_chunk(s, &mut Global) };
+                assert!(!c.is_null());
+                // SAFETY: c is a chunk; its payload follows the header.
+                unsafe { c.add(HDR) }
+            })
+            .collect()
+    }
     #[allow(clippy::mut_from_ref)]
     fn a(&self) -> &mut Arena {
         // SAFETY: the test thread is the arena's only user.
@@ -285,23 +305,9 @@ fn cache_refill_and_flush_keep_invariants() {
 /// bytes); switching the cache off and on resets every limit.
 #[test]
 fn cache_classes_grow_under_bulk_frees_within_their_bounds() {
-    let t = TestArena::new();
-    // (An adopted arena may have its cache off until its owner allocates.)
-    // SAFETY: the test owns the arena.
-    unsafe { t.a().set_uncached(false, &mut Global) };
+    let t = TestArena::cached();
     let cls = class_of_chunk(48);
     let base = class_limit(cls);
-    let alloc = |n: usize, s: usize| -> Vec<*mut u8> {
-        (0..n)
-            .map(|_| {
-                // SAFETY: the test owns the arena.
-                let c = unsafe { t.a().alloc_chunk(s, &mut Global) };
-                assert!(!c.is_null());
-                // SAFETY: c is a chunk; its payload follows the header.
-                unsafe { c.add(HDR) }
-            })
-            .collect()
-    };
     // Every block first (an allocation that finds no free chunk gives the
     // cache's growth back: see below), then bulk frees, size by size.
     // (Each class gains at most 15/16 MiB: enough classes to pass the bound.)
@@ -312,7 +318,7 @@ fn cache_classes_grow_under_bulk_frees_within_their_bounds() {
         .map(|&s| {
             let n = (class_limit(class_of_chunk(s)) * CACHE_GROW) as usize;
             // More 48-byte blocks than the class may ever hold.
-            alloc(if s == 48 { n + 1000 } else { n }, s)
+            t.blocks(if s == 48 { n + 1000 } else { n }, s)
         })
         .collect();
     for (i, &p) in blocks[0].iter().enumerate() {
@@ -382,21 +388,11 @@ fn cache_classes_grow_under_bulk_frees_within_their_bounds() {
 /// and is emptied into the store when sparse.
 #[test]
 fn retired_arena_keeps_its_cache_only_while_dense() {
-    let t = TestArena::new();
-    // SAFETY: the test owns the arena.
-    unsafe { t.a().set_uncached(false, &mut Global) };
+    let t = TestArena::cached();
     let cls = class_of_chunk(64);
     let base = class_limit(cls);
     // Enough live data for many spans, then a bulk free that grows the class.
-    let blocks: Vec<*mut u8> = (0..200_000)
-        .map(|_| {
-            // SAFETY: the test owns the arena.
-            let c = unsafe { t.a().alloc_chunk(64, &mut Global) };
-            assert!(!c.is_null());
-            // SAFETY: c is a chunk; its payload follows the header.
-            unsafe { c.add(HDR) }
-        })
-        .collect();
+    let blocks = t.blocks(200_000, 64);
     let (freed, kept) = blocks.split_at(3 * base as usize);
     for &p in freed {
         // SAFETY: p is a live block of this arena.
@@ -439,9 +435,7 @@ fn retired_arena_keeps_its_cache_only_while_dense() {
 /// orders, `check()` after every step.
 #[test]
 fn medium_tier_reuses_fitting_chunks_within_its_bound() {
-    let t = TestArena::new();
-    // SAFETY: the test owns the arena.
-    unsafe { t.a().set_uncached(false, &mut Global) };
+    let t = TestArena::cached();
     let take = |s: usize| -> *mut u8 {
         // SAFETY: the test owns the arena.
         unsafe {
