@@ -146,26 +146,29 @@
 //!
 //! A lock that convoys shows here before it shows on a big machine. Same
 //! machine, 17 workloads (all but `footprint`, which picks its own threads),
-//! 3 runs per cell, median, allocators interleaved (2026-11-29, on commit
-//! 9ea07cd; tables in `benches/results/oversubscribed/`):
+//! 3 runs per cell, median, allocators interleaved, scale 1 (2026-11-30, on
+//! commit 4a9b79c, the final build; tables in
+//! `benches/results/oversubscribed/`; 4 threads is in the main run above):
 //!
 //! ```sh
-//! cargo bench --bench suite -- --threads 4,8,16 --reps 3 \
+//! cargo bench --bench suite -- --threads 8,16 --reps 3 \
 //!     --workloads <all but footprint> --out benches/results/oversubscribed
 //! ```
 //!
 //! | time, geometric mean, arenapool / … | glibc | mimalloc | jemalloc |
 //! | --- | ---: | ---: | ---: |
-//! | 4 threads | 0.74 | 1.02 | 0.88 |
-//! | 8 threads | 0.81 | 1.03 | 0.95 |
-//! | 16 threads | 0.83 | 1.03 | 1.01 |
-//! | peak RSS, 4 / 8 / 16 threads | 1.10 / 1.10 / 1.14 | 0.52 / 0.52 / 0.51 | 1.00 / 0.99 / 1.06 |
+//! | 4 threads (main run, scale 3) | 0.69 | 0.97 | 0.83 |
+//! | 8 threads | 0.73 | 0.93 | 0.91 |
+//! | 16 threads | 0.79 | 1.06 | 0.91 |
+//! | peak RSS, 4 / 8 / 16 threads | 1.10 / 1.14 / 1.16 | 0.52 / 0.53 / 0.52 | 1.01 / 1.01 / 1.09 |
 //!
-//! Against mimalloc the losses are the ones of 1 and 2 threads
-//! (`churn-medium` 1.3-2.8, `live-100k` 1.9-2.2, `thread-churn` 1.3-2.0,
-//! `hashmap` 1.4-1.6, `larson` 0.7-1.3, `vec-push` 1.1-1.2); `churn-medium` at
-//! 16 threads (2.48 of glibc's time, 2.02 of mimalloc's) is where the one pool
-//! lock shows most. No cell failed.
+//! The previous round's run (commit 9ea07cd, 4, 8 and 16 threads) had 1.02,
+//! 1.03 and 1.03 against mimalloc, 0.74, 0.81 and 0.83 against glibc. Against
+//! mimalloc the losses are the ones of 1 and 2 threads (at 8 / 16 threads:
+//! `churn-medium` 1.58 / 1.72, `xmalloc` 1.49 / 1.68, `live-100k` 1.55 /
+//! 1.55, `hashmap` 1.47 / 1.51, `thread-churn` 1.21 / 1.54); `churn-medium` at
+//! 16 threads (1.94 of glibc's time; 2.48 in the previous round) is where the
+//! one pool lock shows most. No cell failed.
 //!
 //! # Fast path
 //!
