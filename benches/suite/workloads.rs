@@ -168,6 +168,18 @@ pub const ALL: &[Workload] = &[
         run: hashmap,
     },
     Workload {
+        name: "json",
+        scaling: Scaling::ThreadLocal,
+        op: "JSON record built, serialized and parsed back",
+        run: json,
+    },
+    Workload {
+        name: "regex",
+        scaling: Scaling::ThreadLocal,
+        op: "log line matched, its fields copied out",
+        run: regex_lines,
+    },
+    Workload {
         name: "large",
         scaling: Scaling::ThreadLocal,
         op: "alloc+touch+free",
@@ -1076,6 +1088,126 @@ fn decimal_len(mut x: u64) -> u64 {
         n += 1;
     }
     n
+}
+
+// ---------------------------------------------------------------------------------
+// 7c. json (thread-local, fixed work per thread), on serde_json: build a document of
+// JSON_RECORDS records (each an object of a number, two strings, an array of 1-8
+// strings and a nested object), serialize it to a String, parse the text back into
+// a `Value`, and check that it equals the document; repeat. One op = one record
+// built, serialized and parsed.
+
+const JSON_RECORDS: u64 = 500;
+const JSON_DOCS: u64 = 60;
+
+fn json_record(rng: &mut Rng, i: u64) -> serde_json::Value {
+    use serde_json::{Map, Value};
+    let tags = (0..1 + rng.below(8))
+        .map(|k| Value::String(format!("tag-{}", rng.next() % 1000 + k as u64)))
+        .collect();
+    let mut inner = Map::new();
+    inner.insert("x".into(), Value::from(rng.below(1 << 20) as u64));
+    inner.insert("label".into(), Value::String("q".repeat(1 + rng.below(40))));
+    let mut rec = Map::new();
+    rec.insert("id".into(), Value::from(i));
+    rec.insert("name".into(), Value::String(format!("user{i:08}")));
+    rec.insert(
+        "email".into(),
+        Value::String(format!("u{}@example.org", rng.next() % 100_000)),
+    );
+    rec.insert("tags".into(), Value::Array(tags));
+    rec.insert("inner".into(), Value::Object(inner));
+    Value::Object(rec)
+}
+
+fn json(threads: usize, scale: u64) -> u64 {
+    on_threads(threads, |t| {
+        let mut rng = Rng::new(900 + t as u64);
+        for _ in 0..JSON_DOCS * scale {
+            let doc = serde_json::Value::Array(
+                (0..JSON_RECORDS)
+                    .map(|i| json_record(&mut rng, i))
+                    .collect(),
+            );
+            let text = serde_json::to_string(&doc).expect("serialize");
+            let back: serde_json::Value = serde_json::from_str(&text).expect("parse");
+            expect((back == doc) as u64, 1);
+            drop(black_box((doc, text, back)));
+        }
+        JSON_DOCS * scale * JSON_RECORDS
+    })
+}
+
+// ---------------------------------------------------------------------------------
+// 7d. regex (thread-local, fixed work per thread), on the regex crate: compile three
+// patterns (a program building its matchers from configuration; compiling
+// allocates the most), generate REGEX_LINES log lines, match each and copy its
+// fields out into owned Strings, counting the lines of each kind against the
+// counts generated; repeat. One op = one line matched.
+
+const REGEX_LINES: u64 = 4_000;
+const REGEX_ROUNDS: u64 = 12;
+
+fn regex_lines(threads: usize, scale: u64) -> u64 {
+    use regex::Regex;
+    on_threads(threads, |t| {
+        let mut rng = Rng::new(1000 + t as u64);
+        let (mut got, mut want) = (0u64, 0u64);
+        for round in 0..REGEX_ROUNDS * scale {
+            let get = Regex::new(&format!(
+                r"^(\d+\.\d+\.\d+\.\d+) - (\w+) \[(\d+)\] GET (/[a-z0-9/]*) {round}$"
+            ))
+            .expect("pattern");
+            let post =
+                Regex::new(r"^(\d+\.\d+\.\d+\.\d+) - (\w+) \[(\d+)\] POST (/\S+) (\d+) bytes$")
+                    .expect("pattern");
+            let word = Regex::new(r"\b[A-Z][a-z]+\b").expect("pattern");
+            let mut fields: Vec<String> = Vec::new();
+            for i in 0..REGEX_LINES {
+                let ip = format!(
+                    "10.{}.{}.{}",
+                    rng.below(256),
+                    rng.below(256),
+                    rng.below(256)
+                );
+                let line = match rng.below(3) {
+                    0 => format!(
+                        "{ip} - user{} [{i}] GET /api/v{}/item/{} {round}",
+                        rng.below(99),
+                        rng.below(3),
+                        rng.next() % 100_000
+                    ),
+                    1 => format!(
+                        "{ip} - svc [{i}] POST /upload/{} {} bytes",
+                        rng.below(1000),
+                        rng.below(1 << 20)
+                    ),
+                    _ => format!(
+                        "Warning Disk {} Almost Full on Host{}",
+                        rng.below(9),
+                        rng.below(9)
+                    ),
+                };
+                want += 1;
+                if let Some(c) = get.captures(&line) {
+                    fields.extend(c.iter().skip(1).flatten().map(|m| m.as_str().to_owned()));
+                    got += 1;
+                } else if let Some(c) = post.captures(&line) {
+                    fields.extend(c.iter().skip(1).flatten().map(|m| m.as_str().to_owned()));
+                    got += 1;
+                } else {
+                    let words: Vec<&str> = word.find_iter(&line).map(|m| m.as_str()).collect();
+                    got += (words.len() >= 4) as u64;
+                }
+                if fields.len() > 1024 {
+                    fields.clear();
+                }
+            }
+            drop(black_box((get, post, word, fields)));
+        }
+        expect(got, want);
+        REGEX_ROUNDS * scale * REGEX_LINES
+    })
 }
 
 // ---------------------------------------------------------------------------------
