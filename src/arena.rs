@@ -157,10 +157,28 @@ pub struct Arena {
     pub all_next: *mut Arena,
     /// Next arena on the pool's list of parked arenas.
     pub park_next: *mut Arena,
+    /// What other threads' frees touch, on a cache line of its own.
+    pub inbox: Inbox,
+}
+
+/// The part of an arena that a thread freeing one of its blocks reads and
+/// writes: the remote list, the owner state, and copies of the keys and the id
+/// (set at `init`, read-only after). Apart from the owner's hot fields (the
+/// cache heads share `key`'s line, the counters `id`'s), so that a remote free
+/// misses on this line and the block only, and the owner on this line only
+/// when it takes the list.
+#[repr(C, align(64))]
+pub struct Inbox {
+    /// Chunks freed by other threads (see `remote`).
+    pub list: RemoteList,
+    /// `Arena::link_key`.
+    pub link_key: u64,
+    /// `Arena::key`.
+    pub key: u64,
+    /// `Arena::id`.
+    pub id: u32,
     /// `OWNED`, `PARKED` or `LOST` (see `remote`).
     pub state: AtomicU32,
-    /// Chunks freed by other threads (see `remote`).
-    pub remote: RemoteList,
 }
 
 /// Where an arena gets and returns spans; implemented by the page pool, locked or
@@ -192,6 +210,9 @@ impl Arena {
         (*a).id = id;
         (*a).key = secret ^ spread_id(id);
         (*a).link_key = mix(secret ^ id as u64);
+        (*a).inbox.id = id;
+        (*a).inbox.key = (*a).key;
+        (*a).inbox.link_key = (*a).link_key;
         (*a).quarantine.seed(mix(secret ^ !(id as u64)));
         if crate::config::secure() {
             // Secure mode: every free takes the slow path, where the checks are.
@@ -255,7 +276,7 @@ fn empty_chunk() -> usize {
 /// `owner` is an arena.
 #[inline]
 pub unsafe fn xcol(owner: *const Arena) -> usize {
-    ((*owner).id as usize).min(XMAX) - 1
+    ((*owner).inbox.id as usize).min(XMAX) - 1
 }
 
 /// Arena ids run 1..=MAX_ID, then repeat.

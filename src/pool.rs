@@ -569,7 +569,7 @@ impl PoolInner {
             unsafe {
                 self.parked = (*a).park_next;
                 (*a).park_next = null_mut();
-                crate::remote::adopt(&(*a).state);
+                crate::remote::adopt(&(*a).inbox.state);
             }
             self.active += 1;
             return a;
@@ -597,7 +597,7 @@ impl PoolInner {
                 crate::arena::IDS_REPEAT.store(true, Ordering::Relaxed);
             }
             Arena::init(a, id, crate::config::secret());
-            crate::remote::adopt(&(*a).state);
+            crate::remote::adopt(&(*a).inbox.state);
             (*a).all_next = self.arenas;
         }
         self.arenas = a;
@@ -611,7 +611,7 @@ impl PoolInner {
     /// # Safety
     /// `a` is a live arena whose owner thread is giving it up.
     pub unsafe fn park(&mut self, a: *mut Arena) {
-        crate::remote::park(&(*a).state);
+        crate::remote::park(&(*a).inbox.state);
         self.active -= 1;
         (*a).park_next = self.parked;
         self.parked = a;
@@ -624,7 +624,7 @@ impl PoolInner {
     /// # Safety
     /// `a` is a live arena.
     pub unsafe fn drain_parked(&mut self, a: *mut Arena) {
-        if crate::remote::is_parked(&(*a).state) {
+        if crate::remote::is_parked(&(*a).inbox.state) {
             (*a).begin_update();
             (*a).drain_remote(&mut Locked(self));
             (*a).purge_parked();
@@ -735,7 +735,7 @@ impl SpanSource for Global {
     }
     #[inline]
     unsafe fn drain_if_parked(&mut self, a: *mut Arena) {
-        if crate::remote::is_parked(&(*a).state) {
+        if crate::remote::is_parked(&(*a).inbox.state) {
             drain_parked_locked(a)
         }
     }

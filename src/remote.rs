@@ -38,8 +38,9 @@ pub const PARKED: u32 = 2;
 pub const LOST: u32 = 3;
 
 /// An arena's list of blocks freed by other threads (payload pointers linked
-/// through their first word, xor a key), on a cache line of its own.
-#[repr(C, align(64))]
+/// through their first word, xor a key). The arena keeps it on a cache line
+/// with what the pushers read (`arena::Inbox`).
+#[repr(transparent)]
 pub struct RemoteList(AtomicPtr<u8>);
 
 impl RemoteList {

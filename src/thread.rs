@@ -253,8 +253,8 @@ extern "C" fn fork_child() {
     while !a.is_null() {
         // SAFETY: arenas are never freed; the list is stable under the lock.
         unsafe {
-            if a != me && (*a).state.load(Ordering::Relaxed) == OWNED {
-                (*a).state.store(LOST, Ordering::Relaxed);
+            if a != me && (*a).inbox.state.load(Ordering::Relaxed) == OWNED {
+                (*a).inbox.state.store(LOST, Ordering::Relaxed);
             }
             a = (*a).all_next;
         }

@@ -27,14 +27,14 @@ impl Arena {
         // Flag it first, atomically: a second free of it, by any thread, sees the
         // flag and is reported (by the caller) instead of pushing it twice.
         let h = &*(p.sub(HDR) as *const core::sync::atomic::AtomicU32);
-        let old = h.fetch_xor(CACHED as u32, Ordering::AcqRel) ^ self.key as u32;
+        let old = h.fetch_xor(CACHED as u32, Ordering::AcqRel) ^ self.inbox.key as u32;
         if old as u64 & CACHED != 0 {
             crate::os::fatal_at(
                 b"free of a block already freed (double free):",
                 Some(p as usize),
             );
         }
-        self.remote.push(p, self.link_key as usize);
+        self.inbox.list.push(p, self.inbox.link_key as usize);
     }
 
     /// Pushes payload `p`, already flagged `CACHED`, onto this arena's remote
@@ -43,17 +43,17 @@ impl Arena {
     /// # Safety
     /// As [`Arena::push_remote`]; `p`'s header has `CACHED` set.
     pub unsafe fn push_remote_flagged(&self, p: *mut u8) {
-        self.remote.push(p, self.link_key as usize);
+        self.inbox.list.push(p, self.inbox.link_key as usize);
     }
 
     #[inline]
     pub fn has_remote(&self) -> bool {
-        !self.remote.is_empty()
+        !self.inbox.list.is_empty()
     }
 
     /// Frees every chunk on the remote list (owner, or the pool for a parked arena).
     pub unsafe fn drain_remote(&mut self, src: &mut impl SpanSource) {
-        let mut p = self.remote.take_all();
+        let mut p = self.inbox.list.take_all();
         while !p.is_null() {
             let next = decode_link(p, self.link_key as usize);
             self.counters.remote_drained += 1;
