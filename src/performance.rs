@@ -300,6 +300,8 @@
 //! | the medium tier checks boundary tags on entry and leaves a chunk with a free neighbour to the store (misuse probe `32_byte_overflow` at 4 KiB was missed with the tier, caught again) | the same | 777 / 522 M | 791 / 534 M |
 //! | the pool leaves its lowest dirty free runs, up to twice the largest pool block freed, resident through purge passes | `big-replace`, 1 thread, page faults (`perf stat`) | 380 k | 309 k (glibc 255 k), peak RSS +3% |
 //! | whether a cross-thread free's owner is parked is asked inline (the locked drain out of line) | `xmalloc`, 1 thread, estimated cycles | 513 M | 498 M (mimalloc 343 M) |
+//! | a remote free reads the owner's keys, id and state from the remote list's cache line (`Arena::inbox`), not from the lines of the owner's cache heads and counters, which it writes all the time | `xmalloc` / `prodcons` / `larson`, 2 threads, interleaved medians (scale 1, 9 / 7 / 7 runs); share of `release` in `perf` samples on `xmalloc` | 0.081 / 0.78 / 0.51 s; 14.5% | 0.074 / 0.64 / 0.41 s; 8.0% |
+//! | a cache class may grow to 32 times its base limit (was 16: the 32-byte class held 1 MiB, less than the 50,000 strings of a dropped `HashMap`) | `hashmap` / `json`, 1 thread, estimated cycles; `footprint` peak RSS (3 runs each) | 1,296 / 876 M; 179-184 MB | 1,050 / 830 M (mimalloc 921 M on `hashmap`); 179-185 MB |
 //!
 //! ## Tried and not kept
 //!

@@ -310,7 +310,9 @@ fn cache_classes_grow_under_bulk_frees_within_their_bounds() {
     let base = class_limit(cls);
     // Every block first (an allocation that finds no free chunk gives the
     // cache's growth back: see below), then bulk frees, size by size.
-    // (Each class gains at most 15/16 MiB: enough classes to pass the bound.)
+    // (Each class gains at least 15/16 MiB when it grows 16-fold or more: enough
+    // classes to pass the bound.)
+    const _: () = assert!(CACHE_GROW >= 16);
     let classes = CACHE_GROWN_MAX / (1 << 20) * 16 / 15 + 2;
     let sizes: Vec<usize> = (0..=classes).map(|k| 48 + 32 * k).collect();
     let blocks: Vec<Vec<*mut u8>> = sizes
