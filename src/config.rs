@@ -6,7 +6,7 @@
 //! | `ARENAPOOL_HUGE_MIN` | 32M | 1M..=1G | smallest request given a mapping of its own |
 //! | `ARENAPOOL_RETAIN` | 32M | 0..=1G | free pool memory always kept for reuse (the bound grows with use, see `pool`) |
 //! | `ARENAPOOL_PURGE` | 1 | 0, 1 | give free pages back to the OS (0: keep them resident for speed; only whole empty regions past the retain bound are unmapped) |
-//! | `ARENAPOOL_PURGE_DELAY` | 10 | 0..=3600000 (ms) | how long free pages may stay resident before they are released (inside arena spans and in the pool); 0: at the next allocator operation |
+//! | `ARENAPOOL_PURGE_DELAY` | 10 | 0..=3600000 (ms) | how long free pages may stay resident before they are released (inside arena spans and in the pool; an arena whose released pages keep coming back into use waits up to 8 times as long); 0: at the next allocator operation |
 //! | `ARENAPOOL_SECURE` | 0 (1 with feature `secure`) | 0, 1 | secure mode (see `secure`) |
 //! | `ARENAPOOL_SHOW_STATS` | 0 | 0, 1 | print statistics to stderr at exit |
 //! | `ARENAPOOL_VERBOSE` | 0 | 0, 1 | print the configuration at start-up and OS failures |

@@ -52,6 +52,7 @@ unsafe fn malloc_slow(n: usize) -> *mut u8 {
     } else {
         count_alloc(n);
         arm_exit_report();
+        crate::pool::purge_parked();
     }
     p
 }
@@ -211,6 +212,7 @@ pub unsafe fn aligned(align: usize, n: usize) -> *mut u8 {
     if !p.is_null() {
         count_alloc(n);
         arm_exit_report();
+        crate::pool::purge_parked();
     }
     p
 }

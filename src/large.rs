@@ -377,6 +377,8 @@ pub unsafe fn free(p: *mut u8) {
         pool.large_in_use -= len;
         pool.largest_freed = pool.largest_freed.max(len);
         pool.free_run(start, len, false);
+        drop(pool);
+        crate::pool::purge_parked();
     }
 }
 

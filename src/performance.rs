@@ -302,6 +302,7 @@
 //! | whether a cross-thread free's owner is parked is asked inline (the locked drain out of line) | `xmalloc`, 1 thread, estimated cycles | 513 M | 498 M (mimalloc 343 M) |
 //! | a remote free reads the owner's keys, id and state from the remote list's cache line (`Arena::inbox`), not from the lines of the owner's cache heads and counters, which it writes all the time | `xmalloc` / `prodcons` / `larson`, 2 threads, interleaved medians (scale 1, 9 / 7 / 7 runs); share of `release` in `perf` samples on `xmalloc` | 0.081 / 0.78 / 0.51 s; 14.5% | 0.074 / 0.64 / 0.41 s; 8.0% |
 //! | a cache class may grow to 32 times its base limit (was 16: the 32-byte class held 1 MiB, less than the 50,000 strings of a dropped `HashMap`) | `hashmap` / `json`, 1 thread, estimated cycles; `footprint` peak RSS (3 runs each) | 1,296 / 876 M; 179-184 MB | 1,050 / 830 M (mimalloc 921 M on `hashmap`); 179-185 MB |
+//! | an arena's purge delay doubles (up to 8 times) while half of what its passes release comes back into use by the next pass; an exited thread's arena is purged a delay after its exit (by the threads that come by), not at the exit | `footprint` (a rayon pool of 4 threads per round, 20 rounds), page faults / wall time / peak RSS (`perf stat`, 2 runs each) | 591k / 4.6-4.8 s / 182-185 MB (mimalloc 1.5 s, 211 MB; glibc 1.9 s, 271 MB) | 157k-247k / 2.3-2.5 s / 236-240 MB |
 //!
 //! ## Tried and not kept
 //!

@@ -20,7 +20,7 @@ use crate::size::SPAN;
 use crate::sync::{Guard, Mutex};
 use core::mem::ManuallyDrop;
 use core::ptr::null_mut;
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 /// Bytes of huge mappings (blocks mapped on their own, outside the pool's
 /// regions) now; kept by `large`, read with the pool's own for the totals.
@@ -442,7 +442,7 @@ impl PoolInner {
     fn maybe_purge(&mut self) {
         if self.purge.due() {
             let left = self.purge_pass(false);
-            self.purge.passed(left);
+            self.purge.passed(left, 0);
         }
     }
 
@@ -450,7 +450,7 @@ impl PoolInner {
     /// stay mapped, and read as zeros from then on: the runs become clean).
     pub fn purge(&mut self) {
         let left = self.purge_pass(true);
-        self.purge.passed(left);
+        self.purge.passed(left, 0);
     }
 
     /// A purge pass over the free runs: releases the dirty runs a previous
@@ -611,11 +611,45 @@ impl PoolInner {
     /// # Safety
     /// `a` is a live arena whose owner thread is giving it up.
     pub unsafe fn park(&mut self, a: *mut Arena) {
-        crate::remote::park(&(*a).inbox.state);
         self.active -= 1;
+        self.push_parked(a);
+    }
+
+    /// Puts `a` on the parked list (state `PARKED`), resolves the frees that
+    /// raced with its owner's exit, and notes when its purge is due.
+    unsafe fn push_parked(&mut self, a: *mut Arena) {
+        crate::remote::park(&(*a).inbox.state);
         (*a).park_next = self.parked;
         self.parked = a;
         (*a).drain_remote(&mut Locked(self));
+        note_parked_purge(a);
+    }
+
+    /// Takes off the parked list the first arena whose purge is due at `now`,
+    /// adopted (state `OWNED`) so that frees into it meanwhile only push onto
+    /// its remote list, and returns it (null if none); updates
+    /// `PARKED_PURGE_AT` for the others.
+    unsafe fn unpark_due(&mut self, now: u64) -> *mut Arena {
+        let mut taken: *mut Arena = null_mut();
+        let mut next_at = 0;
+        let mut link: *mut *mut Arena = &mut self.parked;
+        while !(*link).is_null() {
+            let a = *link;
+            match (*a).purge_scheduled() {
+                Some(at) if at <= now && taken.is_null() => {
+                    *link = (*a).park_next;
+                    (*a).park_next = null_mut();
+                    crate::remote::adopt(&(*a).inbox.state);
+                    taken = a;
+                    continue;
+                }
+                Some(at) if next_at == 0 || at < next_at => next_at = at,
+                _ => {}
+            }
+            link = &mut (*a).park_next;
+        }
+        PARKED_PURGE_AT.store(next_at, Ordering::Relaxed);
+        taken
     }
 
     /// Resolves remote frees into a parked arena (called by the freeing thread after
@@ -627,7 +661,8 @@ impl PoolInner {
         if crate::remote::is_parked(&(*a).inbox.state) {
             (*a).begin_update();
             (*a).drain_remote(&mut Locked(self));
-            (*a).purge_parked();
+            (*a).purge_if_due();
+            note_parked_purge(a);
             (*a).end_update();
         }
     }
@@ -731,7 +766,8 @@ impl SpanSource for Global {
         s
     }
     fn give_span(&mut self, base: *mut u8) {
-        lock().give_span(base)
+        lock().give_span(base);
+        purge_parked();
     }
     #[inline]
     unsafe fn drain_if_parked(&mut self, a: *mut Arena) {
@@ -749,6 +785,60 @@ unsafe fn drain_parked_locked(a: *mut Arena) {
     lock().drain_parked(a)
 }
 
+/// When the first parked arena's purge pass is due (`os::now_ms`), 0 when
+/// none is pending: read without the lock, written under it.
+static PARKED_PURGE_AT: AtomicU64 = AtomicU64::new(0);
+
+/// Notes when parked arena `a`'s purge pass is due, if one is pending (under
+/// the lock).
+unsafe fn note_parked_purge(a: *mut Arena) {
+    if let Some(at) = (*a).purge_scheduled() {
+        let old = PARKED_PURGE_AT.load(Ordering::Relaxed);
+        if old == 0 || at < old {
+            PARKED_PURGE_AT.store(at, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Releases the free pages of parked arenas whose purge pass is due. An
+/// exiting thread's arena is not purged at its exit: a new thread that adopts
+/// it within a delay gets its memory warm (a program that starts a pool of
+/// threads per task faulted every page of it in again). Nobody else runs the
+/// pass of an arena nobody owns, so the pool's users do, here, on their way in
+/// and out of the pool, at thread exit and on `malloc`'s slow path, with the
+/// lock released (one load while nothing is pending): the
+/// arena is taken off the parked list for the pass, as a new thread would
+/// take it, and parked again after.
+#[inline]
+pub fn purge_parked() {
+    let at = PARKED_PURGE_AT.load(Ordering::Relaxed);
+    if at != 0 {
+        purge_parked_from(at);
+    }
+}
+
+#[cold]
+fn purge_parked_from(at: u64) {
+    if os::now_ms() < at {
+        return;
+    }
+    loop {
+        // SAFETY: under the lock; a taken arena is ours until parked again.
+        let a = unsafe { lock().unpark_due(os::now_ms()) };
+        if a.is_null() {
+            return;
+        }
+        // SAFETY: adopted above: no other thread touches its store meanwhile.
+        unsafe {
+            (*a).begin_update();
+            (*a).purge();
+            let mut g = lock();
+            g.push_parked(a);
+            (*a).end_update();
+        }
+    }
+}
+
 /// [`PoolInner::alloc_run`] from a thread not holding the lock: a new region,
 /// when one is needed, is mapped with the lock released. `then` runs under the
 /// lock on the run taken (for accounting).
@@ -758,6 +848,7 @@ pub fn take_run(
     lead: usize,
     then: impl Fn(&mut PoolInner),
 ) -> (*mut u8, bool) {
+    purge_parked();
     {
         let mut g = lock();
         if let Some(r) = g.fit_run(len, align, lead) {

@@ -7,6 +7,8 @@
 //! later, at the owner's next operation, and passes follow one delay apart
 //! while enough stays pending. A pass releases what the pass before it saw
 //! unchanged, so memory goes back one to two delays after it last changed.
+//! An arena's delay doubles while what its passes release keeps coming back
+//! into use, and halves back when it stops (see [`PurgeClock::passed`]).
 
 /// Bytes pending after which passes are scheduled.
 pub const PURGE_DIRTY_MIN: usize = 1 << 20;
@@ -19,11 +21,27 @@ pub struct PurgeClock {
     pub dirty: usize,
     /// When the next pass is due (`os::now_ms`), 0 when none is scheduled.
     at: u64,
+    /// Bytes of released pages taken back into use since the last pass (the
+    /// owner counts them; the pool does not).
+    pub reused: usize,
+    /// Bytes the last pass released.
+    last: usize,
+    /// The delay is `ARENAPOOL_PURGE_DELAY` times `2^scale` (see `passed`).
+    scale: u8,
 }
+
+/// The delay grows at most this many doublings (10 ms -> 80 ms by default).
+pub const MAX_SCALE: u8 = 3;
 
 impl PurgeClock {
     pub const fn new() -> Self {
-        PurgeClock { dirty: 0, at: 0 }
+        PurgeClock {
+            dirty: 0,
+            at: 0,
+            reused: 0,
+            last: 0,
+            scale: 0,
+        }
     }
 
     /// Whether enough is pending for a pass (and purging is on).
@@ -43,17 +61,57 @@ impl PurgeClock {
     fn due_now(&mut self) -> bool {
         let now = crate::os::now_ms();
         if self.at == 0 {
-            self.at = now + crate::config::purge_delay_ms();
+            self.at = now + self.delay_ms();
         }
         now >= self.at
     }
 
-    /// Records a pass that left `left` bytes unreleased: the next one is due
-    /// a delay later if that is enough.
-    pub fn passed(&mut self, left: usize) {
+    /// The current delay between passes, in milliseconds.
+    pub fn delay_ms(&self) -> u64 {
+        crate::config::purge_delay_ms() << self.scale
+    }
+
+    /// When the next pass is due, if one is pending (scheduling it a delay
+    /// from now if it was not yet).
+    pub fn scheduled(&mut self) -> Option<u64> {
+        if !self.pending() {
+            return None;
+        }
+        if self.at == 0 {
+            self.at = crate::os::now_ms() + self.delay_ms();
+        }
+        Some(self.at)
+    }
+
+    /// Schedules the next pass a delay from now, if enough is pending (an
+    /// arena parked at its thread's exit: a new thread may adopt it before).
+    pub fn restart(&mut self) {
+        if self.pending() {
+            self.at = crate::os::now_ms() + self.delay_ms();
+        }
+    }
+
+    /// Records a pass that released `released` bytes and left `left` bytes
+    /// unreleased: the next one is due a delay later if that is enough.
+    ///
+    /// The delay adapts to the owner's reuse: when half or more of what the
+    /// pass before this one released came back into use since (`reused`), that
+    /// memory was still wanted, released only to fault it in again, and the
+    /// delay doubles (up to `MAX_SCALE` doublings); when an eighth or less did,
+    /// it halves back toward the configured delay.
+    pub fn passed(&mut self, left: usize, released: usize) {
+        if self.last >= PURGE_DIRTY_MIN {
+            if self.reused * 2 >= self.last {
+                self.scale = (self.scale + 1).min(MAX_SCALE);
+            } else if self.reused * 8 <= self.last {
+                self.scale = self.scale.saturating_sub(1);
+            }
+        }
+        self.last = released;
+        self.reused = 0;
         self.dirty = left;
         self.at = if self.pending() {
-            crate::os::now_ms() + crate::config::purge_delay_ms()
+            crate::os::now_ms() + self.delay_ms()
         } else {
             0
         };

@@ -648,3 +648,32 @@ fn no_arena_key_decodes_another_arenas_chunk_or_a_tag_as_cacheable() {
         }
     }
 }
+
+/// The purge delay doubles while what a pass released comes back into use
+/// (half or more of it by the next pass), up to `MAX_SCALE` doublings; stays
+/// put when some does; halves back to the configured delay when little does.
+#[test]
+fn purge_delay_follows_the_reuse_of_released_memory() {
+    use crate::purge::{PurgeClock, MAX_SCALE};
+    let base = crate::config::purge_delay_ms();
+    let mut c = PurgeClock::new();
+    let pass = |c: &mut PurgeClock, reused: usize| {
+        c.dirty = 8 << 20;
+        c.reused = reused;
+        c.passed(0, 8 << 20);
+        c.delay_ms()
+    };
+    assert_eq!(pass(&mut c, 0), base);
+    for k in 1..=MAX_SCALE + 2 {
+        assert_eq!(pass(&mut c, 4 << 20), base << k.min(MAX_SCALE));
+    }
+    // A quarter came back: neither.
+    assert_eq!(pass(&mut c, 2 << 20), base << MAX_SCALE);
+    for k in (0..MAX_SCALE).rev() {
+        assert_eq!(pass(&mut c, 1 << 20), base << k);
+    }
+    assert_eq!(pass(&mut c, 0), base);
+    // Passes that release little (under `PURGE_DIRTY_MIN`) say nothing.
+    c.passed(0, 4096);
+    assert_eq!(pass(&mut c, 4 << 20), base);
+}

@@ -218,6 +218,8 @@ extern "C" fn thread_exit(v: *mut libc::c_void) {
         let mut pool = crate::pool::lock();
         pool.park(a);
         (*a).end_update();
+        drop(pool);
+        crate::pool::purge_parked();
     }
 }
 

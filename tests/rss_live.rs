@@ -113,6 +113,10 @@ fn purging_can_be_turned_off() {
         })
         .join()
         .unwrap();
+        // The exited thread's arena is purged a delay after its exit (at most
+        // 80 ms by default), at the next allocator operation that comes by.
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        drop(std::hint::black_box(vec![2u8; 300 << 10]));
         let s = arenapool::stats();
         println!("released {} {}", s.span_released_bytes, s.pool_purged_bytes);
         drop(keep);

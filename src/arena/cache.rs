@@ -324,7 +324,7 @@ impl Arena {
             return self.flush_all(src);
         }
         self.shrink_cache(src);
-        self.purge_parked();
+        self.purge.restart();
     }
 
     /// Gives the cache's growth back to the store: each class cut back to its
@@ -363,6 +363,6 @@ impl Arena {
             self.unlink_empty(sp);
             src.give_span(sp as *mut u8);
         }
-        self.purge_parked();
+        self.purge.restart();
     }
 }

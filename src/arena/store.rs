@@ -165,8 +165,9 @@ impl Arena {
     #[inline]
     pub unsafe fn maybe_purge(&mut self) {
         if self.purge.due() {
+            let before = self.released;
             let left = self.purge_pass(false);
-            self.purge.passed(left);
+            self.purge.passed(left, self.released - before);
         }
     }
 
@@ -176,8 +177,9 @@ impl Arena {
     /// released, and the pages read as zeros when a block carved there touches
     /// them). Walks the size bins that can hold such chunks.
     pub unsafe fn purge(&mut self) {
+        let before = self.released;
         let left = self.purge_pass(true);
-        self.purge.passed(left);
+        self.purge.passed(left, self.released - before);
     }
 
     /// A purge pass: releases the chunks a previous pass saw unchanged (all of
@@ -208,12 +210,19 @@ impl Arena {
         left
     }
 
-    /// Runs a purge pass at once if enough was freed since the last one (a
-    /// parked arena: no owner comes by to run a scheduled one).
-    pub unsafe fn purge_parked(&mut self) {
-        if self.purge.pending() {
+    /// Releases every free page not released yet if a pass is due (a parked
+    /// arena, purged by the pool: no owner comes by to run a pass; see
+    /// `pool::purge_parked`).
+    pub unsafe fn purge_if_due(&mut self) {
+        if self.purge.due() {
             self.purge();
         }
+    }
+
+    /// When this arena's next purge pass is due, if one is pending (scheduled
+    /// a delay from now if it was not yet).
+    pub fn purge_scheduled(&mut self) -> Option<u64> {
+        self.purge.scheduled()
     }
 
     /// Changes the size of free chunk `c` from `old` to `new` bytes in place,
@@ -318,6 +327,9 @@ impl Arena {
         let cs = span::size(c, self.key);
         let rem = cs - n * s;
         let ps = span::prev_size(c, self.key);
+        // Released pages taken back into use (see `PurgeClock::passed`).
+        let rc = span::released(c);
+        self.purge.reused += rc as usize * PAGE;
         self.used += if rem >= MIN_CHUNK { n * s } else { cs };
         if rem >= MIN_CHUNK {
             self.bin_remove(c, cs);
@@ -326,7 +338,6 @@ impl Arena {
             }
             // The remainder's pages are still released if all of `c`'s were (the
             // count does not say which pages of a partly released chunk are).
-            let rc = span::released(c);
             let all = rc != 0 && rc == span::interior_pages(c, cs);
             self.released -= rc as usize * PAGE;
             let r = c.add(n * s);
@@ -339,6 +350,7 @@ impl Arena {
                 span::set_seen(r);
             }
             self.released += rr as usize * PAGE;
+            self.purge.reused -= rr as usize * PAGE;
             (*span::span_of(c)).list_replace(c, r);
             self.bin_push(r, rem);
         } else {
