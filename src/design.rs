@@ -202,7 +202,8 @@
 //! per task faulted all its memory in again each time: `footprint`, 590k page
 //! faults before, 190k after). Nobody owns a parked arena to run its pass, so
 //! the threads that come by do: on their way in and out of the pool, at
-//! thread exit and on `malloc`'s slow path, a thread finding a parked arena's
+//! thread exit, after a free into a parked arena and on `malloc`'s slow path,
+//! a thread finding a parked arena's
 //! pass due takes the arena off the parked list (as an adopting thread
 //! would), purges it with the pool lock released, and parks it again
 //! (`pool::purge_parked`). The system calls run outside the pool lock: runs

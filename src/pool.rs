@@ -661,7 +661,6 @@ impl PoolInner {
         if crate::remote::is_parked(&(*a).inbox.state) {
             (*a).begin_update();
             (*a).drain_remote(&mut Locked(self));
-            (*a).purge_if_due();
             note_parked_purge(a);
             (*a).end_update();
         }
@@ -782,7 +781,8 @@ impl SpanSource for Global {
 #[cold]
 #[inline(never)]
 unsafe fn drain_parked_locked(a: *mut Arena) {
-    lock().drain_parked(a)
+    lock().drain_parked(a);
+    purge_parked();
 }
 
 /// When the first parked arena's purge pass is due (`os::now_ms`), 0 when
@@ -805,7 +805,8 @@ unsafe fn note_parked_purge(a: *mut Arena) {
 /// it within a delay gets its memory warm (a program that starts a pool of
 /// threads per task faulted every page of it in again). Nobody else runs the
 /// pass of an arena nobody owns, so the pool's users do, here, on their way in
-/// and out of the pool, at thread exit and on `malloc`'s slow path, with the
+/// and out of the pool, at thread exit, after a free into a parked arena and
+/// on `malloc`'s slow path, with the
 /// lock released (one load while nothing is pending): the
 /// arena is taken off the parked list for the pass, as a new thread would
 /// take it, and parked again after.

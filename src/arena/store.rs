@@ -210,15 +210,6 @@ impl Arena {
         left
     }
 
-    /// Releases every free page not released yet if a pass is due (a parked
-    /// arena, purged by the pool: no owner comes by to run a pass; see
-    /// `pool::purge_parked`).
-    pub unsafe fn purge_if_due(&mut self) {
-        if self.purge.due() {
-            self.purge();
-        }
-    }
-
     /// When this arena's next purge pass is due, if one is pending (scheduled
     /// a delay from now if it was not yet).
     pub fn purge_scheduled(&mut self) -> Option<u64> {
