@@ -100,13 +100,14 @@ pub const CACHE_MIN_COUNT: u32 = 32;
 pub const CACHE_MAX_COUNT: u32 = 2048;
 
 /// A class that overflows may double its limit, up to this many times its
-/// [`class_limit`] (2 MiB of chunks, at most 65,536), while what the classes
+/// [`class_limit`] (8 MiB of chunks, at most 262,144: half of what all may
+/// gain), while what the classes
 /// have gained by growing stays under [`CACHE_GROWN_MAX`] bytes in all: a
 /// program that frees tens of thousands of blocks of one size at a time (a
 /// tree or a map dropped, to be built again) keeps them for its next build
 /// instead of sending them through the store one by one. Switching the cache
 /// off (a sparse arena, a thread's exit) resets every limit.
-pub const CACHE_GROW: u32 = 32;
+pub const CACHE_GROW: u32 = 128;
 /// Most bytes of room the cache classes may gain by growing, in all (on top of
 /// their base limits, 64 KiB each).
 pub const CACHE_GROWN_MAX: usize = 16 * 1024 * 1024;
