@@ -211,8 +211,8 @@
 //! back (clean) after.
 //!
 //! On the suite's `footprint` workload (fresh rayon pools, 1% survivors kept
-//! across 20 rounds) arenapool ends at about 3 times the live data, against 11
-//! for glibc and 8 for mimalloc (see
+//! across 20 rounds) arenapool ends at about 3 times the live data, against 9
+//! for glibc and 7 for mimalloc (see
 //! [performance](crate::performance#memory-that-follows-the-live-set)). An arena
 //! whose live data would fill less than an eighth of its spans (eight or more)
 //! switches its cache off until they are a quarter full, so that a few cached
@@ -513,9 +513,11 @@
 //! - Memory of threads that did not survive a `fork` is not reclaimed in the
 //!   child.
 //! - **Giving memory back costs time on programs that churn whole thread
-//!   pools**: a thread's arena is purged when it exits, so the next pool faults
-//!   its pages in again (`footprint`: about 1.9 times glibc's time, at a quarter
-//!   of its memory). `ARENAPOOL_PURGE=0` trades the memory back for the time.
+//!   pools over a big heap**: pages inside spans that survivors pin are
+//!   released and faulted in again when later rounds carve them (`footprint`
+//!   at the full preset: 2.65 times glibc's time at 0.74 of its peak memory;
+//!   at the short preset about 1.3 times, where the adaptive delay catches the
+//!   reuse). `ARENAPOOL_PURGE=0` trades the memory back for the time.
 //! - Outside x86-64 the thread's arena is found through `pthread_getspecific`
 //!   (slower; not tested here).
 //! - The release build contains no panic paths in arenapool's own functions

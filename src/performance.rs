@@ -30,18 +30,22 @@
 //! order (8 B..1 KiB); medium churn (1 KiB..256 KiB, across the arena/pool
 //! boundary); 100,000 live blocks freed in random order; larson (server
 //! simulation, arrays of blocks handed between threads); producer/consumer
-//! (every free cross-thread); active and passive false sharing; thread churn;
-//! `Vec` and `String` growth by push; `HashMap` build-up; large blocks (64
-//! KiB..32 MiB, touched); a rayon map-reduce over strings and boxed trees.
+//! (every free cross-thread); `xmalloc` (one thread allocates tiny blocks,
+//! another frees them); mixed sizes 4 B..32 KiB with an inverse-square
+//! distribution; active and passive false sharing; thread churn; `Vec` and
+//! `String` growth by push; `HashMap` build-up; `serde_json` documents built,
+//! serialized and parsed back (`json`); `regex` patterns compiled and log
+//! lines matched (`regex`); large blocks (64 KiB..32 MiB, touched); 5-25 MiB
+//! zeroed buffers replaced at random (`big-replace`); a rayon map-reduce over
+//! strings and boxed trees; `footprint` (below).
 //!
 //! # Results
 //!
 //! Machine: a 2-core AMD EPYC virtual machine, Linux 6.18, 24 GiB; a noisy shared
 //! host (the spread column in `benches/results/results.md` shows how much: cells
-//! with 20-100% between their fastest and slowest run are common; `larson` at
-//! 2 threads ran 0.90-4.41 s for arenapool in this run). Run on 2026-11-30 on
-//! commit c0e568d (the full preset, scale 3, 3 runs per cell, threads 1, 2 and
-//! 4; 8 and 16 threads left out for time, see below), with:
+//! with 20-100% between their fastest and slowest run are common). Run on
+//! 2026-11-30 on commit 873061b (the full preset, scale 3, 3 runs per cell,
+//! threads 1, 2 and 4; 8 and 16 threads left out for time, see below), with:
 //!
 //! ```sh
 //! cargo bench --bench suite -- --full --threads 1,2,4 --out benches/results
@@ -55,41 +59,48 @@
 //!
 //! | workload | 1 thread: /system | /mimalloc | /jemalloc | 2 threads: /system | /mimalloc | /jemalloc |
 //! | --- | ---: | ---: | ---: | ---: | ---: | ---: |
-//! | churn-lifo | 0.53 | 0.59 | 0.85 | 0.53 | 0.52 | 0.84 |
-//! | churn-fifo | 0.50 | 0.82 | 0.84 | 0.45 | 0.72 | 0.72 |
-//! | churn-random | 0.50 | 0.86 | 0.81 | 0.51 | 0.74 | 0.76 |
-//! | churn-medium | 0.86 | 1.91 | 0.53 | 1.03 | 1.38 | 0.63 |
-//! | mixed-sizes | 0.83 | 1.03 | 0.84 | 0.72 | 0.73 | 0.76 |
-//! | live-100k | 0.37 | 0.59 | 0.73 | 0.35 | 0.97 | 0.93 |
-//! | larson | 0.50 | 0.78 | 0.77 | 1.78 | 2.03 | 2.30 |
-//! | prodcons | 0.46 | 0.88 | 0.87 | 0.42 | 1.29 | 1.51 |
-//! | xmalloc | 0.58 | 1.68 | 1.76 | 0.66 | 1.70 | 2.32 |
-//! | false-share-active | 1.13 | 1.27 | 0.93 | 0.99 | 0.94 | 0.96 |
-//! | false-share-passive | 1.16 | 1.29 | 1.23 | 1.14 | 0.94 | 0.99 |
-//! | thread-churn | 0.52 | 0.95 | 0.61 | 0.33 | 0.89 | 0.54 |
-//! | vec-push | 0.69 | 1.07 | 0.75 | 0.22 | 0.97 | 0.91 |
-//! | hashmap | 0.81 | 1.72 | 1.45 | 0.86 | 1.44 | 1.42 |
-//! | large | 0.60 | 2.80 | 0.08 | 0.57 | 0.40 | 0.09 |
-//! | big-replace | 1.69 | 1.03 | 0.47 | 1.53 | 1.02 | 0.47 |
-//! | rayon | 0.36 | 0.97 | 0.73 | 0.34 | 0.92 | 0.75 |
-//! | footprint | 2.77 | 2.71 | 1.75 | (one count) | (one count) | (one count) |
-//! | **geometric mean** | **0.70** | **1.15** | **0.77** | **0.63** | **0.96** | **0.82** |
+//! | churn-lifo | 0.51 | 0.62 | 0.82 | 0.50 | 0.49 | 0.83 |
+//! | churn-fifo | 0.47 | 0.96 | 1.14 | 0.41 | 0.67 | 0.74 |
+//! | churn-random | 0.43 | 0.73 | 0.89 | 0.49 | 0.76 | 0.83 |
+//! | churn-medium | 0.90 | 1.93 | 0.56 | 0.92 | 1.62 | 0.59 |
+//! | mixed-sizes | 0.85 | 0.98 | 0.97 | 0.75 | 0.88 | 0.82 |
+//! | live-100k | 0.41 | 1.35 | 1.13 | 0.49 | 1.74 | 1.23 |
+//! | larson | 0.52 | 1.00 | 0.85 | 0.36 | 0.96 | 0.83 |
+//! | prodcons | 0.46 | 0.81 | 0.78 | 0.44 | 1.34 | 1.50 |
+//! | xmalloc | 0.59 | 1.43 | 1.69 | 0.51 | 1.15 | 1.49 |
+//! | false-share-active | 1.16 | 1.18 | 1.16 | 1.07 | 0.97 | 0.94 |
+//! | false-share-passive | 1.04 | 1.08 | 0.98 | 0.84 | 0.88 | 1.02 |
+//! | thread-churn | 0.44 | 0.83 | 0.54 | 0.42 | 1.02 | 0.68 |
+//! | vec-push | 0.75 | 1.08 | 1.16 | 0.79 | 0.95 | 0.92 |
+//! | hashmap | 0.63 | 1.05 | 1.45 | 0.83 | 2.09 | 1.64 |
+//! | json | 0.55 | 0.65 | 0.92 | 0.62 | 0.95 | 0.80 |
+//! | regex | 0.87 | 0.90 | 0.93 | 0.77 | 0.88 | 1.06 |
+//! | large | 0.86 | 0.46 | 0.13 | 0.49 | 1.13 | 0.09 |
+//! | big-replace | 1.88 | 1.13 | 0.56 | 1.57 | 1.33 | 0.48 |
+//! | rayon | 0.45 | 0.90 | 0.67 | 0.42 | 0.93 | 0.71 |
+//! | footprint | 2.65 | 2.52 | 1.69 | (one count) | (one count) | (one count) |
+//! | **geometric mean** | **0.71** | **1.00** | **0.85** | **0.62** | **1.03** | **0.80** |
 //!
-//! The 1-thread geometric means include `footprint` (18 workloads), the
-//! 2-thread ones do not (17). The summary of `benches/results/results.md`
-//! lists `footprint` in its 2-thread column as well. At 4 threads (17
-//! workloads): 0.69 of glibc's time, 0.97 of mimalloc's, 0.83 of jemalloc's.
-//! The previous run (2026-11-29, before this round's cache growth, warm park,
-//! medium tier and warm pool runs; short preset, threads 1 and 2) had 1.11 and
-//! 1.22 against mimalloc, 0.71 and 0.66 against glibc, 0.86 and 0.90 against
-//! jemalloc. Two more full runs the same evening, on builds one and two
-//! changes older, gave 0.97 / 1.06 / 1.12 and 0.99 / 1.12 / 1.05 against
-//! mimalloc at 1 / 2 / 4 threads: the host moves whole geometric means by 0.1
-//! to 0.15, so read single cells with their spread.
+//! The 1-thread geometric means include `footprint` (20 workloads), the
+//! 2-thread ones do not (19). The summary of `benches/results/results.md`
+//! lists `footprint` in its 2-thread column as well. At 4 threads (19
+//! workloads): 0.70 of glibc's time, 0.90 of mimalloc's, 0.77 of jemalloc's.
+//! The previous full run (commit c0e568d, before this round's remote-free,
+//! cache-growth and purging changes, without `json` and `regex`) had 1.15 /
+//! 0.96 / 0.97 against mimalloc at 1 / 2 / 4 threads, 0.70 / 0.63 / 0.69
+//! against glibc, 0.77 / 0.82 / 0.83 against jemalloc; two more full runs
+//! that evening gave 0.97-1.12 against mimalloc. The host moves whole
+//! geometric means by 0.1 to 0.15 and single cells far more (`live-100k`
+//! against mimalloc: 0.59 / 0.97 in the previous run, 1.35 / 1.74 in this one,
+//! on code whose estimated cycles under cachegrind did not change, 409 M and
+//! 410 M; `hashmap` at 2 threads 1.44 then 2.09, while its estimated cycles
+//! fell from 1,296 M to 1,050 M), so read single cells with their spread and
+//! with the cachegrind figures.
 //!
 //! Peak RSS, geometric mean of arenapool's divided by each other's, at 1 / 2 /
-//! 4 threads: 1.06 / 1.10 / 1.10 of glibc's, 0.55 / 0.52 / 0.52 of mimalloc's,
-//! 1.05 / 1.04 / 1.01 of jemalloc's.
+//! 4 threads: 1.10 / 1.14 / 1.11 of glibc's, 0.57 / 0.52 / 0.48 of mimalloc's,
+//! 1.10 / 1.08 / 1.03 of jemalloc's (previous run: 1.06 / 1.10 / 1.10 of
+//! glibc's).
 //!
 //! Estimated cycles under cachegrind (instructions + 10 x first-level misses +
 //! 100 x last-level misses; deterministic, one thread, scale 1, same build),
@@ -103,51 +114,58 @@
 //!
 //! | allocator | RSS after round 1 (MiB) | RSS after round 20 (MiB) | live at end (MiB) | RSS / live | arenapool's RSS / this |
 //! | --- | ---: | ---: | ---: | ---: | ---: |
-//! | arenapool | 29.0 | 225.9 | 77.0 | 2.94 | 1.00 |
-//! | glibc | 418.2 | 802.3 | 77.0 | 10.42 | 0.28 |
-//! | mimalloc | 463.8 | 550.2 | 77.0 | 7.15 | 0.41 |
-//! | jemalloc | 38.6 | 295.7 | 77.0 | 3.84 | 0.76 |
+//! | arenapool | 64.9 | 248.8 | 77.0 | 3.23 | 1.00 |
+//! | glibc | 418.5 | 725.2 | 77.0 | 9.42 | 0.34 |
+//! | mimalloc | 464.4 | 548.9 | 77.0 | 7.13 | 0.45 |
+//! | jemalloc | 38.9 | 295.3 | 77.0 | 3.84 | 0.84 |
 //!
-//! (Full preset: three times the previous run's work per round, so three times
+//! (Full preset: three times the short preset's work per round, so three times
 //! its live data.) The RSS per round is charted in
-//! `benches/results/footprint.svg`. It costs time there: 2.8 times glibc's in
-//! this run, 2.0 times in the previous one at a third of the scale (a thread's
-//! arena gives its free pages back when the thread exits, and the next pool
-//! faults them in again); `ARENAPOOL_PURGE=0` trades the memory back for the
-//! time.
+//! `benches/results/footprint.svg`; the previous run ended at 225.9 MiB (2.94
+//! times the live data). It costs time there: 2.65 times glibc's (14.1 s
+//! against 5.3 s; peak RSS 540 MiB against 725). Pages released inside
+//! spans that the survivors pin are faulted in again as the next rounds carve
+//! them: 1.79 M page faults and 14.8 s of system time in one run
+//! (`perf stat -e page-faults`, `suite --worker footprint 1 3`), against
+//! 196 k faults, 6.7 s and 607 MiB with `ARENAPOOL_PURGE=0`. This round's
+//! adaptive delay and deferred purge of exited threads' arenas took the short
+//! preset (scale 1) from 591 k faults and 4.6-4.8 s to 157-247 k and
+//! 2.3-2.5 s, but at scale 3 the reuse that they follow comes later than
+//! eight delays (a ceiling of 64 delays cut it only to 11.3 s, at 672 MiB).
 //!
 //! Throughput charts (one line per allocator) for every workload, and
 //! `peak-rss.svg`, are in `benches/results/`.
 //!
 //! ## Reading the results honestly
 //!
-//! arenapool is faster than glibc on most workloads (0.70 and 0.63 of its time
+//! arenapool is faster than glibc on most workloads (0.71 and 0.62 of its time
 //! on geometric mean at 1 and 2 threads) and uses about half of mimalloc's
-//! memory; against mimalloc it is within the host's noise of level (1.15,
-//! 0.96 and 0.97 at 1, 2 and 4 threads here; 0.97-1.15 over three full runs)
-//! and 0.98 of its estimated cycles under cachegrind. It is faster on the
-//! small-block churns, `thread-churn`, `rayon`, `vec-push` and, in this run,
-//! `live-100k`; slower on cross-thread hand-offs of small blocks (`xmalloc`
-//! 1.7 times: a compare-and-swap per block on the owner's list, and each
-//! block's header touched again when the owner drains it; `prodcons` 1.3 at 2
-//! threads), on `churn-medium` (1.4-1.9: blocks from 128 KiB take the one pool
+//! memory; against mimalloc it is within the host's noise of level (1.00,
+//! 1.03 and 0.90 at 1, 2 and 4 threads here; 0.96-1.15 over the four full
+//! runs of the last two days). It is faster on the small-block churns,
+//! `mixed-sizes`, `json`, `regex`, `rayon` and `false-share-passive`; level on
+//! `larson`, `thread-churn`, `vec-push`; slower on cross-thread hand-offs of
+//! small blocks (`xmalloc` 1.43 / 1.15 times, 1.7 before this round's inbox
+//! line: a compare-and-swap per block on the owner's list, and each block's
+//! header touched again when the owner drains it; `prodcons` 1.34 at 2
+//! threads), on `churn-medium` (1.6-1.9: blocks from 128 KiB take the one pool
 //! lock, and blocks over 1 KiB that the medium tier does not hold are a
 //! coalescing insert and a split, 2.3 times mimalloc's estimated cycles), on
-//! `hashmap` (1.4-1.7: 13-byte strings are 32-byte chunks with the 8-byte
-//! header, 16-byte blocks in mimalloc, so twice the cache misses), on big
-//! buffers against glibc (`big-replace`, 1.5-1.7 times: page faults, 309k
-//! against glibc's 255k) and on `footprint` (memory given back, then faulted
-//! in again). Single cells move a lot between runs on this host: `large`
-//! against mimalloc was 2.80 at 1 thread and 0.40 at 2 in this run, 0.31 and
-//! 1.91 in the one before; `larson` at 2 threads 2.03 here, 0.71-1.31 in the
-//! two runs before.
+//! `hashmap` (1.05 / 2.09 here, 1.72 / 1.44 before; 1,050 M estimated cycles
+//! against mimalloc's 921 M: 13-byte strings are 32-byte chunks with the
+//! 8-byte header, 16-byte blocks in mimalloc, so more cache misses), on big
+//! buffers against glibc (`big-replace`, 1.6-1.9 times: page faults, 309k
+//! against glibc's 255k) and on `footprint` (above). Single cells move a lot
+//! between runs on this host: `large` against mimalloc was 2.80 at 1 thread
+//! and 0.40 at 2 in the previous run, 0.46 and 1.13 in this one; `live-100k`
+//! as said above.
 //!
 //! ## Oversubscribed: 4, 8 and 16 threads on 2 cores
 //!
 //! A lock that convoys shows here before it shows on a big machine. Same
-//! machine, 17 workloads (all but `footprint`, which picks its own threads),
+//! machine, 19 workloads (all but `footprint`, which picks its own threads),
 //! 3 runs per cell, median, allocators interleaved, scale 1 (2026-11-30, on
-//! commit 4a9b79c, the final build; tables in
+//! commit 873061b, the build of the main run; tables in
 //! `benches/results/oversubscribed/`; 4 threads is in the main run above):
 //!
 //! ```sh
@@ -157,18 +175,19 @@
 //!
 //! | time, geometric mean, arenapool / … | glibc | mimalloc | jemalloc |
 //! | --- | ---: | ---: | ---: |
-//! | 4 threads (main run, scale 3) | 0.69 | 0.97 | 0.83 |
-//! | 8 threads | 0.73 | 0.93 | 0.91 |
-//! | 16 threads | 0.79 | 1.06 | 0.91 |
-//! | peak RSS, 4 / 8 / 16 threads | 1.10 / 1.14 / 1.16 | 0.52 / 0.53 / 0.52 | 1.01 / 1.01 / 1.09 |
+//! | 4 threads (main run, scale 3) | 0.70 | 0.90 | 0.77 |
+//! | 8 threads | 0.72 | 0.93 | 0.91 |
+//! | 16 threads | 0.79 | 1.03 | 0.89 |
+//! | peak RSS, 4 / 8 / 16 threads | 1.11 / 1.14 / 1.17 | 0.48 / 0.49 / 0.49 | 1.03 / 1.02 / 1.10 |
 //!
-//! The previous round's run (commit 9ea07cd, 4, 8 and 16 threads) had 1.02,
-//! 1.03 and 1.03 against mimalloc, 0.74, 0.81 and 0.83 against glibc. Against
+//! The previous run (commit 4a9b79c, 17 workloads) had 0.93 and 1.06 against
+//! mimalloc at 8 and 16 threads, 0.73 and 0.79 against glibc. Against
 //! mimalloc the losses are the ones of 1 and 2 threads (at 8 / 16 threads:
-//! `churn-medium` 1.58 / 1.72, `xmalloc` 1.49 / 1.68, `live-100k` 1.55 /
-//! 1.55, `hashmap` 1.47 / 1.51, `thread-churn` 1.21 / 1.54); `churn-medium` at
-//! 16 threads (1.94 of glibc's time; 2.48 in the previous round) is where the
-//! one pool lock shows most. No cell failed.
+//! `churn-medium` 1.96 / 2.48, `live-100k` 1.58 / 1.36, `hashmap` 1.42 /
+//! 1.57, `thread-churn` 1.37 / 1.39, `xmalloc` 1.29 / 1.38, `prodcons` 1.18 /
+//! 1.26); `churn-medium` at 16 threads (1.77 of glibc's time; 1.94 in the
+//! previous run, 2.48 in the one before) is where the one pool lock shows
+//! most. No cell failed.
 //!
 //! # Fast path
 //!
@@ -211,23 +230,27 @@
 //!
 //! Wall time and peak RSS with default sizes on the 2-core machine, 2 threads,
 //! median of 3 runs with the four allocators interleaved (`/usr/bin/time`, built
-//! with `cargo build --release --examples`; 2026-11-30, commit c6288c1, one
-//! change before the final build):
+//! with `cargo build --release --examples`; 2026-11-30, commit 873061b, the
+//! build of the suite run):
 //!
 //! | example | arenapool | system | mimalloc | jemalloc | arenapool/system | arenapool/mimalloc |
 //! |---|---:|---:|---:|---:|---:|---:|
-//! | `binary_trees` | 3.13 s (69 MB) | 3.75 s (83 MB) | 2.16 s (53 MB) | 2.47 s (44 MB) | 0.83 | 1.45 |
-//! | `word_freq` | 3.62 s (155 MB) | 3.68 s (155 MB) | 3.86 s (313 MB) | 3.28 s (234 MB) | 0.98 | 0.94 |
-//! | `sort_dedup` | 8.74 s (577 MB) | 8.08 s (574 MB) | 5.03 s (517 MB) | 5.45 s (516 MB) | 1.08 | 1.74 |
+//! | `binary_trees` | 2.07 s (70 MB) | 3.38 s (83 MB) | 1.90 s (53 MB) | 2.41 s (48 MB) | 0.61 | 1.09 |
+//! | `word_freq` | 3.06 s (156 MB) | 3.24 s (155 MB) | 3.92 s (313 MB) | 3.09 s (234 MB) | 0.94 | 0.78 |
+//! | `sort_dedup` | 8.18 s (577 MB) | 7.13 s (575 MB) | 5.72 s (517 MB) | 5.30 s (516 MB) | 1.15 | 1.43 |
 //!
-//! arenapool is faster than glibc on `binary_trees` (with less memory) and
-//! level on `word_freq` (faster than mimalloc there, at half its memory), and
-//! slower than glibc on `sort_dedup`, whose cross-thread mass free (the main
-//! thread's `dedup` drops about 3 million Strings the workers made) is paid by
-//! the workers when they drain their remote lists. mimalloc and jemalloc are
-//! faster on `binary_trees` and `sort_dedup`: the target (each example at most
-//! mimalloc's time) is not met for those two. The host is noisy: single runs
-//! of the same program varied by up to 30%.
+//! The previous round's run (commit c6288c1) had 1.45, 0.94 and 1.74 against
+//! mimalloc. arenapool is faster than glibc on `binary_trees` (with less
+//! memory; the cache classes now hold a dropped tree of 128k nodes for the
+//! next one) and on `word_freq` (faster than mimalloc there, at half its
+//! memory), and slower than glibc on `sort_dedup`: its phases (printed by the
+//! example) show where: the main thread's `dedup` drops about 3 million
+//! Strings the workers made (1.0-1.1 s, mimalloc 0.3-0.4 s), and the
+//! workers' `to_uppercase` pass that follows drains them from their remote
+//! lists into their stores, one coalescing insert each, in the order they
+//! were freed (1.1-1.3 s, mimalloc 0.07 s). The target (each example at most
+//! mimalloc's time) is not met for `binary_trees` and `sort_dedup`. The host
+//! is noisy: single runs of the same program varied by up to 30%.
 //!
 //! # What the checks cost
 //!
@@ -307,6 +330,18 @@
 //!
 //! ## Tried and not kept
 //!
+//! - **A longer ceiling for the adaptive purge delay** (64 delays instead of
+//!   8): `footprint` at scale 3 went from 15.5 s to 11.3 s but peak RSS from
+//!   538 to 672 MiB, and at scale 1 to 306 MiB (236-259 with 8); **an exited
+//!   thread's arena purged one base delay after its exit** (not its adapted
+//!   delay): 420-480k page faults on `footprint` at scale 1 against 157-247k.
+//!   **A purge deferral at thread exit alone**, without the adaptive delay,
+//!   changed nothing (576-582k faults): the next owner's passes released the
+//!   pages at once.
+//! - **Cache classes growing to 256 times their base** (a single class could
+//!   take all 16 MiB of growth): `binary_trees` 2,503 M estimated cycles, 2%
+//!   under 128 times, but the bound on all growth then decides alone which
+//!   classes keep their chunks; kept 128.
 //! - **Batching cross-thread frees** (an outbox per thread: up to 64 small
 //!   chunks of one owner pushed as one chain, one compare-and-swap per batch):
 //!   no difference on these 2 cores (`xmalloc` 2 threads, 11 runs each:
@@ -336,11 +371,13 @@
 //! ## Open
 //!
 //! Mass frees of another thread's blocks are paid by the owner when it drains its
-//! remote list (`xmalloc`, and the `to_uppercase` step of `sort_dedup` after a
-//! cross-thread `dedup`); medium blocks above 128 KiB share the pool lock
-//! (`churn-medium` at 2 threads: 0.25 acquisitions per operation, 9-22%
-//! contended over six runs before and after this round's changes); small
-//! strings pay the 8-byte header (`hashmap`); peak RSS is above glibc's on the
-//! small-block workloads (1.1-1.3 times); `footprint`'s time rose with this
-//! round's changes (callgrind: 13.05 G -> 13.26 G instructions, +1.6%; CPU
-//! time in three paired runs about +10%, not yet explained).
+//! remote list, one coalescing store insert per block in the order freed
+//! (`sort_dedup`: 3 million Strings freed by the main thread cost their
+//! owners 1.1-1.3 s against mimalloc's 0.07 s; a remote list per span, walked
+//! when the span is needed, as mimalloc does per page, would keep the walk
+//! local); medium blocks above 128 KiB share the pool lock (`churn-medium` at
+//! 2 threads: 0.25 acquisitions per operation, 10-20% contended over three
+//! runs on 873061b, 9-22% over six runs in the previous round); small strings
+//! pay the 8-byte header (`hashmap`); peak RSS is above glibc's on the
+//! small-block workloads (1.1-1.3 times); `footprint` at the full preset
+//! releases and faults in again the pages of spans its survivors pin (above).

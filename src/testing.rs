@@ -78,11 +78,19 @@
 //!   blocks, live ones between them; after the purge passes `mincore` must find
 //!   the lowest resident, the two highest released, and no more than twice the
 //!   largest block freed left resident;
+//! - an exited thread's arena (`tests/parked_purge.rs`, children run with a
+//!   2-second purge delay): a thread started right after another exits faults
+//!   in under a quarter of the pages the first did (it adopts the arena with
+//!   its pages resident), and a delay after the exit the next allocation
+//!   releases the parked arena's free pages (under 4 MB before, over 24 MB
+//!   after);
 //! - the cache's growth, its shrinking before a new span, the warm park and
 //!   the medium tier: unit tests in `src/tests.rs` that run `Arena::check`
-//!   after each step.
+//!   after each step; the purge delay's rule (doubling while released memory
+//!   comes back, halving when it does not): a unit test of `PurgeClock`.
 //!
 //! Tests that measure RSS or count statistics (`rss`, `rss_live`, `warm_pool`,
+//! `parked_purge`,
 //! `thread_churn`, `stats`) are binaries of their own, so that no other test
 //! disturbs them; so is `ids_repeat`, which makes the pool believe 65,535 arenas
 //! exist.
