@@ -806,10 +806,10 @@ unsafe fn note_parked_purge(a: *mut Arena) {
 /// threads per task faulted every page of it in again). Nobody else runs the
 /// pass of an arena nobody owns, so the pool's users do, here, on their way in
 /// and out of the pool, at thread exit, after a free into a parked arena and
-/// on `malloc`'s slow path, with the
-/// lock released (one load while nothing is pending): the
-/// arena is taken off the parked list for the pass, as a new thread would
-/// take it, and parked again after.
+/// on the slow paths of `malloc` and aligned allocation, with the lock
+/// released (one load while nothing is pending): the arena is taken off the
+/// parked list for the pass, as a new thread would take it, and parked again
+/// after.
 #[inline]
 pub fn purge_parked() {
     let at = PARKED_PURGE_AT.load(Ordering::Relaxed);

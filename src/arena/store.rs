@@ -165,9 +165,7 @@ impl Arena {
     #[inline]
     pub unsafe fn maybe_purge(&mut self) {
         if self.purge.due() {
-            let before = self.released;
-            let left = self.purge_pass(false);
-            self.purge.passed(left, self.released - before);
+            self.purge_pass(false);
         }
     }
 
@@ -177,15 +175,14 @@ impl Arena {
     /// released, and the pages read as zeros when a block carved there touches
     /// them). Walks the size bins that can hold such chunks.
     pub unsafe fn purge(&mut self) {
-        let before = self.released;
-        let left = self.purge_pass(true);
-        self.purge.passed(left, self.released - before);
+        self.purge_pass(true);
     }
 
     /// A purge pass: releases the chunks a previous pass saw unchanged (all of
-    /// them with `all`) and marks the others seen. Returns the bytes left
-    /// unreleased.
-    pub(super) unsafe fn purge_pass(&mut self, all: bool) -> usize {
+    /// them with `all`) and marks the others seen, then tells the purge clock
+    /// what it released and left.
+    unsafe fn purge_pass(&mut self, all: bool) {
+        let before = self.released;
         let mut left = 0;
         for b in bin_of(PURGE_MIN_CHUNK)..NBINS {
             let mut x = self.bins[b];
@@ -207,7 +204,7 @@ impl Arena {
                 x = span::bin_next(x, self.key);
             }
         }
-        left
+        self.purge.passed(left, self.released - before);
     }
 
     /// When this arena's next purge pass is due, if one is pending (scheduled
