@@ -28,7 +28,7 @@ use crate::span::{self, Span, CACHED, FENCE, FIRST, FREE, FULL};
 use core::ptr::{self, null_mut};
 use core::sync::atomic::Ordering;
 
-use crate::remote::{AtomicU32, RemoteList};
+use crate::remote::{AtomicU32, PendingStack};
 
 mod cache;
 mod check;
@@ -122,7 +122,7 @@ pub struct Arena {
     medium: [*mut u8; MEDIUM_BINS],
     pub medium_bytes: usize,
     binmap: [u64; 2],
-    spans: *mut Span,
+    pub(crate) spans: *mut Span,
     pub nspans: usize,
     spare: *mut Span,
     /// Bytes of chunks out of the store (in use by the program or in the cache).
@@ -169,8 +169,8 @@ pub struct Arena {
 /// when it takes the list.
 #[repr(C, align(64))]
 pub struct Inbox {
-    /// Chunks freed by other threads (see `remote`).
-    pub list: RemoteList,
+    /// Spans with chunks freed by other threads (see `remote`).
+    pub spans: PendingStack,
     /// `Arena::link_key`.
     pub link_key: u64,
     /// `Arena::key`.

@@ -26,7 +26,7 @@
 //!    |  store: size     |  remote    |  store           |
 //!    |  bins -> chunks  |<--frees----|                  |
 //!    |  of its spans    |  (atomic   |                  |
-//!    |  remote list     |   push)    |  remote list     |
+//!    |  remote lists    |   push)    |  remote lists    |
 //!    +--------+---------+            +---------+--------+
 //!             | spans (256 KiB, aligned)       |
 //!             v                                v
@@ -107,7 +107,7 @@
 //! instructions and the return). Requests of 8 bytes or less use a class of
 //! their own that takes the freed 32-byte chunks in one move when it runs dry,
 //! so no minimum is computed. If the bin is empty, the slow path first takes the
-//! frees other threads left on the arena's remote list, then carves a batch of
+//! frees other threads left on the arena's remote lists, then carves a batch of
 //! chunks from the front of a free chunk found through the size bins (a new span
 //! from the pool if none fits), hands out one and caches the rest. Requests from
 //! 1 KiB to 128 KiB are carved from the store directly; from 128 KiB to 32 MiB
@@ -137,9 +137,19 @@
 //!
 //! # One `free`, cross-thread
 //!
-//! If another arena owns the chunk, it is pushed onto that arena's **remote
-//! list** with one compare-and-swap, and the owner takes the whole list with one
-//! atomic swap the next time its cache runs dry. The freeing thread never
+//! If another arena owns the chunk, it is pushed onto the **remote list** of
+//! the chunk's span (a cache line of the span header) with one
+//! compare-and-swap; the push that finds that list empty also puts the span on
+//! its arena's stack of spans with pending frees, with a second one. The owner
+//! takes the whole stack with one atomic swap the next time its cache runs dry,
+//! then each span's list with another, and frees them a span at a time: a
+//! program that frees millions of another thread's blocks in random order
+//! costs the owner cache misses within 256 KiB at a time instead of a page
+//! walk per block (`sort_dedup`'s `uppercase` phase, where the rayon workers
+//! take back the 3 million Strings that `dedup` freed on the main thread:
+//! 1.49-1.53 s with one list per arena, 0.52-0.58 s with one per span;
+//! mimalloc 0.08-0.10 s, which walks a page's list only when it allocates
+//! from the page). The freeing thread never
 //! touches the owner's free list, and the owner never waits: its fast path does
 //! not look at the remote list at all. We chose this over hand-off through the
 //! pool, which would put every cross-thread free under the one pool lock, on the
@@ -163,9 +173,9 @@
 //! cachegrind, `thread-churn` at one thread: 1,106M estimated cycles before,
 //! 538M after; mimalloc 799M). A sparse arena's cache is emptied into its
 //! store and its empty spans go back to the pool. Spans with live blocks stay with
-//! the parked arena: frees of those blocks by other threads still push to its
-//! remote list, and when a freeing thread sees the arena parked it drains the
-//! list itself, under the pool lock (the park and the push are ordered so that no
+//! the parked arena: frees of those blocks by other threads still push to
+//! their spans' remote lists, and when a freeing thread sees the arena parked it
+//! drains them itself, under the pool lock (the park and the push are ordered so that no
 //! free is missed). The next new thread adopts a parked arena, blocks and all; no
 //! memory is orphaned, and 10,000 short-lived threads reuse a handful of arenas.
 //!

@@ -327,6 +327,7 @@
 //! | a cache class may grow to 32 times its base limit (was 16: the 32-byte class held 1 MiB, less than the 50,000 strings of a dropped `HashMap`) | `hashmap` / `json`, 1 thread, estimated cycles; `footprint` peak RSS (3 runs each) | 1,296 / 876 M; 179-184 MB | 1,050 / 830 M (mimalloc 921 M on `hashmap`); 179-185 MB |
 //! | a cache class may grow to 128 times its base limit (8 MiB of 32-byte chunks; was 32 times, 2 MiB), the 16 MiB bound on all growth unchanged | `binary_trees` depth 16, 1 thread, estimated cycles (cachegrind); `live-100k`, `hashmap`, `json`, `vec-push`, `churn-fifo`, `mixed-sizes`, `rayon`, `thread-churn` the same | 2,793 M | 2,555 M (mimalloc 2,491 M); the others unchanged, `footprint` 23,122 -> 22,902 M |
 //! | an arena's purge delay doubles (up to 8 times) while half of what its passes release comes back into use by the next pass; an exited thread's arena is purged a delay after its exit (by the threads that come by), not at the exit | `footprint` (a rayon pool of 4 threads per round, 20 rounds), page faults / wall time / peak RSS (`perf stat`, 2 runs each) | 591k / 4.6-4.8 s / 182-185 MB (mimalloc 1.5 s, 211 MB; glibc 1.9 s, 271 MB) | 157k-247k / 2.3-2.5 s / 236-240 MB |
+//! | a remote list per span (in its header), and a stack of the spans with pending frees per arena, instead of one list per arena: the owner drains a span at a time | a program in which one thread frees 3 million 32-byte Strings another made, in random order, then the maker allocates again (the maker's drain, 3 runs); `sort_dedup` 2 threads, phase `uppercase` (2 runs); `xmalloc` / `prodcons` / `larson`, 2 threads, interleaved medians of 7 | 2.66-2.98 s (mimalloc 0.07 s); 1.49-1.53 s; 0.108 / 0.623 / 0.908 s | 0.59-0.65 s; 0.52-0.58 s (mimalloc 0.08-0.10 s); 0.070 / 0.614 / 0.871 s |
 //!
 //! ## Tried and not kept
 //!
@@ -370,12 +371,14 @@
 //!
 //! ## Open
 //!
-//! Mass frees of another thread's blocks are paid by the owner when it drains its
-//! remote list, one coalescing store insert per block in the order freed
-//! (`sort_dedup`: 3 million Strings freed by the main thread cost their
-//! owners 1.1-1.3 s against mimalloc's 0.07 s; a remote list per span, walked
-//! when the span is needed, as mimalloc does per page, would keep the walk
-//! local); medium blocks above 128 KiB share the pool lock (`churn-medium` at
+//! Mass frees of another thread's blocks are still paid by the owner at once,
+//! when its cache first runs dry: it drains every span's list, one cache push
+//! or coalescing store insert per block (`sort_dedup`'s `uppercase` phase
+//! 0.52-0.58 s against mimalloc's 0.08-0.10 s, which walks a page's list only
+//! when it allocates from that page); the frees themselves read each block's
+//! header, a cache miss where the blocks are freed in random order, where
+//! mimalloc's write the block's first word (`drop the clone` 0.60-0.69 s,
+//! mimalloc 0.10-0.12 s); medium blocks above 128 KiB share the pool lock (`churn-medium` at
 //! 2 threads: 0.25 acquisitions per operation, 10-20% contended over three
 //! runs on 873061b, 9-22% over six runs in the previous round); small strings
 //! pay the 8-byte header (`hashmap`); peak RSS is above glibc's on the

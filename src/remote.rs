@@ -1,24 +1,37 @@
 //! The cross-thread free protocol, in the pieces that other threads touch
-//! without the pool lock: an arena's remote-free list and its owner state.
+//! without the pool lock: the remote-free lists and an arena's owner state.
 //!
-//! - **Remote list.** A thread freeing a block that another arena owns pushes
-//!   it onto that arena's list with one compare-and-swap (the block's first
-//!   word is the link, stored xor the arena's link key). The owner takes the
-//!   whole list with one swap and frees the blocks itself.
+//! - **Remote lists, one per span.** A thread freeing a block that another
+//!   arena owns pushes it onto the list of the block's span ([`Pending`], in
+//!   the span header) with one compare-and-swap (the block's first word is the
+//!   link, stored xor the arena's link key). The push that finds that list
+//!   empty also pushes the span onto its arena's stack of spans with pending
+//!   frees ([`PendingStack`]), with a second one. The owner takes the whole
+//!   stack with one swap, then each span's list with another, and frees the
+//!   blocks itself, a span at a time: the blocks it walks lie in one span, so
+//!   a program that frees millions of another thread's blocks in random order
+//!   costs the owner cache misses within a span, not a page miss per block.
 //! - **Parking.** A thread that exits parks its arena under the pool lock
 //!   (state `PARKED`, then one drain). From then on nobody owns the arena to
 //!   drain it, so a freeing thread that finds it parked after its push drains
 //!   it itself, under the pool lock, after checking again under the lock (a
 //!   new thread may have adopted it, state `OWNED`, meanwhile).
 //!
-//! Why no push is stranded on a parked list: the pusher's compare-and-swap
-//! comes before its load of the state, and the parking thread's store of the
-//! state before its swap of the list, all sequentially consistent. If the
-//! pusher read `OWNED`, its push precedes the store and so the parking drain;
-//! if it read `PARKED`, it drains under the lock itself. `tests/loom.rs` checks
-//! this, and that no two threads ever drain one list at once, under every
-//! interleaving of small models (`RUSTFLAGS="--cfg loom" cargo test --release
-//! --test loom`), with loom's atomics in place of these.
+//! Why no push is stranded: a span whose list is not empty is on its arena's
+//! stack, or about to be pushed there by the thread whose push found the list
+//! empty (a drain takes a span's list only after taking the span off the
+//! stack, so a later push finds the list empty again and pushes the span
+//! again). Every pusher loads the state after its compare-and-swaps, and the
+//! parking thread stores the state before its swap of the stack, all
+//! sequentially consistent. If the span's pusher read `OWNED`, its push onto
+//! the stack precedes the store and so the parking drain; if it read
+//! `PARKED`, it drains under the lock itself, and takes with the span every
+//! block pushed onto the span's list before it (a pusher that found the list
+//! not empty may read `OWNED` and leave its block there: the span is on the
+//! stack, or will be). `tests/loom.rs` checks this, and that no two threads
+//! ever drain one arena at once, under every interleaving of small models
+//! (`RUSTFLAGS="--cfg loom" cargo test --release --test loom`), with loom's
+//! atomics in place of these.
 
 #[cfg(loom)]
 pub use loom::sync::atomic::{AtomicPtr, AtomicU32};
@@ -37,9 +50,8 @@ pub const PARKED: u32 = 2;
 /// left alone in the child (its structure may be mid-update).
 pub const LOST: u32 = 3;
 
-/// An arena's list of blocks freed by other threads (payload pointers linked
-/// through their first word, xor a key). The arena keeps it on a cache line
-/// with what the pushers read (`arena::Inbox`).
+/// A list of blocks freed by other threads (payload pointers linked through
+/// their first word, xor a key).
 #[repr(transparent)]
 pub struct RemoteList(AtomicPtr<u8>);
 
@@ -49,13 +61,13 @@ impl RemoteList {
         RemoteList(AtomicPtr::new(null_mut()))
     }
 
-    /// Pushes payload `p` (any thread).
+    /// Pushes payload `p` (any thread). True if the list was empty.
     ///
     /// # Safety
     /// `p` points to at least one writable word that nobody else uses until
     /// the owner takes it back with [`RemoteList::take_all`].
     #[inline]
-    pub unsafe fn push(&self, p: *mut u8, key: usize) {
+    pub unsafe fn push(&self, p: *mut u8, key: usize) -> bool {
         let mut head = self.0.load(Ordering::Relaxed);
         loop {
             *(p as *mut usize) = head as usize ^ key;
@@ -63,7 +75,7 @@ impl RemoteList {
                 .0
                 .compare_exchange_weak(head, p, Ordering::SeqCst, Ordering::Relaxed)
             {
-                Ok(_) => return,
+                Ok(_) => return head.is_null(),
                 Err(h) => head = h,
             }
         }
@@ -83,6 +95,107 @@ impl RemoteList {
 }
 
 impl Default for RemoteList {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A span's remote list, with its link on its arena's [`PendingStack`]. On a
+/// cache line of its own in the span header: pushers write it, the owner's
+/// hot fields are elsewhere.
+#[repr(C, align(64))]
+pub struct Pending {
+    list: RemoteList,
+    /// The next span on the stack (valid while this one is on it).
+    next: AtomicPtr<Pending>,
+}
+
+impl Pending {
+    /// An empty list, off any stack. (Spans are mapped zeroed, which is the same,
+    /// but a reused span's header is written afresh.)
+    pub fn new() -> Self {
+        Pending {
+            list: RemoteList::new(),
+            next: AtomicPtr::new(null_mut()),
+        }
+    }
+
+    /// Takes this span's list (its first payload, or null) and its link to the
+    /// next span on the stack it was taken from. The link is read first: once
+    /// the list is empty again, a pusher may push the span again, link and all.
+    ///
+    /// # Safety
+    /// The caller took this span off its arena's stack (by
+    /// [`PendingStack::take_all`]) and drains that arena.
+    #[inline]
+    pub unsafe fn take(&self) -> (*mut u8, *mut Pending) {
+        let next = self.next.load(Ordering::Relaxed);
+        (self.list.take_all(), next)
+    }
+
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+}
+
+impl Default for Pending {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// An arena's stack of spans with blocks freed by other threads (see the
+/// module docs). The arena keeps it on a cache line with what the pushers read
+/// (`arena::Inbox`).
+#[repr(transparent)]
+pub struct PendingStack(AtomicPtr<Pending>);
+
+impl PendingStack {
+    /// An empty stack. (Arenas are made zeroed, which is the same.)
+    pub fn new() -> Self {
+        PendingStack(AtomicPtr::new(null_mut()))
+    }
+
+    /// Pushes payload `p` onto `span`'s list, and `span` onto this stack if
+    /// its list was empty (any thread).
+    ///
+    /// # Safety
+    /// As [`RemoteList::push`]; `span` is the `Pending` of `p`'s span, which
+    /// this stack's arena owns.
+    #[inline]
+    pub unsafe fn push(&self, span: &Pending, p: *mut u8, key: usize) {
+        if !span.list.push(p, key) {
+            return;
+        }
+        let node = span as *const Pending as *mut Pending;
+        let mut head = self.0.load(Ordering::Relaxed);
+        loop {
+            span.next.store(head, Ordering::Relaxed);
+            match self
+                .0
+                .compare_exchange_weak(head, node, Ordering::SeqCst, Ordering::Relaxed)
+            {
+                Ok(_) => return,
+                Err(h) => head = h,
+            }
+        }
+    }
+
+    /// Takes the whole stack (its first span, or null): the owner, or the pool
+    /// for a parked arena. Each span's list is then taken by [`Pending::take`].
+    #[inline]
+    pub fn take_all(&self) -> *mut Pending {
+        self.0.swap(null_mut(), Ordering::SeqCst)
+    }
+
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.0.load(Ordering::Relaxed).is_null()
+    }
+}
+
+impl Default for PendingStack {
     fn default() -> Self {
         Self::new()
     }

@@ -28,6 +28,7 @@
 //! predecessor on the list in a few word operations, so inserting stays O(1) however
 //! many free chunks the span has. Links are offsets in 16-byte units (0 = none).
 
+use crate::remote::Pending;
 use crate::size::{HDR, SPAN, UNIT};
 use core::sync::atomic::AtomicPtr;
 
@@ -65,6 +66,9 @@ pub struct Span {
     _pad: [u16; 3],
     /// The owning arena's key (see the module docs).
     pub key: u64,
+    /// Blocks of this span freed by other threads (see `remote`), on a cache
+    /// line of its own.
+    pub pending: Pending,
     summary: [u64; SUMMARY],
     bitmap: [u64; WORDS],
 }
@@ -244,6 +248,7 @@ impl Span {
         (*s).next = core::ptr::null_mut();
         (*s).prev = core::ptr::null_mut();
         (*s).first_free = 0;
+        core::ptr::write(&mut (*s).pending, Pending::new());
         (*s).summary = [0; SUMMARY];
         (*s).bitmap = [0; WORDS];
         let c = base.add(FIRST);

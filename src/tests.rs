@@ -576,9 +576,28 @@ fn remote_frees_are_drained_by_the_owner() {
         }
     });
     assert!(t.a().has_remote());
+    // The blocks lie in several spans, each with its own list.
+    let mut spans: Vec<usize> = ptrs
+        .iter()
+        .map(|&p| span::span_of(p as *mut u8) as usize)
+        .collect();
+    spans.sort_unstable();
+    spans.dedup();
+    assert!(spans.len() > 1, "all blocks in one span");
+    let before = t.a().counters.remote_drained;
     // SAFETY: the test owns the arena.
     unsafe { t.a().drain_remote(&mut Global) };
     assert!(!t.a().has_remote());
+    assert_eq!(t.a().counters.remote_drained - before, ptrs.len() as u64);
+    // No list is left with anything on it.
+    let mut sp = t.a().spans;
+    while !sp.is_null() {
+        // SAFETY: the arena's own spans, which the test owns.
+        unsafe {
+            assert!((*sp).pending.is_empty());
+            sp = (*sp).next;
+        }
+    }
     t.check();
 }
 

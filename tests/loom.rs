@@ -4,7 +4,9 @@
 //! (a plain `cargo test` builds this file empty).
 //!
 //! Covered: pushes racing with each other and with the owner's drain (every
-//! block comes back exactly once); an owner parking its arena (under the pool
+//! block comes back exactly once), onto the lists of two spans, so that a
+//! push that finds its span's list empty (and pushes the span onto the
+//! arena's stack) races with one that does not; an owner parking its arena (under the pool
 //! lock, then draining) racing with a freeing thread that pushes and drains a
 //! parked arena under the lock (no push stranded on a parked list, no two
 //! drains at once); a new thread adopting the parked arena meanwhile. Not
@@ -13,7 +15,7 @@
 #![cfg(loom)]
 #![allow(clippy::disallowed_types, clippy::disallowed_macros)]
 
-use arenapool::remote::{self, AtomicU32, RemoteList, OWNED, PARKED};
+use arenapool::remote::{self, AtomicU32, Pending, PendingStack, OWNED, PARKED};
 use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use loom::sync::{Arc, Mutex};
 use loom::thread;
@@ -25,10 +27,12 @@ const KEY: usize = 0x5a5a_5a50;
 #[repr(align(16))]
 struct Block(#[allow(dead_code)] [usize; 2]);
 
-/// An arena, as far as the protocol goes: the list, the state, and what
-/// drains it (the pool lock is the mutex).
+/// An arena, as far as the protocol goes: the stack of spans with pending
+/// frees, two spans' lists, the state, and what drains it (the pool lock is
+/// the mutex).
 struct Arena {
-    list: RemoteList,
+    stack: PendingStack,
+    spans: [Pending; 2],
     state: AtomicU32,
     pool: Mutex<()>,
     /// Set while a thread drains the list: two drains at once are a bug.
@@ -40,7 +44,8 @@ struct Arena {
 impl Arena {
     fn new(state: u32) -> Self {
         Arena {
-            list: RemoteList::new(),
+            stack: PendingStack::new(),
+            spans: [Pending::new(), Pending::new()],
             state: AtomicU32::new(state),
             pool: Mutex::new(()),
             draining: AtomicBool::new(false),
@@ -48,26 +53,38 @@ impl Arena {
         }
     }
 
-    /// Takes the whole list and counts its blocks (the owner, or the pool).
+    /// Takes the whole stack, then each span's list, and counts the blocks
+    /// (the owner, or the pool): `Arena::drain_remote`.
     fn drain(&self) {
         assert!(
             !self.draining.swap(true, Ordering::SeqCst),
-            "two threads drain one remote list at once"
+            "two threads drain one arena's remote lists at once"
         );
-        let mut p = self.list.take_all();
-        while !p.is_null() {
-            self.drained.fetch_add(1, Ordering::SeqCst);
-            // SAFETY: a block pushed by `free_remote`, ours again after the swap.
-            p = (unsafe { *(p as *const usize) } ^ KEY) as *mut u8;
+        let mut sp = self.stack.take_all();
+        while !sp.is_null() {
+            // SAFETY: a span of `spans`, just taken off the stack by this drain.
+            let (mut p, next) = unsafe { (*sp).take() };
+            while !p.is_null() {
+                self.drained.fetch_add(1, Ordering::SeqCst);
+                // SAFETY: a block pushed by `free_remote`, ours again after the swap.
+                p = (unsafe { *(p as *const usize) } ^ KEY) as *mut u8;
+            }
+            sp = next;
         }
         self.draining.store(false, Ordering::SeqCst);
     }
 
-    /// A thread other than the owner frees `b`: the path of `heap::release`
-    /// and `pool::Global::drain_if_parked`.
-    fn free_remote(&self, b: *mut Block) {
-        // SAFETY: `b` is a block nobody else uses until it is drained.
-        unsafe { self.list.push(b as *mut u8, KEY) };
+    /// Nothing is left on any list or on the stack.
+    fn all_drained(&self) -> bool {
+        self.stack.is_empty() && self.spans.iter().all(Pending::is_empty)
+    }
+
+    /// A thread other than the owner frees `b`, a block of span `span`: the
+    /// path of `heap::release` and `pool::Global::drain_if_parked`.
+    fn free_remote(&self, span: usize, b: *mut Block) {
+        // SAFETY: `b` is a block nobody else uses until it is drained, of the
+        // span whose list `spans[span]` stands for.
+        unsafe { self.stack.push(&self.spans[span], b as *mut u8, KEY) };
         if remote::is_parked(&self.state) {
             let _g = self.pool.lock().unwrap();
             if remote::is_parked(&self.state) {
@@ -109,13 +126,14 @@ fn pushes_race_with_each_other_and_the_owners_drain() {
     loom::model(|| {
         let a = Arc::new(Arena::new(OWNED));
         let blocks: Vec<usize> = (0..3).map(|_| block() as usize).collect();
-        let pushers: Vec<_> = [vec![blocks[0], blocks[1]], vec![blocks[2]]]
+        // Blocks 0 and 2 share span 0, block 1 is of span 1.
+        let pushers: Vec<_> = [vec![(0, blocks[0]), (1, blocks[1])], vec![(0, blocks[2])]]
             .into_iter()
             .map(|mine| {
                 let a = a.clone();
                 thread::spawn(move || {
-                    for b in mine {
-                        a.free_remote(b as *mut Block);
+                    for (span, b) in mine {
+                        a.free_remote(span, b as *mut Block);
                     }
                 })
             })
@@ -125,6 +143,7 @@ fn pushes_race_with_each_other_and_the_owners_drain() {
             t.join().unwrap();
         }
         a.drain();
+        assert!(a.all_drained());
         assert_eq!(a.drained.load(Ordering::SeqCst), 3);
         blocks.into_iter().for_each(free_block);
     });
@@ -135,19 +154,22 @@ fn no_free_is_stranded_on_a_parked_arena() {
     loom::model(|| {
         let a = Arc::new(Arena::new(OWNED));
         let blocks: Vec<usize> = (0..2).map(|_| block() as usize).collect();
-        let freer = {
-            let (a, mine) = (a.clone(), blocks.clone());
-            thread::spawn(move || {
-                for b in mine {
-                    a.free_remote(b as *mut Block);
-                }
+        // Two freeing threads, one block each, of one span: the second push may
+        // find the list not empty while the first has yet to push the span.
+        let freers: Vec<_> = blocks
+            .iter()
+            .map(|&b| {
+                let a = a.clone();
+                thread::spawn(move || a.free_remote(0, b as *mut Block))
             })
-        };
+            .collect();
         // The owner exits meanwhile.
         a.park();
-        freer.join().unwrap();
+        for t in freers {
+            t.join().unwrap();
+        }
         // Nobody owns the arena now: whatever was pushed must have been drained.
-        assert!(a.list.is_empty(), "a free stranded on a parked arena");
+        assert!(a.all_drained(), "a free stranded on a parked arena");
         assert_eq!(a.drained.load(Ordering::SeqCst), 2);
         blocks.into_iter().for_each(free_block);
     });
@@ -162,8 +184,8 @@ fn adoption_races_with_frees_into_the_parked_arena() {
         let freer = {
             let (a, mine) = (a.clone(), blocks.clone());
             thread::spawn(move || {
-                for b in mine {
-                    a.free_remote(b as *mut Block);
+                for (span, b) in mine.into_iter().enumerate() {
+                    a.free_remote(span, b as *mut Block);
                 }
             })
         };
@@ -180,6 +202,7 @@ fn adoption_races_with_frees_into_the_parked_arena() {
         // Owned again: the owner's next drain takes whatever is left.
         assert_eq!(a.state.load(Ordering::SeqCst), OWNED);
         a.drain();
+        assert!(a.all_drained());
         assert_eq!(a.drained.load(Ordering::SeqCst), 2);
         blocks.into_iter().for_each(free_block);
     });

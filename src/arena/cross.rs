@@ -1,5 +1,5 @@
 //! Frees from other threads, the owner's side: counting them, pushing onto
-//! the remote list, and draining it into the store.
+//! the remote lists, and draining them.
 
 use super::*;
 
@@ -18,7 +18,8 @@ impl Arena {
         x[1] += size as u64;
     }
 
-    /// Pushes payload `p` onto this arena's remote list (any thread).
+    /// Pushes payload `p` onto its span's remote list (any thread), and the
+    /// span onto this arena's stack if that list was empty.
     ///
     /// # Safety
     /// `p` is a live block of this arena, no longer used by the caller.
@@ -34,36 +35,47 @@ impl Arena {
                 Some(p as usize),
             );
         }
-        self.inbox.list.push(p, self.inbox.link_key as usize);
+        self.push_remote_flagged(p);
     }
 
-    /// Pushes payload `p`, already flagged `CACHED`, onto this arena's remote
+    /// Pushes payload `p`, already flagged `CACHED`, onto its span's remote
     /// list (secure mode's quarantine, whose blocks stay flagged).
     ///
     /// # Safety
     /// As [`Arena::push_remote`]; `p`'s header has `CACHED` set.
+    #[inline]
     pub unsafe fn push_remote_flagged(&self, p: *mut u8) {
-        self.inbox.list.push(p, self.inbox.link_key as usize);
+        let sp = span::span_of(p);
+        self.inbox
+            .spans
+            .push(&(*sp).pending, p, self.inbox.link_key as usize);
     }
 
     #[inline]
     pub fn has_remote(&self) -> bool {
-        !self.inbox.list.is_empty()
+        !self.inbox.spans.is_empty()
     }
 
-    /// Frees every chunk on the remote list (owner, or the pool for a parked arena).
+    /// Frees every chunk on the remote lists of this arena's spans, a span at a
+    /// time (owner, or the pool for a parked arena).
     pub unsafe fn drain_remote(&mut self, src: &mut impl SpanSource) {
-        let mut p = self.inbox.list.take_all();
-        while !p.is_null() {
-            let next = decode_link(p, self.link_key as usize);
-            self.counters.remote_drained += 1;
-            self.counters.remote_drained_bytes += span::size(p.sub(HDR), self.key) as u64;
-            // A plain flip: the chunk is the owner's again, and no other thread
-            // touches it in a correct program (the pusher's flip was atomic, and
-            // the swap above ordered it before this).
-            span::toggle_cached(p.sub(HDR));
-            self.free_local(p, src);
-            p = next;
+        let mut sp = self.inbox.spans.take_all();
+        while !sp.is_null() {
+            // (The span may go back to the pool as its last chunks are freed:
+            // nothing of it is read after them.)
+            let (mut p, next) = (*sp).take();
+            while !p.is_null() {
+                let n = decode_link(p, self.link_key as usize);
+                self.counters.remote_drained += 1;
+                self.counters.remote_drained_bytes += span::size(p.sub(HDR), self.key) as u64;
+                // A plain flip: the chunk is the owner's again, and no other thread
+                // touches it in a correct program (the pusher's flip was atomic, and
+                // the swap above ordered it before this).
+                span::toggle_cached(p.sub(HDR));
+                self.free_local(p, src);
+                p = n;
+            }
+            sp = next;
         }
     }
 }
