@@ -28,7 +28,7 @@ use crate::span::{self, Span, CACHED, FENCE, FIRST, FREE, FULL};
 use core::ptr::{self, null_mut};
 use core::sync::atomic::Ordering;
 
-use crate::remote::{AtomicU32, PendingStack};
+use crate::remote::{AtomicU32, Pending, PendingStack};
 
 mod cache;
 mod check;
@@ -138,6 +138,9 @@ pub struct Arena {
     /// Bytes of room the cache classes have gained by growing: the sum over
     /// classes of `(limit - class_limit) * chunk size` (see `CACHE_GROW`).
     grown: usize,
+    /// Spans taken off the inbox's stack whose remote lists are not drained yet
+    /// (linked as on the stack; see [`Arena::drain_remote_for`]).
+    taken: *mut Pending,
     /// 1, 2, ...: order of creation; 0 for the static arenas.
     pub id: u32,
     /// Thread id (`gettid`) of the thread that owns it or owned it last.

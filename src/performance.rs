@@ -328,6 +328,7 @@
 //! | a cache class may grow to 128 times its base limit (8 MiB of 32-byte chunks; was 32 times, 2 MiB), the 16 MiB bound on all growth unchanged | `binary_trees` depth 16, 1 thread, estimated cycles (cachegrind); `live-100k`, `hashmap`, `json`, `vec-push`, `churn-fifo`, `mixed-sizes`, `rayon`, `thread-churn` the same | 2,793 M | 2,555 M (mimalloc 2,491 M); the others unchanged, `footprint` 23,122 -> 22,902 M |
 //! | an arena's purge delay doubles (up to 8 times) while half of what its passes release comes back into use by the next pass; an exited thread's arena is purged a delay after its exit (by the threads that come by), not at the exit | `footprint` (a rayon pool of 4 threads per round, 20 rounds), page faults / wall time / peak RSS (`perf stat`, 2 runs each) | 591k / 4.6-4.8 s / 182-185 MB (mimalloc 1.5 s, 211 MB; glibc 1.9 s, 271 MB) | 157k-247k / 2.3-2.5 s / 236-240 MB |
 //! | a remote list per span (in its header), and a stack of the spans with pending frees per arena, instead of one list per arena: the owner drains a span at a time | a program in which one thread frees 3 million 32-byte Strings another made, in random order, then the maker allocates again (the maker's drain, 3 runs); `sort_dedup` 2 threads, phase `uppercase` (2 runs); `xmalloc` / `prodcons` / `larson`, 2 threads, interleaved medians of 7 | 2.66-2.98 s (mimalloc 0.07 s); 1.49-1.53 s; 0.108 / 0.623 / 0.908 s | 0.59-0.65 s; 0.52-0.58 s (mimalloc 0.08-0.10 s); 0.070 / 0.614 / 0.871 s |
+//! | a refill drains spans with remote frees one at a time, until its class has a chunk (the store, until a free chunk fits), instead of all of them | `sort_dedup` 2 threads, phase `uppercase` (2 runs); `xmalloc` / `prodcons` / `thread-churn` / `larson`, 1 thread, estimated cycles | 0.60-0.64 s; 509 / 1,219 / 538 / 1,315 M | 0.18-0.21 s (mimalloc 0.08-0.10 s); 509 / 1,219 / 538 / 1,315 M |
 //!
 //! ## Tried and not kept
 //!
@@ -371,11 +372,12 @@
 //!
 //! ## Open
 //!
-//! Mass frees of another thread's blocks are still paid by the owner at once,
-//! when its cache first runs dry: it drains every span's list, one cache push
-//! or coalescing store insert per block (`sort_dedup`'s `uppercase` phase
-//! 0.52-0.58 s against mimalloc's 0.08-0.10 s, which walks a page's list only
-//! when it allocates from that page); the frees themselves read each block's
+//! Mass frees of another thread's blocks are paid by the owner a span at a
+//! time as it needs them, but an allocation the store must serve (a growing
+//! vector) drains every span whose chunks only reach the cache before one
+//! fits (a thread that frees 3 million of another's Strings, then the maker
+//! allocates again: 0.49-0.59 s for the maker, mimalloc 0.07 s); the frees
+//! themselves read each block's
 //! header, a cache miss where the blocks are freed in random order, where
 //! mimalloc's write the block's first word (`drop the clone` 0.60-0.69 s,
 //! mimalloc 0.10-0.12 s); medium blocks above 128 KiB share the pool lock (`churn-medium` at

@@ -602,6 +602,49 @@ fn remote_frees_are_drained_by_the_owner() {
 }
 
 #[test]
+fn refills_take_back_remote_frees_only_as_far_as_they_need() {
+    let t = TestArena::cached();
+    let cls = class_of_chunk(64);
+    // 64-byte blocks over about 8 spans, freed by another thread.
+    let blocks = t.blocks(8 * SPAN / 64, 64);
+    let arena = t.0 as usize;
+    let ptrs: Vec<usize> = blocks.iter().map(|&p| p as usize).collect();
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            for &p in &ptrs {
+                // SAFETY: each block is pushed once, by this thread.
+                unsafe { (*(arena as *mut Arena)).push_remote(p as *mut u8) };
+            }
+        });
+    });
+    // Empty the class, so that the next allocation of it refills.
+    // SAFETY: the test owns the arena (the popped chunks stay in use).
+    while unsafe { t.a().cache_pop(cls) }.is_some() {}
+    let before = t.a().counters.remote_drained;
+    // SAFETY: the test owns the arena.
+    let p = unsafe { t.a().refill(cls, &mut Global) };
+    assert!(!p.is_null());
+    let drained = t.a().counters.remote_drained - before;
+    // One span's worth: its list was enough for the class.
+    assert!(
+        drained > 0 && drained < (ptrs.len() / 2) as u64,
+        "{drained} of {} drained",
+        ptrs.len()
+    );
+    assert!(t.a().has_remote());
+    t.check();
+    // The rest when the arena drains them all (thread exit, parking).
+    // SAFETY: the test owns the arena; p was just handed out.
+    unsafe {
+        t.a().free_local(p, &mut Global);
+        t.a().drain_remote(&mut Global);
+    }
+    assert!(!t.a().has_remote());
+    assert_eq!(t.a().counters.remote_drained - before, ptrs.len() as u64);
+    t.check();
+}
+
+#[test]
 fn pool_runs_stay_sorted_and_coalesced() {
     let mut rng = Rng(4242);
     let mut live: Vec<(*mut u8, usize)> = Vec::new();

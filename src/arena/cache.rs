@@ -12,27 +12,14 @@ impl Arena {
         self.counters.refills += 1;
         // A thread's first allocation reaches here through the empty arena, with the
         // class of the arena it just got possibly not empty.
-        if let Some(p) = self.cache_pop(cls) {
+        if let Some(p) = self.take_cached(cls) {
             return p;
-        }
-        if (cls == 1 || cls == 2) && !self.cache[3 - cls].head.is_null() {
-            // Classes 1 and 2 both hold 32-byte chunks (tiny requests pop class
-            // 1, frees push class 2): the empty one takes the other's list
-            // whole, limit and all (both start at the same limit, and either
-            // may have grown), leaving its own empty one in its place. Without
-            // the way back (class 2 taking class 1's list) a class-2 refill
-            // would go to the store while class 1 holds thousands of chunks.
-            self.cache.swap(1, 2);
-            if let Some(p) = self.cache_pop(cls) {
-                return p;
-            }
         }
         if self.uncached && self.dense() && !crate::config::secure() {
             self.set_uncached(false, src);
         }
         if self.has_remote() {
-            self.drain_remote(src);
-            if let Some(p) = self.cache_pop(cls) {
+            if let Some(p) = self.drain_remote_for(cls, src) {
                 return p;
             }
         }
@@ -62,10 +49,29 @@ impl Arena {
         first.add(HDR)
     }
 
+    /// Pops a chunk of class `cls`, or of the other 32-byte class. Classes 1
+    /// and 2 both hold 32-byte chunks (tiny requests pop class 1, frees push
+    /// class 2): an empty one takes the other's list whole, limit and all (both
+    /// start at the same limit, and either may have grown), leaving its own
+    /// empty one in its place. Without the way back (class 2 taking class 1's
+    /// list) a class-2 refill would go to the store while class 1 holds
+    /// thousands of chunks.
+    #[inline]
+    pub(super) unsafe fn take_cached(&mut self, cls: usize) -> Option<*mut u8> {
+        if let Some(p) = self.cache_pop(cls) {
+            return Some(p);
+        }
+        if (cls == 1 || cls == 2) && !self.cache[3 - cls].head.is_null() {
+            self.cache.swap(1, 2);
+            return self.cache_pop(cls);
+        }
+        None
+    }
+
     /// Takes the newest chunk of class `cls` out of the cache (clearing its
     /// `CACHED` flag), checking the link it follows.
     #[inline]
-    pub(super) unsafe fn cache_pop(&mut self, cls: usize) -> Option<*mut u8> {
+    pub(crate) unsafe fn cache_pop(&mut self, cls: usize) -> Option<*mut u8> {
         let key = self.link_key as usize;
         let bin = &mut self.cache[cls];
         let p = bin.head;

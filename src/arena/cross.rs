@@ -53,29 +53,61 @@ impl Arena {
 
     #[inline]
     pub fn has_remote(&self) -> bool {
-        !self.inbox.spans.is_empty()
+        !self.taken.is_null() || !self.inbox.spans.is_empty()
     }
 
     /// Frees every chunk on the remote lists of this arena's spans, a span at a
     /// time (owner, or the pool for a parked arena).
     pub unsafe fn drain_remote(&mut self, src: &mut impl SpanSource) {
-        let mut sp = self.inbox.spans.take_all();
-        while !sp.is_null() {
-            // (The span may go back to the pool as its last chunks are freed:
-            // nothing of it is read after them.)
-            let (mut p, next) = (*sp).take();
-            while !p.is_null() {
-                let n = decode_link(p, self.link_key as usize);
-                self.counters.remote_drained += 1;
-                self.counters.remote_drained_bytes += span::size(p.sub(HDR), self.key) as u64;
-                // A plain flip: the chunk is the owner's again, and no other thread
-                // touches it in a correct program (the pusher's flip was atomic, and
-                // the swap above ordered it before this).
-                span::toggle_cached(p.sub(HDR));
-                self.free_local(p, src);
-                p = n;
+        while self.drain_span(src) {}
+    }
+
+    /// Drains spans with remote frees, one at a time, until cache class `cls`
+    /// has a chunk, and pops it (owner, on a refill). The other spans wait
+    /// until the next refill that needs them, or until the arena needs memory
+    /// (`fit_or_grow`, which also drains a span at a time) or its thread exits:
+    /// a thread that takes back millions of blocks only as it needs them may
+    /// never pay for the rest.
+    pub(super) unsafe fn drain_remote_for(
+        &mut self,
+        cls: usize,
+        src: &mut impl SpanSource,
+    ) -> Option<*mut u8> {
+        while self.drain_span(src) {
+            if let Some(p) = self.take_cached(cls) {
+                return Some(p);
             }
-            sp = next;
         }
+        None
+    }
+
+    /// Frees the chunks on the remote list of one span with remote frees,
+    /// taking the inbox's stack when the spans taken before are drained. False
+    /// if there was none.
+    pub(super) unsafe fn drain_span(&mut self, src: &mut impl SpanSource) -> bool {
+        if self.taken.is_null() {
+            self.taken = self.inbox.spans.take_all();
+            if self.taken.is_null() {
+                return false;
+            }
+        }
+        // (A span stays put while on `taken`: its list is not empty, so its
+        // chunks are not all free, and no push puts it on the stack again. It
+        // may go back to the pool as its last chunks are freed below: nothing
+        // of it is read after them.)
+        let (mut p, next) = (*self.taken).take();
+        self.taken = next;
+        while !p.is_null() {
+            let n = decode_link(p, self.link_key as usize);
+            self.counters.remote_drained += 1;
+            self.counters.remote_drained_bytes += span::size(p.sub(HDR), self.key) as u64;
+            // A plain flip: the chunk is the owner's again, and no other thread
+            // touches it in a correct program (the pusher's flip was atomic, and
+            // the swap above ordered it before this).
+            span::toggle_cached(p.sub(HDR));
+            self.free_local(p, src);
+            p = n;
+        }
+        true
     }
 }

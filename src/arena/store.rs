@@ -292,8 +292,8 @@ impl Arena {
     pub(super) unsafe fn fit_or_grow(&mut self, s: usize, src: &mut impl SpanSource) -> *mut u8 {
         self.maybe_purge();
         let mut c = self.find_fit(s);
-        if c.is_null() && self.has_remote() {
-            self.drain_remote(src);
+        // Remote frees first, a span at a time, until one fits.
+        while c.is_null() && self.drain_span(src) {
             c = self.find_fit(s);
         }
         if c.is_null() && (self.grown != 0 || self.medium_bytes != 0) {
