@@ -332,6 +332,25 @@
 //!
 //! ## Tried and not kept
 //!
+//! - **Transparent huge pages for the pool's regions** (regions aligned to
+//!   2 MiB and `madvise(MADV_HUGEPAGE)`, as the mimalloc build the suite
+//!   links does: 75 of its 78 MB resident were huge pages in a run of the
+//!   remote-free reproducer): `sort_dedup` at 2 threads took 8.32 and 7.03 s
+//!   against 8.18 and 8.95 s, its sorts and frees faster (fewer TLB misses and
+//!   page faults) but `generate` and `clone` twice as slow (0.29 -> 0.65 s:
+//!   each first touch clears, and with this host's `defrag` setting may
+//!   compact, 2 MiB), as mimalloc's are (0.75 s); and a huge page is resident
+//!   whole however little of it a small program touches. Not kept.
+//! - **A medium tier four times as big** (a quarter of the arena's chunks in
+//!   use instead of a sixteenth, emptied into the store when a purge pass is
+//!   due so that what it keeps still goes back to the OS): `churn-medium` at
+//!   1 thread 545 M -> 502 M estimated cycles (a half: 494 M, all: 493 M),
+//!   `vec-push` 802 M -> 805 M, `mixed-sizes` unchanged; wall time at 2
+//!   threads unchanged (medians of 5: 0.197 and 0.200 s), `footprint` no
+//!   clearer than its noise (241-317k faults either way). The tier's bound is
+//!   checked only when a chunk enters it, and a quarter of a shrinking arena
+//!   was passed afterwards, which the medium tier's unit test caught; not
+//!   kept.
 //! - **A longer ceiling for the adaptive purge delay** (64 delays instead of
 //!   8): `footprint` at scale 3 went from 15.5 s to 11.3 s but peak RSS from
 //!   538 to 672 MiB, and at scale 1 to 306 MiB (236-259 with 8); **an exited
