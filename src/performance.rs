@@ -44,7 +44,7 @@
 //! Machine: a 2-core AMD EPYC virtual machine, Linux 6.18, 24 GiB; a noisy shared
 //! host (the spread column in `benches/results/results.md` shows how much: cells
 //! with 20-100% between their fastest and slowest run are common). Run on
-//! 2026-11-30 on commit 873061b (the full preset, scale 3, 3 runs per cell,
+//! 2026-11-30 on commit 6e9f0d1 (library of c398dd9; the full preset, scale 3, 3 runs per cell,
 //! threads 1, 2 and 4; 8 and 16 threads left out for time, see below), with:
 //!
 //! ```sh
@@ -59,52 +59,56 @@
 //!
 //! | workload | 1 thread: /system | /mimalloc | /jemalloc | 2 threads: /system | /mimalloc | /jemalloc |
 //! | --- | ---: | ---: | ---: | ---: | ---: | ---: |
-//! | churn-lifo | 0.51 | 0.62 | 0.82 | 0.50 | 0.49 | 0.83 |
-//! | churn-fifo | 0.47 | 0.96 | 1.14 | 0.41 | 0.67 | 0.74 |
-//! | churn-random | 0.43 | 0.73 | 0.89 | 0.49 | 0.76 | 0.83 |
-//! | churn-medium | 0.90 | 1.93 | 0.56 | 0.92 | 1.62 | 0.59 |
-//! | mixed-sizes | 0.85 | 0.98 | 0.97 | 0.75 | 0.88 | 0.82 |
-//! | live-100k | 0.41 | 1.35 | 1.13 | 0.49 | 1.74 | 1.23 |
-//! | larson | 0.52 | 1.00 | 0.85 | 0.36 | 0.96 | 0.83 |
-//! | prodcons | 0.46 | 0.81 | 0.78 | 0.44 | 1.34 | 1.50 |
-//! | xmalloc | 0.59 | 1.43 | 1.69 | 0.51 | 1.15 | 1.49 |
-//! | false-share-active | 1.16 | 1.18 | 1.16 | 1.07 | 0.97 | 0.94 |
-//! | false-share-passive | 1.04 | 1.08 | 0.98 | 0.84 | 0.88 | 1.02 |
-//! | thread-churn | 0.44 | 0.83 | 0.54 | 0.42 | 1.02 | 0.68 |
-//! | vec-push | 0.75 | 1.08 | 1.16 | 0.79 | 0.95 | 0.92 |
-//! | hashmap | 0.63 | 1.05 | 1.45 | 0.83 | 2.09 | 1.64 |
-//! | json | 0.55 | 0.65 | 0.92 | 0.62 | 0.95 | 0.80 |
-//! | regex | 0.87 | 0.90 | 0.93 | 0.77 | 0.88 | 1.06 |
-//! | large | 0.86 | 0.46 | 0.13 | 0.49 | 1.13 | 0.09 |
-//! | big-replace | 1.88 | 1.13 | 0.56 | 1.57 | 1.33 | 0.48 |
-//! | rayon | 0.45 | 0.90 | 0.67 | 0.42 | 0.93 | 0.71 |
-//! | footprint | 2.65 | 2.52 | 1.69 | (one count) | (one count) | (one count) |
-//! | **geometric mean** | **0.71** | **1.00** | **0.85** | **0.62** | **1.03** | **0.80** |
+//! | churn-lifo | 0.57 | 0.57 | 0.92 | 0.52 | 0.56 | 0.82 |
+//! | churn-fifo | 0.37 | 0.65 | 0.66 | 0.46 | 0.68 | 0.77 |
+//! | churn-random | 0.51 | 0.89 | 0.95 | 0.51 | 0.80 | 0.82 |
+//! | churn-medium | 0.90 | 1.11 | 0.58 | 1.04 | 1.34 | 0.74 |
+//! | mixed-sizes | 0.81 | 0.91 | 0.76 | 0.68 | 0.79 | 0.73 |
+//! | live-100k | 0.34 | 1.54 | 1.24 | 0.39 | 1.48 | 1.19 |
+//! | larson | 0.42 | 0.65 | 0.73 | 1.31 | 0.99 | 1.39 |
+//! | prodcons | 0.47 | 0.89 | 0.87 | 0.31 | 0.95 | 1.20 |
+//! | xmalloc | 0.41 | 0.93 | 1.28 | 0.47 | 1.36 | 1.60 |
+//! | false-share-active | 1.04 | 0.97 | 1.00 | 1.04 | 0.94 | 1.02 |
+//! | false-share-passive | 0.92 | 0.90 | 0.94 | 1.02 | 0.99 | 0.92 |
+//! | thread-churn | 0.39 | 0.73 | 0.47 | 0.31 | 0.95 | 0.62 |
+//! | vec-push | 1.09 | 1.68 | 1.37 | 1.06 | 1.22 | 1.22 |
+//! | hashmap | 0.79 | 0.94 | 0.96 | 0.79 | 1.21 | 1.41 |
+//! | json | 0.69 | 0.92 | 0.77 | 0.69 | 0.74 | 0.88 |
+//! | regex | 0.75 | 0.84 | 0.82 | 0.74 | 0.88 | 0.91 |
+//! | large | 0.65 | 0.55 | 0.10 | 0.50 | 0.55 | 0.09 |
+//! | big-replace | 1.81 | 1.09 | 0.48 | 1.86 | 1.11 | 0.50 |
+//! | rayon | 0.31 | 0.89 | 0.66 | 0.41 | 0.93 | 0.62 |
+//! | footprint | 2.82 | 2.66 | 1.81 | (one count) | (one count) | (one count) |
+//! | **geometric mean** | **0.67** | **0.94** | **0.77** | **0.66** | **0.94** | **0.81** |
 //!
 //! The 1-thread geometric means include `footprint` (20 workloads), the
 //! 2-thread ones do not (19). The summary of `benches/results/results.md`
 //! lists `footprint` in its 2-thread column as well. At 4 threads (19
-//! workloads): 0.70 of glibc's time, 0.90 of mimalloc's, 0.77 of jemalloc's.
-//! The previous full run (commit c0e568d, before this round's remote-free,
-//! cache-growth and purging changes, without `json` and `regex`) had 1.15 /
-//! 0.96 / 0.97 against mimalloc at 1 / 2 / 4 threads, 0.70 / 0.63 / 0.69
-//! against glibc, 0.77 / 0.82 / 0.83 against jemalloc; two more full runs
-//! that evening gave 0.97-1.12 against mimalloc. The host moves whole
-//! geometric means by 0.1 to 0.15 and single cells far more (`live-100k`
-//! against mimalloc: 0.59 / 0.97 in the previous run, 1.35 / 1.74 in this one,
-//! on code whose estimated cycles under cachegrind did not change, 409 M and
-//! 410 M; `hashmap` at 2 threads 1.44 then 2.09, while its estimated cycles
-//! fell from 1,296 M to 1,050 M), so read single cells with their spread and
-//! with the cachegrind figures.
+//! workloads): 0.77 of glibc's time, 1.03 of mimalloc's, 0.87 of jemalloc's
+//! (`larson` at 4 threads: arenapool's three runs took 2.66 to 9.07 s and
+//! mimalloc's 2.73 to 6.14 s; three standalone runs of that cell right after
+//! took 2.21-2.29 s on this build and 1.94-2.24 s on the build before the
+//! per-span lists). The previous full run (commit 873061b, before this
+//! round's per-span remote lists) had 1.00 / 1.03 / 0.90 against mimalloc at
+//! 1 / 2 / 4 threads, 0.71 / 0.62 / 0.70 against glibc, 0.85 / 0.80 / 0.77
+//! against jemalloc. The host moves whole geometric means by 0.1 to 0.15 and
+//! single cells far more (`live-100k` against mimalloc: 0.59 / 0.97 two runs
+//! ago, 1.35 / 1.74 in the last one, 1.54 / 1.48 in this one, on code whose
+//! estimated cycles under cachegrind stayed at 409-413 M; `vec-push` at
+//! 1 thread 1.08 then 1.68 at 791-803 M), so read single cells with their
+//! spread and with the cachegrind figures.
 //!
 //! Peak RSS, geometric mean of arenapool's divided by each other's, at 1 / 2 /
-//! 4 threads: 1.10 / 1.14 / 1.11 of glibc's, 0.57 / 0.52 / 0.48 of mimalloc's,
-//! 1.10 / 1.08 / 1.03 of jemalloc's (previous run: 1.06 / 1.10 / 1.10 of
+//! 4 threads: 1.08 / 1.13 / 1.13 of glibc's, 0.55 / 0.52 / 0.50 of mimalloc's,
+//! 1.08 / 1.07 / 1.04 of jemalloc's (previous run: 1.10 / 1.14 / 1.11 of
 //! glibc's).
 //!
 //! Estimated cycles under cachegrind (instructions + 10 x first-level misses +
 //! 100 x last-level misses; deterministic, one thread, scale 1, same build),
-//! for what the noisy wall times cannot show, in `benches/results/cachegrind.md`.
+//! for what the noisy wall times cannot show, in `benches/results/cachegrind.md`:
+//! this round's build against the previous round's, 1.00 on geometric mean of
+//! 17 workloads (`xmalloc` 502 -> 509 M, `churn-medium` 539 -> 546 M, none
+//! worse by more than 1.4%), and 0.97 of mimalloc's.
 //!
 //! ## Memory that follows the live set
 //!
@@ -114,23 +118,23 @@
 //!
 //! | allocator | RSS after round 1 (MiB) | RSS after round 20 (MiB) | live at end (MiB) | RSS / live | arenapool's RSS / this |
 //! | --- | ---: | ---: | ---: | ---: | ---: |
-//! | arenapool | 64.9 | 248.8 | 77.0 | 3.23 | 1.00 |
-//! | glibc | 418.5 | 725.2 | 77.0 | 9.42 | 0.34 |
-//! | mimalloc | 464.4 | 548.9 | 77.0 | 7.13 | 0.45 |
-//! | jemalloc | 38.9 | 295.3 | 77.0 | 3.84 | 0.84 |
+//! | arenapool | 66.5 | 248.1 | 77.0 | 3.22 | 1.00 |
+//! | glibc | 418.7 | 766.5 | 77.0 | 9.96 | 0.32 |
+//! | mimalloc | 463.4 | 547.5 | 77.0 | 7.11 | 0.45 |
+//! | jemalloc | 39.0 | 293.9 | 77.0 | 3.82 | 0.84 |
 //!
 //! (Full preset: three times the short preset's work per round, so three times
 //! its live data.) The RSS per round is charted in
-//! `benches/results/footprint.svg`; the previous run ended at 225.9 MiB (2.94
-//! times the live data). It costs time there: 2.65 times glibc's (14.1 s
-//! against 5.3 s; peak RSS 540 MiB against 725). Pages released inside
-//! spans that the survivors pin are faulted in again as the next rounds carve
-//! them: 1.79 M page faults and 14.8 s of system time in one run
+//! `benches/results/footprint.svg`; the previous run ended at 248.8 MiB. It
+//! costs time there: 2.82 times glibc's (15.0 s against 5.3 s; peak RSS
+//! 540 MiB against 767). Pages released inside spans that the survivors pin
+//! are faulted in again as the next rounds carve them: 1.79 M page faults and
+//! 14.8 s of system time in one run of the previous round's build
 //! (`perf stat -e page-faults`, `suite --worker footprint 1 3`), against
-//! 196 k faults, 6.7 s and 607 MiB with `ARENAPOOL_PURGE=0`. This round's
-//! adaptive delay and deferred purge of exited threads' arenas took the short
-//! preset (scale 1) from 591 k faults and 4.6-4.8 s to 157-247 k and
-//! 2.3-2.5 s, but at scale 3 the reuse that they follow comes later than
+//! 196 k faults, 6.7 s and 607 MiB with `ARENAPOOL_PURGE=0`. The previous
+//! round's adaptive delay and deferred purge of exited threads' arenas took
+//! the short preset (scale 1) from 591 k faults and 4.6-4.8 s to 157-247 k
+//! and 2.3-2.5 s, but at scale 3 the reuse that they follow comes later than
 //! eight delays (a ceiling of 64 delays cut it only to 11.3 s, at 672 MiB).
 //!
 //! Throughput charts (one line per allocator) for every workload, and
@@ -138,34 +142,32 @@
 //!
 //! ## Reading the results honestly
 //!
-//! arenapool is faster than glibc on most workloads (0.71 and 0.62 of its time
+//! arenapool is faster than glibc on most workloads (0.67 and 0.66 of its time
 //! on geometric mean at 1 and 2 threads) and uses about half of mimalloc's
-//! memory; against mimalloc it is within the host's noise of level (1.00,
-//! 1.03 and 0.90 at 1, 2 and 4 threads here; 0.96-1.15 over the four full
-//! runs of the last two days). It is faster on the small-block churns,
-//! `mixed-sizes`, `json`, `regex`, `rayon` and `false-share-passive`; level on
-//! `larson`, `thread-churn`, `vec-push`; slower on cross-thread hand-offs of
-//! small blocks (`xmalloc` 1.43 / 1.15 times, 1.7 before this round's inbox
-//! line: a compare-and-swap per block on the owner's list, and each block's
-//! header touched again when the owner drains it; `prodcons` 1.34 at 2
-//! threads), on `churn-medium` (1.6-1.9: blocks from 128 KiB take the one pool
-//! lock, and blocks over 1 KiB that the medium tier does not hold are a
-//! coalescing insert and a split, 2.3 times mimalloc's estimated cycles), on
-//! `hashmap` (1.05 / 2.09 here, 1.72 / 1.44 before; 1,050 M estimated cycles
-//! against mimalloc's 921 M: 13-byte strings are 32-byte chunks with the
-//! 8-byte header, 16-byte blocks in mimalloc, so more cache misses), on big
-//! buffers against glibc (`big-replace`, 1.6-1.9 times: page faults, 309k
-//! against glibc's 255k) and on `footprint` (above). Single cells move a lot
-//! between runs on this host: `large` against mimalloc was 2.80 at 1 thread
-//! and 0.40 at 2 in the previous run, 0.46 and 1.13 in this one; `live-100k`
-//! as said above.
+//! memory; against mimalloc it is within the host's noise of level (0.94,
+//! 0.94 and 1.03 at 1, 2 and 4 threads here; 0.90-1.15 over the full runs of
+//! the last three days). It is faster on the small-block churns,
+//! `mixed-sizes`, `json`, `regex`, `rayon`, `thread-churn`, `large` and the
+//! false-sharing tests; level on `larson` and `prodcons`; slower on
+//! cross-thread hand-offs of tiny blocks (`xmalloc` 0.93 / 1.36 here, 1.48
+//! times mimalloc's estimated cycles: a compare-and-swap per block on its
+//! span's list, and each block's header touched again when the owner drains
+//! it), on `churn-medium` (1.11 / 1.34, 2.3 times mimalloc's estimated
+//! cycles: blocks from 128 KiB take the one pool lock, and blocks over 1 KiB
+//! that the medium tier does not hold are a coalescing insert and a split),
+//! on `live-100k` (1.54 / 1.48 here, 1.20 under cachegrind), on `vec-push`
+//! (1.07 under cachegrind), on `hashmap` at 2 threads (1.21; 1.14 under
+//! cachegrind: 13-byte strings are 32-byte chunks with the 8-byte header,
+//! 16-byte blocks in mimalloc, so more cache misses), on big buffers against
+//! glibc (`big-replace`, 1.81 / 1.86 times: page faults, 309k against
+//! glibc's 255k in one run each at scale 1) and on `footprint` (above).
 //!
 //! ## Oversubscribed: 4, 8 and 16 threads on 2 cores
 //!
 //! A lock that convoys shows here before it shows on a big machine. Same
 //! machine, 19 workloads (all but `footprint`, which picks its own threads),
 //! 3 runs per cell, median, allocators interleaved, scale 1 (2026-11-30, on
-//! commit 873061b, the build of the main run; tables in
+//! commit 6e9f0d1, the build of the main run; tables in
 //! `benches/results/oversubscribed/`; 4 threads is in the main run above):
 //!
 //! ```sh
@@ -175,19 +177,26 @@
 //!
 //! | time, geometric mean, arenapool / … | glibc | mimalloc | jemalloc |
 //! | --- | ---: | ---: | ---: |
-//! | 4 threads (main run, scale 3) | 0.70 | 0.90 | 0.77 |
-//! | 8 threads | 0.72 | 0.93 | 0.91 |
-//! | 16 threads | 0.79 | 1.03 | 0.89 |
-//! | peak RSS, 4 / 8 / 16 threads | 1.11 / 1.14 / 1.17 | 0.48 / 0.49 / 0.49 | 1.03 / 1.02 / 1.10 |
+//! | 4 threads (main run, scale 3) | 0.77 | 1.03 | 0.87 |
+//! | 8 threads | 0.78 | 1.06 | 0.92 |
+//! | 16 threads | 0.77 | 1.00 | 0.88 |
+//! | peak RSS, 4 / 8 / 16 threads | 1.13 / 1.14 / 1.18 | 0.50 / 0.49 / 0.50 | 1.04 / 1.02 / 1.10 |
 //!
-//! The previous run (commit 4a9b79c, 17 workloads) had 0.93 and 1.06 against
-//! mimalloc at 8 and 16 threads, 0.73 and 0.79 against glibc. Against
-//! mimalloc the losses are the ones of 1 and 2 threads (at 8 / 16 threads:
-//! `churn-medium` 1.96 / 2.48, `live-100k` 1.58 / 1.36, `hashmap` 1.42 /
-//! 1.57, `thread-churn` 1.37 / 1.39, `xmalloc` 1.29 / 1.38, `prodcons` 1.18 /
-//! 1.26); `churn-medium` at 16 threads (1.77 of glibc's time; 1.94 in the
-//! previous run, 2.48 in the one before) is where the one pool lock shows
-//! most. No cell failed.
+//! The previous run (commit 873061b) had 0.93 and 1.03 against mimalloc at 8
+//! and 16 threads, 0.72 and 0.79 against glibc. The largest move is `larson`
+//! at 8 threads: 2.40 of mimalloc's time here, 0.47 there. It is bimodal on
+//! this host, and was before this round's change: six standalone runs each
+//! of the build before the per-span lists and of this one, interleaved
+//! (`suite --worker larson 8 1`), took 2.26-6.69 s and 2.39-6.57 s, with the
+//! same profile in fast and slow runs and under 16 ms of pool-lock waiting;
+//! mimalloc's three runs in the table span 2.40-6.48 s, jemalloc's
+//! 0.99-4.58 s, glibc's 2.49-2.77 s. Against mimalloc the other losses are
+//! the ones of 1 and 2 threads (at 8 / 16 threads: `churn-medium` 1.59 /
+//! 2.57, `live-100k` 1.60 / 1.54, `hashmap` 1.51 / 1.35, `xmalloc` 1.37 /
+//! 1.05, `prodcons` 1.11 / 1.27, `thread-churn` 1.18 / 1.31);
+//! `churn-medium` at 16 threads (2.09 of glibc's time; 1.77 in the previous
+//! run, 1.94 in the one before) is where the one pool lock shows most. No
+//! cell failed.
 //!
 //! # Fast path
 //!
@@ -230,27 +239,30 @@
 //!
 //! Wall time and peak RSS with default sizes on the 2-core machine, 2 threads,
 //! median of 3 runs with the four allocators interleaved (`/usr/bin/time`, built
-//! with `cargo build --release --examples`; 2026-11-30, commit 873061b, the
+//! with `cargo build --release --examples`; 2026-11-30, commit 6e9f0d1, the
 //! build of the suite run):
 //!
 //! | example | arenapool | system | mimalloc | jemalloc | arenapool/system | arenapool/mimalloc |
 //! |---|---:|---:|---:|---:|---:|---:|
-//! | `binary_trees` | 2.07 s (70 MB) | 3.38 s (83 MB) | 1.90 s (53 MB) | 2.41 s (48 MB) | 0.61 | 1.09 |
-//! | `word_freq` | 3.06 s (156 MB) | 3.24 s (155 MB) | 3.92 s (313 MB) | 3.09 s (234 MB) | 0.94 | 0.78 |
-//! | `sort_dedup` | 8.18 s (577 MB) | 7.13 s (575 MB) | 5.72 s (517 MB) | 5.30 s (516 MB) | 1.15 | 1.43 |
+//! | `binary_trees` | 2.21 s (70 MB) | 3.09 s (83 MB) | 1.80 s (55 MB) | 2.14 s (44 MB) | 0.72 | 1.23 |
+//! | `word_freq` | 3.20 s (155 MB) | 2.97 s (155 MB) | 3.54 s (313 MB) | 3.17 s (234 MB) | 1.08 | 0.90 |
+//! | `sort_dedup` | 7.08 s (579 MB) | 6.79 s (575 MB) | 5.66 s (517 MB) | 5.27 s (516 MB) | 1.04 | 1.25 |
 //!
-//! The previous round's run (commit c6288c1) had 1.45, 0.94 and 1.74 against
-//! mimalloc. arenapool is faster than glibc on `binary_trees` (with less
-//! memory; the cache classes now hold a dropped tree of 128k nodes for the
-//! next one) and on `word_freq` (faster than mimalloc there, at half its
-//! memory), and slower than glibc on `sort_dedup`: its phases (printed by the
-//! example) show where: the main thread's `dedup` drops about 3 million
-//! Strings the workers made (1.0-1.1 s, mimalloc 0.3-0.4 s), and the
-//! workers' `to_uppercase` pass that follows drains them from their remote
-//! lists into their stores, one coalescing insert each, in the order they
-//! were freed (1.1-1.3 s, mimalloc 0.07 s). The target (each example at most
-//! mimalloc's time) is not met for `binary_trees` and `sort_dedup`. The host
-//! is noisy: single runs of the same program varied by up to 30%.
+//! The previous round's run (commit 873061b) had 1.09, 0.78 and 1.43 against
+//! mimalloc; `binary_trees` and `word_freq` do not free across threads to
+//! speak of, and moved with the host (this round left their code paths as
+//! they were). `sort_dedup`'s phases (printed by the example) show where it
+//! still loses: the `drop the clone` pass (0.60-0.69 s, mimalloc 0.10-0.12
+//! s) and the main thread's `dedup` (1.0-1.5 s, mimalloc 0.44-0.49 s) free
+//! Strings in sorted, so random, address order, and each `free` reads the
+//! block's header, a cache miss, where mimalloc's writes the block's first
+//! word; its sorts, which do not allocate, take 10-30% longer, the Strings
+//! being 32-byte chunks (header included) where mimalloc packs them in 8 to
+//! 24-byte blocks. The workers' `uppercase` pass that follows `dedup` takes
+//! back the 3 million Strings the main thread freed: 1.49-1.53 s with one
+//! remote list per arena, 0.18-0.21 s now (mimalloc 0.08-0.10 s). The target
+//! (each example at most mimalloc's time) is met for `word_freq` only. The
+//! host is noisy: single runs of the same program varied by up to 30%.
 //!
 //! # What the checks cost
 //!
@@ -396,12 +408,14 @@
 //! vector) drains every span whose chunks only reach the cache before one
 //! fits (a thread that frees 3 million of another's Strings, then the maker
 //! allocates again: 0.49-0.59 s for the maker, mimalloc 0.07 s); the frees
-//! themselves read each block's
-//! header, a cache miss where the blocks are freed in random order, where
-//! mimalloc's write the block's first word (`drop the clone` 0.60-0.69 s,
-//! mimalloc 0.10-0.12 s); medium blocks above 128 KiB share the pool lock (`churn-medium` at
-//! 2 threads: 0.25 acquisitions per operation, 10-20% contended over three
-//! runs on 873061b, 9-22% over six runs in the previous round); small strings
-//! pay the 8-byte header (`hashmap`); peak RSS is above glibc's on the
-//! small-block workloads (1.1-1.3 times); `footprint` at the full preset
+//! themselves read each block's header, a cache miss where the blocks are
+//! freed in random order, where mimalloc's write the block's first word
+//! (`drop the clone` 0.60-0.69 s, mimalloc 0.10-0.12 s); medium blocks above
+//! 128 KiB share the pool lock (`churn-medium` at 2 threads: 0.25
+//! acquisitions per operation, 6.6-7.1% contended over three runs on
+//! 6e9f0d1, 10-20% over three on 873061b, 9-22% over six the round before:
+//! the share moves with the host); small strings pay the 8-byte header
+//! (`hashmap`); peak RSS is above glibc's on the small-block workloads
+//! (1.1-1.3 times); `larson` from 4 threads up is bimodal on this host
+//! (above); `footprint` at the full preset
 //! releases and faults in again the pages of spans its survivors pin (above).

@@ -99,11 +99,18 @@
 //!
 //! Loom model checks of the cross-thread free protocol (`tests/loom.rs`, built
 //! only with `RUSTFLAGS="--cfg loom"`; a plain `cargo test` builds that file
-//! empty): concurrent pushes and the owner's drain return every block once; no
-//! free is stranded on a parked arena; a new thread adopting a parked arena while
-//! another frees into it never lets two threads drain one list. Not covered: the
-//! `CACHED` header flag (plain memory to loom), the pool's data, fork, more than
-//! three threads.
+//! empty), over two spans' lists and the arena's stack of spans with pending
+//! frees: concurrent pushes and the owner's drain return every block once
+//! (with a push that finds its span's list empty racing one that does not); no
+//! free is stranded on a parked arena, with two freeing threads on one span;
+//! a new thread adopting a parked arena while another frees into it never lets
+//! two threads drain one arena. About a minute in CI. A drain that read a
+//! span's link after taking its list (when a new push may already have put the
+//! span back on the stack) was tried against the models: the first one looped
+//! on the stack it had made circular and loom stopped it. Not covered: the
+//! `CACHED` header flag (plain memory to loom), the pool's data, the owner's
+//! list of spans taken off the stack but not yet drained (owner-private),
+//! fork, more than three threads.
 //!
 //! # Out of memory
 //!
