@@ -50,30 +50,32 @@ pub const PARKED: u32 = 2;
 /// left alone in the child (its structure may be mid-update).
 pub const LOST: u32 = 3;
 
-/// A list of blocks freed by other threads (payload pointers linked through
-/// their first word, xor a key).
+/// A lock-free stack of `T`s linked through a field of theirs that
+/// [`Stack::push`]'s caller writes: any thread pushes one, the thread that
+/// drains takes them all at once.
 #[repr(transparent)]
-pub struct RemoteList(AtomicPtr<u8>);
+pub struct Stack<T>(AtomicPtr<T>);
 
-impl RemoteList {
-    /// An empty list. (Arenas are made zeroed, which is the same.)
+impl<T> Stack<T> {
+    /// An empty stack. (Arenas and spans are made zeroed, which is the same.)
     pub fn new() -> Self {
-        RemoteList(AtomicPtr::new(null_mut()))
+        Stack(AtomicPtr::new(null_mut()))
     }
 
-    /// Pushes payload `p` (any thread). True if the list was empty.
+    /// Pushes `node` (any thread), after `link(head)` has stored the node it
+    /// goes in front of. True if the stack was empty.
     ///
     /// # Safety
-    /// `p` points to at least one writable word that nobody else uses until
-    /// the owner takes it back with [`RemoteList::take_all`].
+    /// `node` is nobody else's until taken back by [`Stack::take_all`], and
+    /// `link` writes only `node`'s link.
     #[inline]
-    pub unsafe fn push(&self, p: *mut u8, key: usize) -> bool {
+    pub unsafe fn push(&self, node: *mut T, link: impl Fn(*mut T)) -> bool {
         let mut head = self.0.load(Ordering::Relaxed);
         loop {
-            *(p as *mut usize) = head as usize ^ key;
+            link(head);
             match self
                 .0
-                .compare_exchange_weak(head, p, Ordering::SeqCst, Ordering::Relaxed)
+                .compare_exchange_weak(head, node, Ordering::SeqCst, Ordering::Relaxed)
             {
                 Ok(_) => return head.is_null(),
                 Err(h) => head = h,
@@ -81,10 +83,10 @@ impl RemoteList {
         }
     }
 
-    /// Takes the whole list (its first payload, or null): the owner, or the
+    /// Takes the whole stack (its first node, or null): the owner, or the
     /// pool for a parked arena.
     #[inline]
-    pub fn take_all(&self) -> *mut u8 {
+    pub fn take_all(&self) -> *mut T {
         self.0.swap(null_mut(), Ordering::SeqCst)
     }
 
@@ -94,7 +96,7 @@ impl RemoteList {
     }
 }
 
-impl Default for RemoteList {
+impl<T> Default for Stack<T> {
     fn default() -> Self {
         Self::new()
     }
@@ -105,7 +107,9 @@ impl Default for RemoteList {
 /// hot fields are elsewhere.
 #[repr(C, align(64))]
 pub struct Pending {
-    list: RemoteList,
+    /// Blocks of the span freed by other threads (payload pointers linked
+    /// through their first word, xor the arena's link key).
+    list: Stack<u8>,
     /// The next span on the stack (valid while this one is on it).
     next: AtomicPtr<Pending>,
 }
@@ -115,7 +119,7 @@ impl Pending {
     /// but a reused span's header is written afresh.)
     pub fn new() -> Self {
         Pending {
-            list: RemoteList::new(),
+            list: Stack::new(),
             next: AtomicPtr::new(null_mut()),
         }
     }
@@ -149,36 +153,28 @@ impl Default for Pending {
 /// module docs). The arena keeps it on a cache line with what the pushers read
 /// (`arena::Inbox`).
 #[repr(transparent)]
-pub struct PendingStack(AtomicPtr<Pending>);
+pub struct PendingStack(Stack<Pending>);
 
 impl PendingStack {
     /// An empty stack. (Arenas are made zeroed, which is the same.)
     pub fn new() -> Self {
-        PendingStack(AtomicPtr::new(null_mut()))
+        PendingStack(Stack::new())
     }
 
     /// Pushes payload `p` onto `span`'s list, and `span` onto this stack if
     /// its list was empty (any thread).
     ///
     /// # Safety
-    /// As [`RemoteList::push`]; `span` is the `Pending` of `p`'s span, which
+    /// `p` points to at least one writable word that nobody else uses until
+    /// the owner takes it back; `span` is the `Pending` of `p`'s span, which
     /// this stack's arena owns.
     #[inline]
     pub unsafe fn push(&self, span: &Pending, p: *mut u8, key: usize) {
-        if !span.list.push(p, key) {
-            return;
-        }
-        let node = span as *const Pending as *mut Pending;
-        let mut head = self.0.load(Ordering::Relaxed);
-        loop {
-            span.next.store(head, Ordering::Relaxed);
-            match self
-                .0
-                .compare_exchange_weak(head, node, Ordering::SeqCst, Ordering::Relaxed)
-            {
-                Ok(_) => return,
-                Err(h) => head = h,
-            }
+        let link_block = |head: *mut u8| *(p as *mut usize) = head as usize ^ key;
+        if span.list.push(p, link_block) {
+            let node = span as *const Pending as *mut Pending;
+            self.0
+                .push(node, |head| span.next.store(head, Ordering::Relaxed));
         }
     }
 
@@ -186,12 +182,12 @@ impl PendingStack {
     /// for a parked arena. Each span's list is then taken by [`Pending::take`].
     #[inline]
     pub fn take_all(&self) -> *mut Pending {
-        self.0.swap(null_mut(), Ordering::SeqCst)
+        self.0.take_all()
     }
 
     #[inline]
     pub fn is_empty(&self) -> bool {
-        self.0.load(Ordering::Relaxed).is_null()
+        self.0.is_empty()
     }
 }
 
