@@ -188,7 +188,10 @@
 //! this host, and was before this round's change: six standalone runs each
 //! of the build before the per-span lists and of this one, interleaved
 //! (`suite --worker larson 8 1`), took 2.26-6.69 s and 2.39-6.57 s, with the
-//! same profile in fast and slow runs and under 16 ms of pool-lock waiting;
+//! same profile in fast and slow runs and under 16 ms of pool-lock waiting
+//! (a slow run burns three times the CPU time of a fast one, 12-15 s against
+//! 4.2 s of task clock in `perf stat`, with three times the context
+//! switches: work done slower everywhere, not waiting);
 //! mimalloc's three runs in the table span 2.40-6.48 s, jemalloc's
 //! 0.99-4.58 s, glibc's 2.49-2.77 s. Against mimalloc the other losses are
 //! the ones of 1 and 2 threads (at 8 / 16 threads: `churn-medium` 1.59 /
