@@ -89,7 +89,7 @@ pub struct Counters {
     pub refills: u64,
     pub flushes: u64,
     pub remote_drained: u64,
-    /// Bytes of chunks drained from the remote list (so that the bytes pushed by
+    /// Bytes of chunks drained from the remote lists (so that the bytes pushed by
     /// other threads, counted in their `xfree`, less these are the bytes freed
     /// but not yet drained: see `stats`).
     pub remote_drained_bytes: u64,
@@ -148,7 +148,7 @@ pub struct Arena {
     pub counters: Counters,
     /// Odd while a thread other than a running owner (an exiting owner, or the
     /// pool on a parked arena) moves chunks between the cache, the store and the
-    /// remote list and updates `counters` and `used` to match: `stats` rereads an
+    /// remote lists and updates `counters` and `used` to match: `stats` rereads an
     /// arena until it sees the same even value before and after (a seqlock).
     pub seq: AtomicU32,
     /// Frees by this arena's owner of blocks of other arenas: count and bytes per
@@ -165,11 +165,12 @@ pub struct Arena {
 }
 
 /// The part of an arena that a thread freeing one of its blocks reads and
-/// writes: the remote list, the owner state, and copies of the keys and the id
-/// (set at `init`, read-only after). Apart from the owner's hot fields (the
-/// cache heads share `key`'s line, the counters `id`'s), so that a remote free
-/// misses on this line and the block only, and the owner on this line only
-/// when it takes the list.
+/// writes: the stack of spans with remote frees, the owner state, and copies
+/// of the keys and the id (set at `init`, read-only after). Apart from the
+/// owner's hot fields (the cache heads share `key`'s line, the counters
+/// `id`'s), so that a remote free misses on this line, its span's list line
+/// and the block only, and the owner on this line only when it takes the
+/// stack.
 #[repr(C, align(64))]
 pub struct Inbox {
     /// Spans with chunks freed by other threads (see `remote`).

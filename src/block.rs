@@ -112,7 +112,7 @@ unsafe fn alloc_exited(n: usize, align: usize) -> *mut u8 {
 }
 
 /// Frees live chunk `p` (`size` bytes) of arena `owner` from the calling thread:
-/// into its own arena, or onto the owner's remote list.
+/// into its own arena, or onto its span's remote list.
 pub(crate) unsafe fn release(p: *mut u8, owner: *mut Arena, size: usize) {
     if owner == thread::arena() {
         return (*owner).free_local(p, &mut Global);

@@ -627,7 +627,7 @@ impl PoolInner {
 
     /// Takes off the parked list the first arena whose purge is due at `now`,
     /// adopted (state `OWNED`) so that frees into it meanwhile only push onto
-    /// its remote list, and returns it (null if none); updates
+    /// its spans' remote lists, and returns it (null if none); updates
     /// `PARKED_PURGE_AT` for the others.
     unsafe fn unpark_due(&mut self, now: u64) -> *mut Arena {
         let mut taken: *mut Arena = null_mut();
@@ -653,7 +653,7 @@ impl PoolInner {
     }
 
     /// Resolves remote frees into a parked arena (called by the freeing thread after
-    /// it pushed onto the arena's remote list and saw it parked).
+    /// it pushed onto one of the arena's remote lists and saw it parked).
     ///
     /// # Safety
     /// `a` is a live arena.

@@ -204,7 +204,7 @@ extern "C" fn thread_exit(v: *mut libc::c_void) {
         // SAFETY: `a` is still this thread's arena.
         unsafe { (*a).flush_quarantine(&mut Global) };
     }
-    // From here on this thread frees as a stranger (through the remote list), and
+    // From here on this thread frees as a stranger (through the remote lists), and
     // allocates from a parked arena borrowed under the pool lock: glibc runs key
     // destructors a bounded number of rounds, so an arena taken here might never be
     // given back.
