@@ -174,13 +174,16 @@
 //! to adopt it pops its first blocks instead of carving them, and the exiting
 //! thread's cache is not sent through the store a chunk at a time (under
 //! cachegrind, `thread-churn` at one thread: 1,106M estimated cycles before,
-//! 538M after; mimalloc 799M). A sparse arena's cache is emptied into its
-//! store and its empty spans go back to the pool. Spans with live blocks stay with
-//! the parked arena: frees of those blocks by other threads still push to
-//! their spans' remote lists, and when a freeing thread sees the arena parked it
-//! drains them itself, under the pool lock (the park and the push are ordered so that no
-//! free is missed). The next new thread adopts a parked arena, blocks and all; no
-//! memory is orphaned, and 10,000 short-lived threads reuse a handful of arenas.
+//! 538M after; mimalloc 799M). A sparse arena's cache is emptied into its store
+//! and its empty spans go back to the pool. When the pool cannot map a new
+//! region (out of memory or address space), it first empties every parked
+//! arena's cache the same way and tries its free runs again. Spans with live
+//! blocks stay with the parked arena: frees of those blocks by other threads
+//! still push to their spans' remote lists, and when a freeing thread sees the
+//! arena parked it drains them itself, under the pool lock (the park and the
+//! push are ordered so that no free is missed). The next new thread adopts a
+//! parked arena, blocks and all; no memory is orphaned, and 10,000 short-lived
+//! threads reuse a handful of arenas.
 //!
 //! # Memory goes back (purging)
 //!

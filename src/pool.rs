@@ -652,6 +652,29 @@ impl PoolInner {
         taken
     }
 
+    /// Out of memory: empties the caches of the parked arenas into their stores
+    /// and gives their empty spans back to the pool ([`Arena::flush_all`]), so
+    /// that spans held only for cached chunks can serve a request again. True
+    /// if any span came back.
+    ///
+    /// # Safety
+    /// Under the lock (`self` is the locked pool).
+    unsafe fn reclaim_parked(&mut self) -> bool {
+        let mut returned = false;
+        let mut a = self.parked;
+        while !a.is_null() {
+            let next = (*a).park_next;
+            let before = (*a).counters.spans_returned;
+            (*a).begin_update();
+            (*a).flush_all(&mut Locked(self));
+            note_parked_purge(a);
+            (*a).end_update();
+            returned |= (*a).counters.spans_returned != before;
+            a = next;
+        }
+        returned
+    }
+
     /// Resolves remote frees into a parked arena (called by the freeing thread after
     /// it pushed onto one of the arena's remote lists and saw it parked).
     ///
@@ -850,25 +873,32 @@ pub fn take_run(
     then: impl Fn(&mut PoolInner),
 ) -> (*mut u8, bool) {
     purge_parked();
-    {
-        let mut g = lock();
-        if let Some(r) = g.fit_run(len, align, lead) {
-            if !r.0.is_null() {
-                then(&mut g);
-            }
+    let fit = |g: &mut PoolInner| {
+        let r = g.fit_run(len, align, lead)?;
+        if !r.0.is_null() {
+            then(g);
+        }
+        Some(r)
+    };
+    if let Some(r) = fit(&mut lock()) {
+        return r;
+    }
+    let mut region = map_region(len, align, lead);
+    // SAFETY: under the lock (the guard lives to the end of the condition).
+    if region.is_none() && unsafe { lock().reclaim_parked() } {
+        // Out of memory: the spans that parked arenas gave back may fit, or,
+        // unmapped past the retain bound, leave room for a region.
+        if let Some(r) = fit(&mut lock()) {
             return r;
         }
+        region = map_region(len, align, lead);
     }
-    let Some((base, rlen)) = map_region(len, align, lead) else {
+    let Some((base, rlen)) = region else {
         return (null_mut(), false);
     };
     let mut g = lock();
     g.add_region(base, rlen);
-    let r = g.fit_run(len, align, lead).unwrap_or((null_mut(), false));
-    if !r.0.is_null() {
-        then(&mut g);
-    }
-    r
+    fit(&mut g).unwrap_or((null_mut(), false))
 }
 
 /// Maps a region big enough for `len` bytes at `align` less `lead`: at least
