@@ -197,7 +197,7 @@ impl Default for PendingStack {
     }
 }
 
-/// Whether an arena is parked: after a push onto its list, the pusher must
+/// Whether an arena is parked: after a push onto one of its lists, the pusher must
 /// then drain it under the pool lock (checking again under the lock).
 #[inline]
 pub fn is_parked(state: &AtomicU32) -> bool {
