@@ -344,9 +344,18 @@
 //! | an arena's purge delay doubles (up to 8 times) while half of what its passes release comes back into use by the next pass; an exited thread's arena is purged a delay after its exit (by the threads that come by), not at the exit | `footprint` (a rayon pool of 4 threads per round, 20 rounds), page faults / wall time / peak RSS (`perf stat`, 2 runs each) | 591k / 4.6-4.8 s / 182-185 MB (mimalloc 1.5 s, 211 MB; glibc 1.9 s, 271 MB) | 157k-247k / 2.3-2.5 s / 236-240 MB |
 //! | a remote list per span (in its header), and a stack of the spans with pending frees per arena, instead of one list per arena: the owner drains a span at a time | a program in which one thread frees 3 million 32-byte Strings another made, in random order, then the maker allocates again (the maker's drain, 3 runs); `sort_dedup` 2 threads, phase `uppercase` (2 runs); `xmalloc` / `prodcons` / `larson`, 2 threads, interleaved medians of 7 | 2.66-2.98 s (mimalloc 0.07 s); 1.49-1.53 s; 0.108 / 0.623 / 0.908 s | 0.59-0.65 s; 0.52-0.58 s (mimalloc 0.08-0.10 s); 0.070 / 0.614 / 0.871 s |
 //! | a refill drains spans with remote frees one at a time, until its class has a chunk (the store, until a free chunk fits), instead of all of them | `sort_dedup` 2 threads, phase `uppercase` (2 runs); `xmalloc` / `prodcons` / `thread-churn` / `larson`, 1 thread, estimated cycles | 0.60-0.64 s; 509 / 1,219 / 538 / 1,315 M | 0.18-0.21 s (mimalloc 0.08-0.10 s); 509 / 1,219 / 538 / 1,315 M |
+//! | the pool keeps free runs resident, and mapped, up to half the bytes in live pool blocks when that is more than twice the largest block freed (`WARM_SHARE`; the retain bound too) | `big-replace`, 1 thread, scale 3: page faults / time / peak RSS (`perf stat`, 2 runs each, interleaved; glibc 341k / 1.6-2.0 s / 556 MB) | 763-771k / 2.74-2.80 s / 463 MB | 293k / 1.34-1.51 s / 522-526 MB |
 //!
 //! ## Tried and not kept
 //!
+//! - **Taking a freed first big block's own mapping into the pool** (the
+//!   blocks a program makes before its first free of one are mapped on their
+//!   own and unmapped at their free; from the second such free on, their whole
+//!   `SPAN`s would join the pool as a dirty free run): with the pool's share
+//!   of live pool blocks, `big-replace` at scale 3 took 340-361k page faults
+//!   and 1.54-1.57 s against 293k and 1.34-1.36 s without it (the adopted
+//!   mappings lie apart from the pool's regions, and the holes between them
+//!   fit fewer new blocks). Not kept.
 //! - **Transparent huge pages for the pool's regions** (regions aligned to
 //!   2 MiB and `madvise(MADV_HUGEPAGE)`, as the mimalloc build the suite
 //!   links does: 75 of its 78 MB resident were huge pages in a run of the

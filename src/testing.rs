@@ -78,6 +78,11 @@
 //!   blocks, live ones between them; after the purge passes `mincore` must find
 //!   the lowest resident, the two highest released, and no more than twice the
 //!   largest block freed left resident;
+//! - the pool's share of live pool blocks (`tests/warm_share.rs`): six freed
+//!   4 MiB blocks between 72 MiB of live ones all stay resident (half the live
+//!   bytes; twice the largest freed would keep two), and once the live blocks
+//!   go, the free memory falls back under the retain bound of twice the
+//!   largest block freed per thread, or 32 MiB;
 //! - an exited thread's arena (`tests/parked_purge.rs`, children run with a
 //!   2-second purge delay): a thread started right after another exits faults
 //!   in under a quarter of the pages the first did (it adopts the arena with
@@ -90,7 +95,7 @@
 //!   comes back, halving when it does not): a unit test of `PurgeClock`.
 //!
 //! Tests that measure RSS or count statistics (`rss`, `rss_live`, `warm_pool`,
-//! `parked_purge`,
+//! `warm_share`, `parked_purge`,
 //! `thread_churn`, `stats`) are binaries of their own, so that no other test
 //! disturbs them; so is `ids_repeat`, which makes the pool believe 65,535 arenas
 //! exist.
