@@ -7,44 +7,17 @@
 #[global_allocator]
 static GLOBAL: arenapool::ArenaPool = arenapool::ArenaPool;
 
-use std::time::Duration;
+mod common;
+use common::{let_purge_passes_run, resident_pages};
 
 const MIB: usize = 1 << 20;
 const PAGE: usize = 4096;
 
-/// Pages of `[p, p + len)` resident in memory (0 where it is not mapped).
-fn resident_pages(p: usize, len: usize) -> usize {
-    let mut v = vec![0u8; len / PAGE];
-    // SAFETY: v has one byte per page of the range.
-    let rc = unsafe { libc::mincore(p as *mut libc::c_void, len, v.as_mut_ptr()) };
-    if rc != 0 {
-        return 0;
-    }
-    v.iter().filter(|&&b| b & 1 != 0).count()
-}
-
 #[test]
 fn lowest_freed_pool_runs_stay_warm_the_rest_go_back() {
-    // A first big block freed switches big blocks from their own mappings to
-    // the pool.
-    drop(vec![1u8; MIB]);
-    // Four 4 MiB blocks to free, each followed by one that stays live (so that
-    // the freed ones stay four separate free runs), every page touched.
-    let mut freed = Vec::new();
-    let mut live = Vec::new();
-    for _ in 0..4 {
-        freed.push(vec![3u8; 4 * MIB]);
-        live.push(vec![4u8; 4 * MIB]);
-    }
-    let mut starts: Vec<usize> = freed.iter().map(|v| v.as_ptr() as usize).collect();
-    starts.sort_unstable();
-    drop(freed);
-    // Purge passes run at pool frees once the delay (10 ms) has passed; the
-    // first marks runs seen, a later one releases those still unchanged.
-    for _ in 0..4 {
-        std::thread::sleep(Duration::from_millis(30));
-        drop(std::hint::black_box(vec![5u8; 300 << 10]));
-    }
+    // Four 4 MiB blocks freed, each made before one that stays live.
+    let (starts, live) = common::free_between_live(4, 4 * MIB, 4 * MIB, 1);
+    let_purge_passes_run();
     let pages = 4 * MIB / PAGE;
     // The page-aligned whole pages of each block's range (its header shares the
     // first page).

@@ -9,31 +9,11 @@
 #[global_allocator]
 static GLOBAL: arenapool::ArenaPool = arenapool::ArenaPool;
 
-use std::time::Duration;
+mod common;
+use common::{let_purge_passes_run, resident_pages};
 
 const MIB: usize = 1 << 20;
 const PAGE: usize = 4096;
-
-/// Pages of `[p, p + len)` resident in memory (0 where it is not mapped).
-fn resident_pages(p: usize, len: usize) -> usize {
-    let mut v = vec![0u8; len / PAGE];
-    // SAFETY: v has one byte per page of the range.
-    let rc = unsafe { libc::mincore(p as *mut libc::c_void, len, v.as_mut_ptr()) };
-    if rc != 0 {
-        return 0;
-    }
-    v.iter().filter(|&&b| b & 1 != 0).count()
-}
-
-/// Lets purge passes run: they run at pool frees once the delay (10 ms) has
-/// passed; the first marks dirty runs seen, a later one releases those still
-/// unchanged.
-fn let_purge_passes_run() {
-    for _ in 0..4 {
-        std::thread::sleep(Duration::from_millis(30));
-        drop(std::hint::black_box(vec![5u8; 300 << 10]));
-    }
-}
 
 /// Resident pages of each freed block's whole pages (its header shares the
 /// first page), in address order.
@@ -46,21 +26,9 @@ fn resident(starts: &[usize], len: usize) -> Vec<usize> {
 
 #[test]
 fn holes_among_live_pool_blocks_stay_warm_while_the_blocks_live() {
-    // A first big block freed switches big blocks from their own mappings to
-    // the pool.
-    drop(vec![1u8; MIB]);
-    // Six 4 MiB blocks to free, each followed by two 6 MiB ones that stay
-    // live (72 MiB live: half of it is 36 MiB), every page touched.
-    let mut freed = Vec::new();
-    let mut live = Vec::new();
-    for _ in 0..6 {
-        freed.push(vec![3u8; 4 * MIB]);
-        live.push(vec![4u8; 6 * MIB]);
-        live.push(vec![4u8; 6 * MIB]);
-    }
-    let mut starts: Vec<usize> = freed.iter().map(|v| v.as_ptr() as usize).collect();
-    starts.sort_unstable();
-    drop(freed);
+    // Six 4 MiB blocks freed, each made before two 6 MiB ones that stay live
+    // (72 MiB live: half of it is 36 MiB).
+    let (starts, live) = common::free_between_live(6, 4 * MIB, 6 * MIB, 2);
     let_purge_passes_run();
     let pages = 4 * MIB / PAGE;
     let res = resident(&starts, 4 * MIB);

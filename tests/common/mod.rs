@@ -25,6 +25,56 @@ pub fn rss_kib() -> usize {
         .unwrap()
 }
 
+/// Pages of `[p, p + len)` resident in memory (`mincore`; 0 where the range
+/// is not mapped).
+pub fn resident_pages(p: usize, len: usize) -> usize {
+    const PAGE: usize = 4096;
+    let mut v = vec![0u8; len / PAGE];
+    // SAFETY: v has one byte per page of the range.
+    let rc = unsafe { libc::mincore(p as *mut libc::c_void, len, v.as_mut_ptr()) };
+    if rc != 0 {
+        return 0;
+    }
+    v.iter().filter(|&&b| b & 1 != 0).count()
+}
+
+/// Lets the page pool's purge passes run: they run at pool frees once the
+/// delay (10 ms) has passed; the first marks dirty runs seen, a later one
+/// releases those still unchanged. Four rounds of 30 ms, each freeing a
+/// 300 KiB (pool) block.
+pub fn let_purge_passes_run() {
+    for _ in 0..4 {
+        std::thread::sleep(std::time::Duration::from_millis(30));
+        drop(std::hint::black_box(vec![5u8; 300 << 10]));
+    }
+}
+
+/// Frees `n` pool blocks of `freed` bytes, each made just before `per`
+/// blocks of `live` bytes that stay live (so that the freed ones stay `n`
+/// separate free runs), every page touched, after a first big block freed
+/// (which switches big blocks from their own mappings to the pool). Returns
+/// the freed blocks' starts in address order, and the live blocks.
+pub fn free_between_live(
+    n: usize,
+    freed: usize,
+    live: usize,
+    per: usize,
+) -> (Vec<usize>, Vec<Vec<u8>>) {
+    drop(vec![1u8; 1 << 20]);
+    let mut gone = Vec::new();
+    let mut kept = Vec::new();
+    for _ in 0..n {
+        gone.push(vec![3u8; freed]);
+        for _ in 0..per {
+            kept.push(vec![4u8; live]);
+        }
+    }
+    let mut starts: Vec<usize> = gone.iter().map(|v| v.as_ptr() as usize).collect();
+    starts.sort_unstable();
+    drop(gone);
+    (starts, kept)
+}
+
 /// A block that knows its own size and checks a pattern derived from it.
 pub struct Tagged;
 impl Tagged {
