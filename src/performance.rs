@@ -424,17 +424,27 @@
 //! ## Open
 //!
 //! Mass frees of another thread's blocks are paid by the owner a span at a
-//! time as it needs them, but an allocation the store must serve (a growing
-//! vector) drains every span whose chunks only reach the cache before one
-//! fits (a thread that frees 3 million of another's Strings, then the maker
-//! allocates again: 0.49-0.59 s for the maker, mimalloc 0.07 s); the frees
-//! themselves read each block's header, a cache miss where the blocks are
-//! freed in random order, where mimalloc's write the block's first word
-//! (`drop the clone` 0.60-0.69 s, mimalloc 0.10-0.12 s); medium blocks above
-//! 128 KiB share the pool lock (`churn-medium` at 2 threads: 0.25
-//! acquisitions per operation, 6.6-7.1% contended over three runs on
-//! 6e9f0d1, 10-20% over three on 873061b, 9-22% over six the round before:
-//! the share moves with the host); small strings pay the 8-byte header
+//! time as it needs them, but in a reproducer (a thread frees 3 million of
+//! another's Strings in random order, then the maker allocates 750,000 new
+//! ones and a growing vector) the maker still takes every pending free back
+//! before it is done (0.57-0.66 s, mimalloc 0.07 s; the statistics show
+//! none left pending), and about 11% of the program's `perf` samples are the
+//! maker's cache flushes into the store and their coalescing inserts. Two
+//! guesses at the cause were measured this round and were wrong: letting an
+//! allocation the store must serve drain at most one to four spans before
+//! it takes a new one (0.56-0.72 s), and not draining for a refill while
+//! the arena's cache is switched off (0.52-0.56 s). The frees themselves
+//! read each block's header, a cache miss where the blocks are freed in
+//! random order, where mimalloc's write the block's first word (`drop the
+//! clone` 0.60-0.89 s, mimalloc 0.10-0.16 s); medium blocks above 128 KiB
+//! share the pool lock (`churn-medium` at 2 threads: 0.25 acquisitions per
+//! operation, 8.7-21.5% contended over three runs on 05e0818, 6.6-7.1% over
+//! three on 6e9f0d1, 10-20% over three on 873061b: the share moves with the
+//! host), and blocks over 1 KiB that the medium tier does not hold pay a
+//! split and a coalescing insert whose address-ordered links touch distant
+//! free chunks (`churn-medium` under cachegrind: `split_head` and
+//! `list_replace` take 0.74 M of the 1.35 M last-level misses); small
+//! strings pay the 8-byte header
 //! (`hashmap`); peak RSS is above glibc's on the small-block workloads
 //! (1.1-1.3 times); `larson` from 4 threads up is bimodal on this host
 //! (above); `footprint` at the full preset
