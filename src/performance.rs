@@ -427,13 +427,27 @@
 //! time as it needs them, but in a reproducer (a thread frees 3 million of
 //! another's Strings in random order, then the maker allocates 750,000 new
 //! ones and a growing vector) the maker still takes every pending free back
-//! before it is done (0.57-0.66 s, mimalloc 0.07 s; the statistics show
-//! none left pending), and about 11% of the program's `perf` samples are the
-//! maker's cache flushes into the store and their coalescing inserts. Two
-//! guesses at the cause were measured this round and were wrong: letting an
-//! allocation the store must serve drain at most one to four spans before
-//! it takes a new one (0.56-0.72 s), and not draining for a refill while
-//! the arena's cache is switched off (0.52-0.56 s). The frees themselves
+//! before it is done (0.52-0.66 s, mimalloc 0.07 s; the statistics show
+//! none left pending). Counters added for the measurement (not kept) show
+//! how. A refill drains spans until its own class has a chunk, so when the
+//! pending frees are all of other classes one allocation drains them all: a
+//! 64-byte allocation made right after the frees (the counters' own) drained
+//! all 555 spans, and the maker's phase then took 0.07-0.09 s. With a cap of
+//! two spans per refill that allocation drained 3, but the phase took
+//! 0.58-0.65 s again: the maker's 750,000 allocations, which need the
+//! freed chunks' class, drain 533 spans of about 5,400 chunks each, and its
+//! cache, grown to its bound, flushes half a class into the store 30 times
+//! (about 11% of the program's `perf` samples are those flushes and their
+//! coalescing inserts). The cap would help a thread that allocates other
+//! sizes than the ones freed to it; it was measured but not kept (it came
+//! too late in the round to regenerate the results with it). The cost left
+//! is taking back the chunks faster than they are needed: draining a span
+//! into a class only as far as the class has room would keep the rest
+//! pending instead of flushing it into the store.
+//! Two other changes did not help: letting an allocation the store must
+//! serve drain at most one to four spans before it takes a new one
+//! (0.56-0.72 s), and not draining for a refill while the arena's cache is
+//! switched off (0.52-0.56 s). The frees themselves
 //! read each block's header, a cache miss where the blocks are freed in
 //! random order, where mimalloc's write the block's first word (`drop the
 //! clone` 0.60-0.89 s, mimalloc 0.10-0.16 s); medium blocks above 128 KiB
