@@ -360,8 +360,8 @@
 //!   (the class holding the most over its base limit first, until a free
 //!   chunk fits, instead of every class at once): no change under cachegrind
 //!   (`live-100k` / `vec-push` / `hashmap`: 413 / 803 / 1,050 M before,
-//!   413 / 802 / 1,050 M after; the store's flushes there come from classes
-//!   that reach their growth bound, not from this). Not kept.
+//!   413 / 802 / 1,050 M after: whatever those workloads pay in the store,
+//!   it is not there). Not kept.
 //! - **Taking a freed first big block's own mapping into the pool** (the
 //!   blocks a program makes before its first free of one are mapped on their
 //!   own and unmapped at their free; from the second such free on, their whole
