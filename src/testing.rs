@@ -80,9 +80,9 @@
 //!   largest block freed left resident;
 //! - the pool's share of live pool blocks (`tests/warm_share.rs`): six freed
 //!   4 MiB blocks between 72 MiB of live ones all stay resident (half the live
-//!   bytes; twice the largest freed would keep two), and once the live blocks
-//!   go, the free memory falls back under the retain bound of twice the
-//!   largest block freed per thread, or 32 MiB;
+//!   bytes; the code before, bound by twice the largest freed, kept one), and
+//!   once the live blocks go, the free memory falls back under the retain
+//!   bound of twice the largest block freed per thread, or 32 MiB;
 //! - an exited thread's arena (`tests/parked_purge.rs`, children run with a
 //!   2-second purge delay): a thread started right after another exits faults
 //!   in under a quarter of the pages the first did (it adopts the arena with

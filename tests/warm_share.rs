@@ -34,8 +34,8 @@ fn holes_among_live_pool_blocks_stay_warm_while_the_blocks_live() {
     let res = resident(&starts, 4 * MIB);
     eprintln!("with the live blocks, resident pages of the freed ones: {res:?} of {pages}");
     // 24 MiB of holes, under half of the 72 MiB live: all stay (less what the
-    // 300 KiB blocks took and gave back). Twice the largest block freed
-    // (8 MiB) would have kept two.
+    // 300 KiB blocks took and gave back). With twice the largest block freed
+    // as the only bound (8 MiB), the code before kept one.
     assert!(res.iter().all(|&r| r > pages * 9 / 10), "{res:?}");
 
     let s = arenapool::stats();
