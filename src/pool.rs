@@ -533,22 +533,30 @@ impl PoolInner {
         left
     }
 
-    /// Dirty free bytes a purge pass leaves resident: twice the largest pool
-    /// block freed (up to [`RETAIN_PER_THREAD`]), or the bytes in pool blocks
-    /// now over [`WARM_SHARE`], whichever is more.
+    /// Twice the largest pool block freed so far, up to [`RETAIN_PER_THREAD`]:
+    /// what one thread replacing big blocks wants kept.
+    fn per_thread(&self) -> usize {
+        (2 * self.largest_freed).min(RETAIN_PER_THREAD)
+    }
+
+    /// The bytes in pool blocks now over [`WARM_SHARE`]: the holes between
+    /// live big blocks worth keeping.
+    fn share(&self) -> usize {
+        self.large_in_use / WARM_SHARE
+    }
+
+    /// Dirty free bytes a purge pass leaves resident: [`Self::per_thread`]
+    /// or [`Self::share`], whichever is more.
     fn warm(&self) -> usize {
-        (2 * self.largest_freed)
-            .min(RETAIN_PER_THREAD)
-            .max(self.large_in_use / WARM_SHARE)
+        self.per_thread().max(self.share())
     }
 
     /// How many free bytes the pool may keep (see [`RETAIN_PER_THREAD`] and
     /// [`WARM_SHARE`]).
     pub fn retain(&self) -> usize {
-        let per = (2 * self.largest_freed).min(RETAIN_PER_THREAD);
         let min = crate::config::retain_min();
-        (per * self.active.max(1))
-            .max(self.large_in_use / WARM_SHARE)
+        (self.per_thread() * self.active.max(1))
+            .max(self.share())
             .clamp(min, RETAIN_MAX.max(min))
     }
 

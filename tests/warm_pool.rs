@@ -8,10 +8,7 @@
 static GLOBAL: arenapool::ArenaPool = arenapool::ArenaPool;
 
 mod common;
-use common::{let_purge_passes_run, resident_pages};
-
-const MIB: usize = 1 << 20;
-const PAGE: usize = 4096;
+use common::{let_purge_passes_run, resident_blocks, MIB, PAGE};
 
 #[test]
 fn lowest_freed_pool_runs_stay_warm_the_rest_go_back() {
@@ -19,12 +16,7 @@ fn lowest_freed_pool_runs_stay_warm_the_rest_go_back() {
     let (starts, live) = common::free_between_live(4, 4 * MIB, 4 * MIB, 1);
     let_purge_passes_run();
     let pages = 4 * MIB / PAGE;
-    // The page-aligned whole pages of each block's range (its header shares the
-    // first page).
-    let res: Vec<usize> = starts
-        .iter()
-        .map(|&s| resident_pages((s + PAGE) & !(PAGE - 1), 4 * MIB - 2 * PAGE))
-        .collect();
+    let res = resident_blocks(&starts, 4 * MIB);
     eprintln!("resident pages of the freed blocks, by address: {res:?} of {pages}");
     // Twice the largest freed: 8 MiB. Each freed run is a little over 4 MiB
     // (the block, its header page, the rest of its fresh mapping): the lowest

@@ -10,19 +10,7 @@
 static GLOBAL: arenapool::ArenaPool = arenapool::ArenaPool;
 
 mod common;
-use common::{let_purge_passes_run, resident_pages};
-
-const MIB: usize = 1 << 20;
-const PAGE: usize = 4096;
-
-/// Resident pages of each freed block's whole pages (its header shares the
-/// first page), in address order.
-fn resident(starts: &[usize], len: usize) -> Vec<usize> {
-    starts
-        .iter()
-        .map(|&s| resident_pages((s + PAGE) & !(PAGE - 1), len - 2 * PAGE))
-        .collect()
-}
+use common::{let_purge_passes_run, resident_blocks, MIB, PAGE};
 
 #[test]
 fn holes_among_live_pool_blocks_stay_warm_while_the_blocks_live() {
@@ -31,7 +19,7 @@ fn holes_among_live_pool_blocks_stay_warm_while_the_blocks_live() {
     let (starts, live) = common::free_between_live(6, 4 * MIB, 6 * MIB, 2);
     let_purge_passes_run();
     let pages = 4 * MIB / PAGE;
-    let res = resident(&starts, 4 * MIB);
+    let res = resident_blocks(&starts, 4 * MIB);
     eprintln!("with the live blocks, resident pages of the freed ones: {res:?} of {pages}");
     // 24 MiB of holes, under half of the 72 MiB live: all stay (less what the
     // 300 KiB blocks took and gave back). With twice the largest block freed

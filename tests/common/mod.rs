@@ -25,10 +25,14 @@ pub fn rss_kib() -> usize {
         .unwrap()
 }
 
+/// A mebibyte.
+pub const MIB: usize = 1 << 20;
+/// The page size the pool works in.
+pub const PAGE: usize = 4096;
+
 /// Pages of `[p, p + len)` resident in memory (`mincore`; 0 where the range
 /// is not mapped).
 pub fn resident_pages(p: usize, len: usize) -> usize {
-    const PAGE: usize = 4096;
     let mut v = vec![0u8; len / PAGE];
     // SAFETY: v has one byte per page of the range.
     let rc = unsafe { libc::mincore(p as *mut libc::c_void, len, v.as_mut_ptr()) };
@@ -36,6 +40,15 @@ pub fn resident_pages(p: usize, len: usize) -> usize {
         return 0;
     }
     v.iter().filter(|&&b| b & 1 != 0).count()
+}
+
+/// Resident pages of each block of `len` bytes starting at `starts`: its
+/// page-aligned whole pages (its header shares the first page).
+pub fn resident_blocks(starts: &[usize], len: usize) -> Vec<usize> {
+    starts
+        .iter()
+        .map(|&s| resident_pages((s + PAGE) & !(PAGE - 1), len - 2 * PAGE))
+        .collect()
 }
 
 /// Lets the page pool's purge passes run: they run at pool frees once the
@@ -62,7 +75,7 @@ pub fn free_between_live(
 ) -> (Vec<usize>, Vec<Vec<u8>>) {
     // (Through `black_box`: the compiler may drop an allocation nothing
     // reads, and did here in the debug build.)
-    drop(std::hint::black_box(vec![1u8; 1 << 20]));
+    drop(std::hint::black_box(vec![1u8; MIB]));
     let mut gone = Vec::new();
     let mut kept = Vec::new();
     for _ in 0..n {
