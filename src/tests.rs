@@ -300,6 +300,79 @@ fn cache_refill_and_flush_keep_invariants() {
     t.check();
 }
 
+/// A flush sends chunks freed end to end (in ascending or descending address
+/// order) to the store as one chunk per run, and leaves chunks freed apart
+/// as they were; the store is fully coalesced either way (`check`).
+#[test]
+fn flushes_join_chunks_freed_end_to_end() {
+    let t = TestArena::cached();
+    let s = 48;
+    let cls = class_of_chunk(s);
+    let n = 100;
+    assert!(n <= class_limit(cls) as usize);
+    // A live block before and after each run, so that the run's chunk has no
+    // free neighbour to merge with in the store.
+    for descending in [false, true] {
+        let b = t.blocks(n + 2, s);
+        for w in b.windows(2) {
+            assert_eq!(w[1] as usize - w[0] as usize, s, "carved end to end");
+        }
+        let run = &b[1..=n];
+        let order: Vec<*mut u8> = if descending {
+            run.iter().rev().copied().collect()
+        } else {
+            run.to_vec()
+        };
+        for &p in &order {
+            // SAFETY: p is a live block of this arena.
+            unsafe { t.a().free_local(p, &mut Global) };
+        }
+        assert_eq!(t.a().cache[cls].count() as usize, n);
+        // SAFETY: the test owns the arena.
+        unsafe { t.a().flush(cls, n as u32, &mut Global) };
+        let c = run[0].wrapping_sub(HDR);
+        // SAFETY: c is a chunk header of this arena's span.
+        unsafe {
+            let k = span::key_of(c);
+            assert!(span::is_free(c, k));
+            assert_eq!(span::size(c, k), n * s, "one chunk for the run");
+        }
+        t.check();
+        for p in [b[0], b[n + 1]] {
+            // SAFETY: p is a live block of this arena.
+            unsafe { t.a().free_local(p, &mut Global) };
+        }
+        let count = t.a().cache[cls].count();
+        // SAFETY: the test owns the arena.
+        unsafe { t.a().flush(cls, count, &mut Global) };
+    }
+    // Chunks freed apart (every other one) stay apart.
+    let b = t.blocks(2 * n + 1, s);
+    let apart: Vec<*mut u8> = b.iter().copied().skip(1).step_by(2).collect();
+    for &p in &apart {
+        // SAFETY: p is a live block of this arena.
+        unsafe { t.a().free_local(p, &mut Global) };
+    }
+    let count = t.a().cache[cls].count();
+    // SAFETY: the test owns the arena.
+    unsafe { t.a().flush(cls, count, &mut Global) };
+    for &p in &apart {
+        let c = p.wrapping_sub(HDR);
+        // SAFETY: c is a chunk header of this arena's span.
+        unsafe {
+            let k = span::key_of(c);
+            assert!(span::is_free(c, k));
+            assert_eq!(span::size(c, k), s);
+        }
+    }
+    t.check();
+    for p in b.iter().copied().step_by(2) {
+        // SAFETY: p is a live block of this arena.
+        unsafe { t.a().free_local(p, &mut Global) };
+    }
+    t.check();
+}
+
 /// Bulk frees of one size grow its cache class (up to `CACHE_GROW` times its
 /// base limit, the classes' growth adding up to at most `CACHE_GROWN_MAX`
 /// bytes); switching the cache off and on resets every limit.
