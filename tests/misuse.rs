@@ -144,8 +144,11 @@ unsafe fn commit(case: &str) {
         }
         // Secure mode only.
         "overflow-canary" => {
+            // The byte just past the block changes (xor: a plain store of a
+            // constant leaves it as it was when the canary byte, random per
+            // block, happens to be that constant: one run in 256).
             let p = malloc(20);
-            *p.add(20) = 1;
+            *p.add(20) ^= 0x41;
             free(p);
         }
         "write-after-free" => {
@@ -166,8 +169,9 @@ unsafe fn commit(case: &str) {
         "overflow-pool-canary" => {
             // One byte past a big block whose size is not a multiple of 16: it
             // lands in the canary before the guard page, checked on free.
+            // (Changed by xor, as above.)
             let p = malloc(200 * 1024 + 5);
-            *p.add(200 * 1024 + 5) = 1;
+            *p.add(200 * 1024 + 5) ^= 0x41;
             free(p);
         }
         "overflow-pool-guard" => {
