@@ -64,7 +64,7 @@
 //! 1 KiB (64 KiB per size, 32 to 2048 chunks: `CACHE_BYTES` in
 //! [Size boundaries](#size-boundaries)), as glibc's tcache sits in front of its
 //! bins. Cached chunks are "in use" to the store. A class that overflows
-//! doubles its limit instead of flushing, up to 16 times its base limit, while
+//! doubles its limit instead of flushing, up to 128 times its base limit, while
 //! the classes' growth adds up to at most 16 MiB (`CACHE_GROW`,
 //! `CACHE_GROWN_MAX`): a program that drops a tree or a map of 100,000 small
 //! blocks and builds it again gets them back from the cache rather than
@@ -78,7 +78,11 @@
 //! limits also go back to their base whenever the cache is switched off: when
 //! the arena turns sparse (its live data fills less than an eighth of its
 //! spans) and at thread exit. So a thread's cache holds at most 4 MiB at base
-//! limits plus 16 MiB grown, and only while its arena stays dense.
+//! limits plus 16 MiB grown, and only while its arena stays dense. A class
+//! that may not grow further flushes at most 256 of its newest chunks at a
+//! time (see [One `free`, local](#one-free-local)): past its bound, a program
+//! dropping millions of blocks pays a coalescing insert per block, on lines
+//! it has just touched.
 //!
 //! A **medium tier** holds freed chunks over 1 KiB (up to the arena limit,
 //! 128 KiB), newest first, one list per store bin: a request takes the newest
@@ -129,9 +133,12 @@
 //! arena smaller than 2 KiB (see [Catching misuse](#catching-misuse)), and the
 //! decoded value is then the chunk size, which is also the cache bin's offset. If
 //! the bin has room, the chunk is pushed (link encoded, `CACHED` set, counted):
-//! 18 instructions and the return. When the bin is full, half of it goes back to
-//! the store: each chunk is merged with its free neighbours (boundary tags) and
-//! put on the sorted list (bitmap) and in its size bin. A span whose chunks are
+//! 18 instructions and the return. When the bin is full and may not grow, its
+//! newest chunks (half of it, at most 256: the ones freed since it last
+//! overflowed, still in the CPU's caches) go back to the store: chunks that lie
+//! end to end are joined into one first, then each is merged with its free
+//! neighbours (boundary tags) and put on the sorted list (bitmap) and in its
+//! size bin. A span whose chunks are
 //! all free again goes back to the pool (each arena keeps one empty span as a
 //! spare).
 //!

@@ -44,7 +44,7 @@
 //! Machine: a 2-core AMD EPYC virtual machine, Linux 6.18, 24 GiB; a noisy shared
 //! host (the spread column in `benches/results/results.md` shows how much: cells
 //! with 20-100% between their fastest and slowest run are common). Run on
-//! 2026-11-30 on commit 05e0818 (the pool's share of live pool blocks; the full preset,
+//! 2026-11-30 on commit 8f6a257 (library as bd9b9c2: a full cache class flushes one batch of its newest chunks, and a flush joins chunks freed end to end; the full preset,
 //! scale 3, 3 runs per cell, threads 1, 2 and 4; 8 and 16 threads left out for time,
 //! see below), with:
 //!
@@ -60,60 +60,64 @@
 //!
 //! | workload | 1 thread: /system | /mimalloc | /jemalloc | 2 threads: /system | /mimalloc | /jemalloc |
 //! | --- | ---: | ---: | ---: | ---: | ---: | ---: |
-//! | churn-lifo | 0.54 | 0.60 | 0.89 | 0.54 | 0.41 | 0.90 |
-//! | churn-fifo | 0.46 | 0.90 | 0.69 | 0.58 | 0.79 | 1.00 |
-//! | churn-random | 0.48 | 0.70 | 0.73 | 0.47 | 0.72 | 0.75 |
-//! | churn-medium | 0.99 | 1.04 | 0.55 | 0.78 | 1.46 | 0.54 |
-//! | mixed-sizes | 0.71 | 0.92 | 0.80 | 0.71 | 0.74 | 0.67 |
-//! | live-100k | 0.39 | 1.31 | 1.07 | 0.43 | 1.47 | 1.19 |
-//! | larson | 0.46 | 0.69 | 0.69 | 1.44 | 1.39 | 2.21 |
-//! | prodcons | 0.45 | 0.79 | 0.87 | 0.34 | 1.11 | 1.22 |
-//! | xmalloc | 0.62 | 1.15 | 1.26 | 0.48 | 1.17 | 1.17 |
-//! | false-share-active | 0.69 | 0.63 | 0.97 | 0.97 | 0.92 | 0.93 |
-//! | false-share-passive | 1.31 | 1.28 | 1.27 | 1.22 | 1.15 | 0.95 |
-//! | thread-churn | 0.46 | 0.68 | 0.52 | 0.25 | 0.75 | 0.55 |
-//! | vec-push | 0.72 | 1.17 | 0.76 | 0.75 | 0.92 | 0.91 |
-//! | hashmap | 0.56 | 1.10 | 1.02 | 0.85 | 1.41 | 1.48 |
-//! | json | 0.59 | 1.08 | 0.96 | 0.51 | 0.86 | 0.74 |
-//! | regex | 0.81 | 0.81 | 1.10 | 0.75 | 1.01 | 0.99 |
-//! | large | 0.66 | 2.29 | 0.09 | 0.42 | 1.26 | 0.08 |
-//! | big-replace | 1.26 | 0.80 | 0.37 | 1.01 | 0.64 | 0.28 |
-//! | rayon | 0.38 | 0.92 | 0.59 | 0.34 | 1.00 | 0.76 |
-//! | footprint | 2.77 | 2.63 | 1.68 | (one count) | (one count) | (one count) |
-//! | **geometric mean** | **0.67** | **0.99** | **0.74** | **0.61** | **0.96** | **0.77** |
+//! | churn-lifo | 0.59 | 0.70 | 1.02 | 0.50 | 0.60 | 0.84 |
+//! | churn-fifo | 0.43 | 0.92 | 0.83 | 0.47 | 0.77 | 0.83 |
+//! | churn-random | 0.55 | 0.77 | 1.17 | 0.50 | 0.71 | 0.78 |
+//! | churn-medium | 0.89 | 1.72 | 0.59 | 0.79 | 1.46 | 0.57 |
+//! | mixed-sizes | 0.59 | 0.81 | 0.78 | 0.84 | 1.06 | 0.92 |
+//! | live-100k | 0.50 | 1.87 | 1.23 | 0.44 | 1.56 | 1.20 |
+//! | larson | 0.55 | 0.82 | 1.05 | 2.08 | 2.63 | 3.89 |
+//! | prodcons | 0.53 | 0.88 | 0.87 | 0.35 | 1.12 | 1.34 |
+//! | xmalloc | 0.47 | 1.42 | 1.04 | 0.43 | 1.05 | 1.17 |
+//! | false-share-active | 1.52 | 0.95 | 1.48 | 1.22 | 0.75 | 0.76 |
+//! | false-share-passive | 1.00 | 0.87 | 0.97 | 1.05 | 0.96 | 0.97 |
+//! | thread-churn | 0.45 | 0.76 | 0.61 | 0.25 | 0.75 | 0.48 |
+//! | vec-push | 0.74 | 0.98 | 0.84 | 0.22 | 0.93 | 0.85 |
+//! | hashmap | 0.68 | 1.13 | 1.13 | 0.84 | 1.15 | 1.16 |
+//! | json | 0.53 | 1.06 | 0.96 | 0.65 | 0.95 | 0.86 |
+//! | regex | 1.01 | 1.00 | 1.06 | 0.80 | 0.84 | 1.01 |
+//! | large | 0.75 | 0.23 | 0.10 | 0.53 | 0.39 | 0.09 |
+//! | big-replace | 1.30 | 0.74 | 0.37 | 1.14 | 0.69 | 0.33 |
+//! | rayon | 0.35 | 0.85 | 0.54 | 0.32 | 0.93 | 0.62 |
+//! | footprint | 3.03 | 3.01 | 1.72 | (one count) | (one count) | (one count) |
+//! | **geometric mean** | **0.71** | **0.96** | **0.81** | **0.60** | **0.94** | **0.79** |
 //!
 //! The 1-thread geometric means include `footprint` (20 workloads), the
 //! 2-thread ones do not (19). The summary of `benches/results/results.md`
 //! lists `footprint` in its 2-thread column as well. At 4 threads (19
-//! workloads): 0.68 of glibc's time, 0.95 of mimalloc's, 0.79 of jemalloc's.
-//! The previous full run (commit 6e9f0d1, before the pool's share of live
-//! pool blocks) had 0.94 / 0.94 / 1.03 against mimalloc at 1 / 2 / 4
-//! threads, 0.67 / 0.66 / 0.77 against glibc, 0.77 / 0.81 / 0.87 against
-//! jemalloc. This round's change touches only blocks over 128 KiB:
-//! `big-replace` went from 2.99 / 3.11 s to 1.93 / 1.82 s at 1 / 2 threads
-//! (1.81 / 1.86 of glibc's time to 1.26 / 1.01), the other cells moved with
-//! the host. It moves whole geometric means by 0.1 to 0.15 and single cells
-//! far more (`larson` at 2 threads: 0.99 of mimalloc's time in the previous
-//! run, 1.39 in this one; `live-100k` against mimalloc: 0.59 / 0.97 three
-//! runs ago, 1.54 / 1.48 in the previous one, 1.31 / 1.47 in this one, on
-//! code whose estimated cycles under cachegrind stayed at 409-413 M; `large`
-//! at 1 thread 2.29 of mimalloc's time, whose three runs took 0.017 to
-//! 0.389 s), so read single cells with their spread and with the cachegrind
-//! figures.
+//! workloads): 0.68 of glibc's time, 0.92 of mimalloc's, 0.81 of jemalloc's.
+//! The previous full run (commit 05e0818, the pool's share of live pool
+//! blocks) had 0.99 / 0.96 / 0.95 against mimalloc at 1 / 2 / 4 threads,
+//! 0.67 / 0.61 / 0.68 against glibc, 0.74 / 0.77 / 0.79 against jemalloc.
+//! This round's changes act where a cache class overflows past its grown
+//! limit (millions of small blocks dropped at once) and where blocks are
+//! freed in address order; the suite's workloads barely do either (their
+//! estimated cycles under cachegrind did not move, below), so the cells
+//! moved with the host. The host moves whole geometric means by 0.1 to 0.15
+//! and single cells far more: `larson` at 2 threads took 1.68 to 3.47 s
+//! over its three runs here (2.63 times mimalloc's median; 1.39 in the
+//! previous run), and interleaved runs of the previous and this round's
+//! builds afterwards took 1.06-2.93 s and 0.95-2.97 s, mimalloc 1.13-4.60 s
+//! (`suite --worker larson 2 3`, five runs each): bimodal for every
+//! allocator; `live-100k` against mimalloc: 1.31 / 1.47 in the previous run,
+//! 1.87 / 1.56 in this one, on code whose estimated cycles stayed at
+//! 413-416 M; `large` 0.23 / 0.39 of mimalloc's time here, 2.29 / 1.26 in
+//! the previous run. Read single cells with their spread and with the
+//! cachegrind figures.
 //!
 //! Peak RSS, geometric mean of arenapool's divided by each other's, at 1 / 2 /
-//! 4 threads: 1.10 / 1.14 / 1.14 of glibc's, 0.55 / 0.53 / 0.49 of mimalloc's,
-//! 1.09 / 1.08 / 1.04 of jemalloc's (previous run: 1.08 / 1.13 / 1.13 of
-//! glibc's; `big-replace` 0.83 -> 0.97 of glibc's peak at 1 thread, 0.81 ->
-//! 0.96 at 2).
+//! 4 threads: 1.10 / 1.14 / 1.13 of glibc's, 0.57 / 0.51 / 0.49 of mimalloc's,
+//! 1.10 / 1.08 / 1.04 of jemalloc's (previous run: 1.10 / 1.14 / 1.14 of
+//! glibc's).
 //!
 //! Estimated cycles under cachegrind (instructions + 10 x first-level misses +
 //! 100 x last-level misses; deterministic, one thread, scale 1, same build),
 //! for what the noisy wall times cannot show, in `benches/results/cachegrind.md`:
 //! this round's build against the previous round's, 1.00 on geometric mean of
-//! 17 workloads (none moved by more than 0.4%: `xmalloc` 509 -> 511 M; this
-//! round's change is in blocks over 128 KiB, whose cost is page faults,
-//! which cachegrind does not see), and 0.97 of mimalloc's.
+//! 17 workloads (none moved by more than 0.7%: `live-100k` 413 -> 416 M, the
+//! joins' per-chunk compare on random-order flushes), and 0.97 of mimalloc's.
+//! Where the changes act, `binary_trees` at depth 18, one thread: 13,192 M
+//! -> 12,771 M.
 //!
 //! ## Memory that follows the live set
 //!
@@ -123,16 +127,16 @@
 //!
 //! | allocator | RSS after round 1 (MiB) | RSS after round 20 (MiB) | live at end (MiB) | RSS / live | arenapool's RSS / this |
 //! | --- | ---: | ---: | ---: | ---: | ---: |
-//! | arenapool | 52.2 | 242.2 | 77.0 | 3.15 | 1.00 |
-//! | glibc | 418.8 | 790.6 | 77.0 | 10.27 | 0.31 |
-//! | mimalloc | 463.9 | 541.4 | 77.0 | 7.03 | 0.45 |
-//! | jemalloc | 39.1 | 294.6 | 77.0 | 3.83 | 0.82 |
+//! | arenapool | 44.7 | 241.0 | 77.0 | 3.13 | 1.00 |
+//! | glibc | 418.1 | 805.9 | 77.0 | 10.47 | 0.30 |
+//! | mimalloc | 462.4 | 550.8 | 77.0 | 7.16 | 0.44 |
+//! | jemalloc | 38.9 | 296.0 | 77.0 | 3.85 | 0.81 |
 //!
 //! (Full preset: three times the short preset's work per round, so three times
 //! its live data.) The RSS per round is charted in
-//! `benches/results/footprint.svg`; the previous run ended at 248.1 MiB. It
-//! costs time there: 2.77 times glibc's (14.2 s against 5.1 s; peak RSS
-//! 530 MiB against 791). Pages released inside spans that the survivors pin
+//! `benches/results/footprint.svg`; the previous run ended at 242.2 MiB. It
+//! costs time there: 3.03 times glibc's (15.2 s against 5.0 s; peak RSS
+//! 520 MiB against 806). Pages released inside spans that the survivors pin
 //! are faulted in again as the next rounds carve them: 1.79 M page faults and
 //! 14.8 s of system time in one run of the previous round's build
 //! (`perf stat -e page-faults`, `suite --worker footprint 1 3`), against
@@ -147,36 +151,37 @@
 //!
 //! ## Reading the results honestly
 //!
-//! arenapool is faster than glibc on most workloads (0.67 and 0.61 of its time
+//! arenapool is faster than glibc on most workloads (0.71 and 0.60 of its time
 //! on geometric mean at 1 and 2 threads) and uses about half of mimalloc's
-//! memory; against mimalloc it is within the host's noise of level (0.99,
-//! 0.96 and 0.95 at 1, 2 and 4 threads here; 0.90-1.15 over the full runs of
-//! the last four days). It is faster on the small-block churns,
+//! memory; against mimalloc it is within the host's noise of level (0.96,
+//! 0.94 and 0.92 at 1, 2 and 4 threads here; 0.90-1.15 over the full runs of
+//! the last five days). It is faster on the small-block churns,
 //! `mixed-sizes`, `rayon`, `thread-churn` and `big-replace`; level or mixed
-//! on `larson` (0.69 / 1.39 here), `prodcons` (0.79 / 1.11), `json` (1.08 /
-//! 0.86), `regex`, `large` and the false-sharing tests, whose cells swing
-//! with the host; slower on cross-thread hand-offs of tiny blocks (`xmalloc`
-//! 1.15 / 1.17 here, 1.49 times mimalloc's estimated cycles: a
+//! on `larson` (0.82 / 2.63 here, bimodal at 2 threads), `prodcons` (0.88 /
+//! 1.12), `json` (1.06 / 0.95), `vec-push` (0.98 / 0.93; 1.07 under
+//! cachegrind), `regex`, `large` and the false-sharing tests, whose cells
+//! swing with the host; slower on cross-thread hand-offs of tiny blocks
+//! (`xmalloc` 1.42 / 1.05 here, 1.48 times mimalloc's estimated cycles: a
 //! compare-and-swap per block on its span's list, and each block's header
-//! touched again when the owner drains it), on `churn-medium` (1.04 / 1.46,
+//! touched again when the owner drains it), on `churn-medium` (1.72 / 1.46,
 //! 2.3 times mimalloc's estimated cycles: blocks from 128 KiB take the one
 //! pool lock, and blocks over 1 KiB that the medium tier does not hold are a
-//! coalescing insert and a split), on `live-100k` (1.31 / 1.47 here, 1.20
-//! under cachegrind), on `vec-push` at 1 thread (1.17; 1.07 under
-//! cachegrind), on `hashmap` (1.10 / 1.41; 1.14 under cachegrind: 13-byte
-//! strings are 32-byte chunks with the 8-byte header, 16-byte blocks in
-//! mimalloc, so more cache misses), on big buffers against glibc at 1 thread
-//! (`big-replace`, 1.26 times, 1.01 at 2: glibc keeps every hole of its heap
-//! resident, the pool up to half the bytes of its live blocks) and on
-//! `footprint` (above).
+//! coalescing insert and a split), on `live-100k` (1.87 / 1.56 here, 1.21
+//! under cachegrind), on `hashmap` (1.13 / 1.15; 1.14 under cachegrind:
+//! 13-byte strings are 32-byte chunks with the 8-byte header, 16-byte blocks
+//! in mimalloc, so more cache misses), on big buffers against glibc
+//! (`big-replace`, 1.30 times at 1 thread, 1.14 at 2: glibc keeps every
+//! hole of its heap resident, the pool up to half the bytes of its live
+//! blocks), on `footprint` (above), and on dropping more small blocks at
+//! once than a thread's cache holds (see Open, below: not in the suite).
 //!
 //! ## Oversubscribed: 4, 8 and 16 threads on 2 cores
 //!
 //! A lock that convoys shows here before it shows on a big machine. Same
 //! machine, 19 workloads (all but `footprint`, which picks its own threads),
 //! 3 runs per cell, median, allocators interleaved, scale 1 (2026-11-30, on
-//! commit 05e0818, the build of the main run; tables in
-//! `benches/results/oversubscribed/`; 4 threads is in the main run above; 883 s):
+//! commit 8f6a257, the build of the main run; tables in
+//! `benches/results/oversubscribed/`; 4 threads is in the main run above; 912 s):
 //!
 //! ```sh
 //! cargo bench --bench suite -- --threads 8,16 --reps 3 \
@@ -185,28 +190,29 @@
 //!
 //! | time, geometric mean, arenapool / … | glibc | mimalloc | jemalloc |
 //! | --- | ---: | ---: | ---: |
-//! | 4 threads (main run, scale 3) | 0.68 | 0.95 | 0.79 |
-//! | 8 threads | 0.73 | 0.92 | 0.89 |
-//! | 16 threads | 0.74 | 0.98 | 0.86 |
-//! | peak RSS, 4 / 8 / 16 threads | 1.14 / 1.17 / 1.20 | 0.49 / 0.50 / 0.51 | 1.04 / 1.04 / 1.13 |
+//! | 4 threads (main run, scale 3) | 0.68 | 0.92 | 0.81 |
+//! | 8 threads | 0.71 | 0.86 | 0.87 |
+//! | 16 threads | 0.78 | 1.01 | 0.89 |
+//! | peak RSS, 4 / 8 / 16 threads | 1.13 / 1.16 / 1.20 | 0.49 / 0.50 / 0.50 | 1.04 / 1.03 / 1.11 |
 //!
-//! The previous run (commit 6e9f0d1) had 1.06 and 1.00 against mimalloc at 8
-//! and 16 threads, 0.78 and 0.77 against glibc. `larson` from 4 threads up is
+//! The previous run (commit 05e0818) had 0.92 and 0.98 against mimalloc at 8
+//! and 16 threads, 0.73 and 0.74 against glibc. `larson` from 4 threads up is
 //! bimodal on this host, for every allocator (8 threads here: arenapool's
-//! three runs took 2.84-7.19 s, mimalloc's 4.54-6.95 s, glibc's 2.50-5.02 s,
-//! jemalloc's 1.60-3.10 s). In the previous round six standalone runs each
+//! three runs took 5.01-7.51 s, mimalloc's 5.37-7.20 s, glibc's 4.74-5.10 s,
+//! jemalloc's 1.27-3.52 s; in the previous run arenapool's took 2.84-7.19 s). In the previous round six standalone runs each
 //! of the build before the per-span lists and of the build after,
 //! interleaved (`suite --worker larson 8 1`), took 2.26-6.69 s and
 //! 2.39-6.57 s, with the same profile in fast and slow runs and under 16 ms
 //! of pool-lock waiting (a slow run burns three times the CPU time of a fast
 //! one, 12-15 s against 4.2 s of task clock in `perf stat`, with three times
 //! the context switches: work done slower everywhere, not waiting). Against
-//! mimalloc the losses are the ones of 1 and 2 threads (at 8 / 16 threads:
-//! `churn-medium` 1.66 / 1.62, `live-100k` 1.01 / 1.45, `hashmap` 1.38 /
-//! 1.42, `xmalloc` 1.07 / 1.47, `prodcons` 1.25 / 1.36, `thread-churn` 1.21
-//! / 1.33); `churn-medium` at 16 threads (1.05 of glibc's time; 2.09 in the
-//! previous run, 1.77 in the one before) is where the one pool lock shows
-//! most. No cell failed.
+//! mimalloc the losses are the ones of 1 and 2 threads (at 8 threads:
+//! `churn-medium` 1.54, `hashmap` 1.24, `live-100k` 1.20, `xmalloc` 1.17,
+//! `thread-churn` 1.12; at 16: `prodcons` 1.64, `hashmap` 1.62,
+//! `churn-medium` 1.58, `thread-churn` 1.40, `larson` 1.36, `xmalloc`
+//! 1.35); `churn-medium` at 8 / 16 threads (1.08 / 1.14 of glibc's time;
+//! 1.05 at 16 in the previous run, 2.09 in the one before) is where the one
+//! pool lock shows most. No cell failed.
 //!
 //! # Fast path
 //!
@@ -249,31 +255,37 @@
 //!
 //! Wall time and peak RSS with default sizes on the 2-core machine, 2 threads,
 //! median of 3 runs with the four allocators interleaved (`/usr/bin/time`, built
-//! with `cargo build --release --examples`; 2026-11-30, commit 05e0818, the
+//! with `cargo build --release --examples`; 2026-11-30, commit 8f6a257, the
 //! build of the suite run):
 //!
 //! | example | arenapool | system | mimalloc | jemalloc | arenapool/system | arenapool/mimalloc |
 //! |---|---:|---:|---:|---:|---:|---:|
-//! | `binary_trees` | 2.33 s (70 MB) | 3.42 s (83 MB) | 1.85 s (53 MB) | 2.29 s (44 MB) | 0.68 | 1.26 |
-//! | `word_freq` | 3.31 s (155 MB) | 3.40 s (155 MB) | 3.71 s (313 MB) | 2.95 s (234 MB) | 0.97 | 0.89 |
-//! | `sort_dedup` | 7.20 s (577 MB) | 8.03 s (574 MB) | 5.46 s (517 MB) | 5.46 s (517 MB) | 0.90 | 1.32 |
+//! | `binary_trees` | 2.25 s (70 MB) | 3.61 s (83 MB) | 1.91 s (53 MB) | 2.26 s (48 MB) | 0.62 | 1.18 |
+//! | `word_freq` | 3.48 s (156 MB) | 3.73 s (155 MB) | 3.96 s (313 MB) | 3.24 s (234 MB) | 0.93 | 0.88 |
+//! | `sort_dedup` | 7.39 s (577 MB) | 7.62 s (575 MB) | 5.91 s (517 MB) | 5.95 s (516 MB) | 0.97 | 1.25 |
 //!
-//! The previous round's run (commit 6e9f0d1) had 1.23, 0.90 and 1.25 against
-//! mimalloc, the one before (873061b) 1.09, 0.78 and 1.43; this round's
-//! change (blocks over 128 KiB) leaves their code paths as they were, so they
-//! moved with the host. `sort_dedup`'s phases (printed by the example) show
-//! where it still loses: the `drop the clone` pass (0.60-0.89 s, mimalloc
-//! 0.10-0.16 s) and the main thread's `dedup` (1.0-1.5 s, mimalloc
-//! 0.44-0.49 s) free Strings in sorted, so random, address order, and each
-//! `free` reads the block's header, a cache miss, where mimalloc's writes the
-//! block's first word; its sorts, which do not allocate, take 10-30% longer,
-//! the Strings being 32-byte chunks (header included) where mimalloc packs
-//! them in 8 to 24-byte blocks. The workers' `uppercase` pass that follows
-//! `dedup` takes back the 3 million Strings the main thread freed: 1.49-1.53
-//! s with one remote list per arena, 0.18-0.25 s with the per-span lists
-//! (mimalloc 0.08-0.16 s). The target (each example at most mimalloc's time)
-//! is met for `word_freq` only. The host is noisy: single runs of the same
-//! program varied by up to 30%.
+//! The previous round's run (commit 05e0818) had 1.26, 0.89 and 1.32
+//! against mimalloc, the one before (6e9f0d1) 1.23, 0.90 and 1.25. This
+//! round's changes act on both losers: `binary_trees` frees its trees in
+//! address order, which the flush now sends to the store a run at a time
+//! (depth 18, one thread, under cachegrind: 13,192 M -> 12,771 M estimated
+//! cycles), and `sort_dedup` drops millions of Strings in random order, past
+//! what a thread's cache holds. `sort_dedup`'s phases (printed by the
+//! example; two runs each, after the suite run) show where it still loses:
+//! the `drop the clone` pass (0.44-0.56 s, mimalloc 0.08-0.10 s; 0.53 s
+//! before this round's flush change in one run, 0.60-0.89 s in the previous
+//! round's), the main thread's `dedup` (1.19-1.23 s, mimalloc 0.44-0.54 s)
+//! and the final `drop` (0.29-0.31 s, mimalloc 0.03 s) free Strings in
+//! sorted, so random, address order: each `free` reads the block's header,
+//! a cache miss, where mimalloc's writes the block's first word, and once the
+//! cache is full each is a coalescing insert into the store; its sorts,
+//! which do not allocate, take 10-30% longer, the Strings being 32-byte
+//! chunks (header included) where mimalloc packs them in 8 to 24-byte blocks.
+//! The workers' `uppercase` pass that follows `dedup` takes back the 3
+//! million Strings the main thread freed: 1.49-1.53 s with one remote list
+//! per arena, 0.14 s now (mimalloc 0.06-0.10 s). The target (each example at
+//! most mimalloc's time) is met for `word_freq` only. The host is noisy:
+//! single runs of the same program varied by up to 30%.
 //!
 //! # What the checks cost
 //!
@@ -353,9 +365,35 @@
 //! | a remote list per span (in its header), and a stack of the spans with pending frees per arena, instead of one list per arena: the owner drains a span at a time | a program in which one thread frees 3 million 32-byte Strings another made, in random order, then the maker allocates again (the maker's drain, 3 runs); `sort_dedup` 2 threads, phase `uppercase` (2 runs); `xmalloc` / `prodcons` / `larson`, 2 threads, interleaved medians of 7 | 2.66-2.98 s (mimalloc 0.07 s); 1.49-1.53 s; 0.108 / 0.623 / 0.908 s | 0.59-0.65 s; 0.52-0.58 s (mimalloc 0.08-0.10 s); 0.070 / 0.614 / 0.871 s |
 //! | a refill drains spans with remote frees one at a time, until its class has a chunk (the store, until a free chunk fits), instead of all of them | `sort_dedup` 2 threads, phase `uppercase` (2 runs); `xmalloc` / `prodcons` / `thread-churn` / `larson`, 1 thread, estimated cycles | 0.60-0.64 s; 509 / 1,219 / 538 / 1,315 M | 0.18-0.21 s (mimalloc 0.08-0.10 s); 509 / 1,219 / 538 / 1,315 M |
 //! | the pool keeps free runs resident, and mapped, up to half the bytes in live pool blocks when that is more than twice the largest block freed (`WARM_SHARE`; the retain bound too) | `big-replace`, 1 thread, scale 3: page faults / time / peak RSS (`perf stat`, 2 runs each, interleaved; glibc 341k / 1.6-2.0 s / 556 MB) | 763-771k / 2.74-2.80 s / 463 MB | 293k / 1.34-1.51 s / 522-526 MB |
+//! | a full cache class flushes at most one batch (256 chunks) of its newest chunks, not half its limit: the walk down its list touches chunks freed since it last overflowed, still in the CPU's caches, where half of a class grown to 262,144 chunks was 4 MiB of cold lines (98% of `flush`'s `perf` samples were that walk's loads) | a test program: one thread makes 4 million Strings of 17 to 40 bytes, shuffles them and drops them (mean of 3 drops per run, 2 runs); the same at 2 threads, a parallel drop of a shuffled clone; `sort_dedup` 2 threads, one run each; the suite under cachegrind | 3.0-3.1 s; 0.59-0.71 s; `drop the clone` 0.53 s | 2.0-2.1 s (mimalloc 0.13, glibc 0.67, jemalloc 0.12 s); 0.45 s; 0.37 s; 17 workloads within 0.1%. With the next row, three interleaved runs after the suite run: 2.17-2.52 -> 1.52-1.69 s; 0.68-0.77 -> 0.51-0.61 s (mimalloc 0.09 s, glibc 0.41-0.49 s) |
+//! | a flush joins the chunks of its batch that lie end to end (freed in ascending or descending address order) into one chunk before the store sees them, tags checked per chunk: one store insert per run instead of one per block, each of which moved the growing free chunk from size bin to size bin | `binary_trees` depth 18, 1 thread, cachegrind: instructions / estimated cycles; the suite | 9.75 G / 13.19 G | 9.33 G / 12.77 G; 17 workloads within 0.7% (`live-100k` 413 -> 416 M) |
 //!
 //! ## Tried and not kept
 //!
+//! - **Setting a full class's overflow aside per span** (an owner-only list
+//!   in each span's header, taken back a span at a time when the arena needs
+//!   memory, switches its cache off or its thread exits), to give the store
+//!   its frees grouped by span instead of at random: no gain on the test
+//!   program above (one thread dropping 4 million shuffled Strings: 1.67 and
+//!   1.84 s against 1.78 and 2.16 s without it, with the chunks of a span
+//!   freed in address order through a bitmap; at two threads the work moved
+//!   to the next allocations, 0.66 -> 0.82 s). The store's cost is in its
+//!   doubly linked bins and address links, touched per chunk either way. The
+//!   same through the atomic remote lists was worse (1.09-1.11 s against
+//!   0.89-0.92 s for a drop at two threads): their locked instructions keep
+//!   the frees' cache misses from overlapping. Not kept.
+//! - **Taking back remote frees lazily** (a refill takes only chunks of its
+//!   size from a span's list, up to half the class's limit, and leaves the
+//!   rest of the list for the next; at most 1 KiB of other sizes per refill;
+//!   an allocation the store must serve drains into the store past the
+//!   cache): the remote-free reproducer below took 0.44-0.53 s against
+//!   0.35-0.47 s without it (its maker allocates 32-byte chunks, the frees
+//!   are 48-byte ones: the maker's refills then carve one chunk at a time
+//!   from the 48-byte fragments the others leave in the store), and `xmalloc`
+//!   509 -> 513 M estimated cycles. Not kept.
+//! - **Prefetching the neighbours of the chunk four places on in a flush**:
+//!   no change on the test program above (0.50-0.52 s against 0.45-0.46 s
+//!   for the two-thread drop).
 //! - **Giving the cache's growth back a class at a time** before a new span
 //!   (the class holding the most over its base limit first, until a free
 //!   chunk fits, instead of every class at once): no change under cachegrind
@@ -433,8 +471,9 @@
 //! time as it needs them, but in a reproducer (a thread frees 3 million of
 //! another's Strings in random order, then the maker allocates 750,000 new
 //! ones and a growing vector) the maker still takes every pending free back
-//! before it is done (0.52-0.66 s, mimalloc 0.07 s; the statistics show
-//! none left pending). Counters added for the measurement (not kept) show
+//! before it is done (three interleaved runs: 0.58-0.70 s on f395df5,
+//! 0.47-0.57 s on bd9b9c2, where a full class flushes one batch of its
+//! newest chunks; mimalloc 0.06 s; the statistics show none left pending). Counters added for the measurement (not kept) show
 //! how. A refill drains spans until its own class has a chunk, so when the
 //! pending frees are all of other classes one allocation drains them all: a
 //! 64-byte allocation made right after the frees (the counters' own) drained
@@ -456,9 +495,17 @@
 //! switched off (0.52-0.56 s). The frees themselves
 //! read each block's header, a cache miss where the blocks are freed in
 //! random order, where mimalloc's write the block's first word (`drop the
-//! clone` 0.60-0.89 s, mimalloc 0.10-0.16 s); medium blocks above 128 KiB
+//! clone` 0.60-0.89 s, mimalloc 0.10-0.16 s), and once a thread drops more
+//! small blocks than its cache holds (16 MiB of growth), each further one is
+//! a coalescing insert into the address-sorted store whose size bins and
+//! address links touch three or four lines at random: one thread dropping 4
+//! million shuffled Strings took 1.52-1.69 s in this round's test program
+//! (2.17-2.52 s before its flush change, three interleaved runs each), glibc
+//! 0.56-0.58 s (its fast bins leave small chunks uncoalesced), mimalloc
+//! 0.13-0.15 s, jemalloc 0.08-0.11 s; medium blocks above 128 KiB
 //! share the pool lock (`churn-medium` at 2 threads: 0.25 acquisitions per
-//! operation, 8.7-21.5% contended over three runs on 05e0818, 6.6-7.1% over
+//! operation, 8.3-20.3% contended over three runs on bd9b9c2, 8.7-21.5% on
+//! 05e0818, 6.6-7.1% over
 //! three on 6e9f0d1, 10-20% over three on 873061b: the share moves with the
 //! host), and blocks over 1 KiB that the medium tier does not hold pay a
 //! split and a coalescing insert whose address-ordered links touch distant

@@ -22,9 +22,11 @@
 //!
 //! # What `cargo test` runs
 //!
-//! - unit tests of the span free list, the arena store and cache, and the page
-//!   pool, with `check()` after every step (`src/tests.rs`), and of the size
-//!   arithmetic;
+//! - unit tests of the span free list, the arena store and cache (a flush
+//!   joining chunks freed end to end, in either order, into one store chunk,
+//!   and leaving chunks freed apart as they were; a refill taking back remote
+//!   frees only as far as it needs), and the page pool, with `check()` after
+//!   every step (`src/tests.rs`), and of the size arithmetic;
 //! - a `proptest` model (`tests/model.rs`): random programs of alloc,
 //!   `alloc_zeroed`, realloc and free, sizes 1 B to 8 MiB, alignments 1 B to
 //!   2 MiB, patterns checked before every free and move, no overlap, invariants
@@ -164,7 +166,14 @@
 //! real-program tests included). On commit c0e568d (the cache growth, warm
 //! park, medium tier and warm pool runs of 2026-11-30): one full `cargo test`,
 //! then every test binary but `preload`, with `preload -- stress fork`, three
-//! more times in a row, as CI's repeated runs do.
+//! more times in a row, as CI's repeated runs do. On bd9b9c2 (the flush
+//! changes of 2026-11-30) such a loop failed once:
+//! `secure_mode_reports_each_misuse`, whose overflow probes stored the byte 1
+//! past a block. The canary byte there is random per block, and when it was 1
+//! already the store changed nothing and no report came (about one run in 256
+//! per probe). The probes now change the byte by xor, as the underflow probe
+//! did (8f6a257); a write of the very value a canary byte holds stays
+//! undetectable, by this canary or any other.
 //!
 //! A threaded test that passes once proves little. The repeated runs of
 //! `.ci/run` take every test binary except `preload` (whose real-program tests
