@@ -310,6 +310,27 @@ fn flushes_join_chunks_freed_end_to_end() {
     let cls = class_of_chunk(s);
     let n = 100;
     assert!(n <= class_limit(cls) as usize);
+    let free = |blocks: &[*mut u8]| {
+        for &p in blocks {
+            // SAFETY: p is a live block of this arena.
+            unsafe { t.a().free_local(p, &mut Global) };
+        }
+    };
+    let flush_class = || {
+        let count = t.a().cache[cls].count();
+        // SAFETY: the test owns the arena.
+        unsafe { t.a().flush(cls, count, &mut Global) };
+    };
+    // The size of the free chunk at payload `p`'s header.
+    let free_size = |p: *mut u8| {
+        let c = p.wrapping_sub(HDR);
+        // SAFETY: c is a chunk header of this arena's span.
+        unsafe {
+            let k = span::key_of(c);
+            assert!(span::is_free(c, k));
+            span::size(c, k)
+        }
+    };
     // A live block before and after each run, so that the run's chunk has no
     // free neighbour to merge with in the store.
     for descending in [false, true] {
@@ -323,53 +344,25 @@ fn flushes_join_chunks_freed_end_to_end() {
         } else {
             run.to_vec()
         };
-        for &p in &order {
-            // SAFETY: p is a live block of this arena.
-            unsafe { t.a().free_local(p, &mut Global) };
-        }
+        free(&order);
         assert_eq!(t.a().cache[cls].count() as usize, n);
-        // SAFETY: the test owns the arena.
-        unsafe { t.a().flush(cls, n as u32, &mut Global) };
-        let c = run[0].wrapping_sub(HDR);
-        // SAFETY: c is a chunk header of this arena's span.
-        unsafe {
-            let k = span::key_of(c);
-            assert!(span::is_free(c, k));
-            assert_eq!(span::size(c, k), n * s, "one chunk for the run");
-        }
+        flush_class();
+        assert_eq!(free_size(run[0]), n * s, "one chunk for the run");
         t.check();
-        for p in [b[0], b[n + 1]] {
-            // SAFETY: p is a live block of this arena.
-            unsafe { t.a().free_local(p, &mut Global) };
-        }
-        let count = t.a().cache[cls].count();
-        // SAFETY: the test owns the arena.
-        unsafe { t.a().flush(cls, count, &mut Global) };
+        free(&[b[0], b[n + 1]]);
+        flush_class();
     }
     // Chunks freed apart (every other one) stay apart.
     let b = t.blocks(2 * n + 1, s);
     let apart: Vec<*mut u8> = b.iter().copied().skip(1).step_by(2).collect();
+    free(&apart);
+    flush_class();
     for &p in &apart {
-        // SAFETY: p is a live block of this arena.
-        unsafe { t.a().free_local(p, &mut Global) };
-    }
-    let count = t.a().cache[cls].count();
-    // SAFETY: the test owns the arena.
-    unsafe { t.a().flush(cls, count, &mut Global) };
-    for &p in &apart {
-        let c = p.wrapping_sub(HDR);
-        // SAFETY: c is a chunk header of this arena's span.
-        unsafe {
-            let k = span::key_of(c);
-            assert!(span::is_free(c, k));
-            assert_eq!(span::size(c, k), s);
-        }
+        assert_eq!(free_size(p), s);
     }
     t.check();
-    for p in b.iter().copied().step_by(2) {
-        // SAFETY: p is a live block of this arena.
-        unsafe { t.a().free_local(p, &mut Global) };
-    }
+    let kept: Vec<*mut u8> = b.iter().copied().step_by(2).collect();
+    free(&kept);
     t.check();
 }
 
