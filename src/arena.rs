@@ -10,7 +10,10 @@
 //! list (see `span`), which is where splitting and coalescing happen, and the
 //! arena's size bins (doubly linked, with a bitmap of non-empty bins), which find a
 //! fitting chunk in O(1). The cache holds up to `class_limit` chunks of each size up
-//! to `CACHE_MAX_CHUNK`; to the store they are in use.
+//! to `CACHE_MAX_CHUNK`; to the store they are in use. So are *loose* chunks: what
+//! a full cache class sheds is marked free in place and counted on its span, and
+//! a *sweep* of the span merges it into the store later, in one pass over the
+//! span in address order (see `Arena::loosen`).
 //!
 //! Invariants (checked by [`Arena::check`]): every span on `spans` has `arena ==
 //! self` and passes `Span::check`; a chunk is in bin `b` iff it is free and
@@ -19,12 +22,13 @@
 //! flag, linked through encoded pointers (see [`Arena::link_key`]), and its limit
 //! is its base `class_limit` doubled at most `log2(CACHE_GROW)` times, the
 //! doublings adding up to `grown` bytes, at most `CACHE_GROWN_MAX`; `spare` is null
-//! or one of `spans` whose only chunk is free.
+//! or one of `spans` whose only chunk is free; `loose` lists exactly the spans
+//! with loose chunks, whose `loose` bytes add up to `loose_bytes`.
 
 use crate::os::PAGE;
 use crate::purge::PurgeClock;
 use crate::size::*;
-use crate::span::{self, Span, CACHED, FENCE, FIRST, FREE, FULL};
+use crate::span::{self, Span, CACHED, FENCE, FIRST, FREE, FULL, LOOSE};
 use core::ptr::{self, null_mut};
 use core::sync::atomic::Ordering;
 
@@ -64,6 +68,15 @@ const REFILL_BYTES: usize = 8 * 1024;
 
 /// Chunks a flush takes at a time (a stack array of this many addresses).
 const FLUSH_BATCH: usize = 256;
+
+/// A span is swept as soon as it holds this many bytes of loose chunks
+/// (see [`Arena::loosen`]).
+const SWEEP_AT: usize = SPAN / 4;
+
+/// When the store has no fit, spans with at least this many loose bytes are
+/// swept before the arena takes a new span; fewer wait for more (a sweep
+/// reads every header of its span).
+const SWEEP_MIN: usize = SPAN / 16;
 
 /// Smallest free chunk that may hold a whole page past its links.
 const PURGE_MIN_CHUNK: usize = PAGE + MIN_CHUNK;
@@ -135,6 +148,10 @@ pub struct Arena {
     purge: PurgeClock,
     /// The cache is switched off (every limit 0) while the arena is sparse.
     uncached: bool,
+    /// Spans with loose chunks (linked through their `loose_next` and
+    /// `loose_prev`), and the bytes of loose chunks in all of them.
+    loose: *mut Span,
+    pub loose_bytes: usize,
     /// Bytes of room the cache classes have gained by growing: the sum over
     /// classes of `(limit - class_limit) * chunk size` (see `CACHE_GROW`).
     grown: usize,

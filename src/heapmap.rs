@@ -33,7 +33,7 @@ use crate::os::{self, FdOut, PAGE};
 use crate::pool::PoolInner;
 use crate::registry;
 use crate::size::{MIN_CHUNK, SPAN, UNIT};
-use crate::span::{self, Span, CACHED, FENCE, FIRST, FREE, SIZE_MASK};
+use crate::span::{self, Span, CACHED, FENCE, FIRST, FREE, LOOSE, SIZE_MASK};
 use crate::stats::Bytes;
 use core::ffi::CStr;
 use core::fmt::{self, Write};
@@ -524,7 +524,7 @@ impl<'a> Painter<'a> {
             if s < MIN_CHUNK || s % UNIT != 0 || s > FENCE - off {
                 break;
             }
-            if h & FREE != 0 {
+            if h & LOOSE == FREE {
                 // Its released pages, drawn where they are when it is wholly
                 // released, else (a count only) from the front of its interior.
                 // SAFETY: as above; the field is read, not trusted.
@@ -536,6 +536,7 @@ impl<'a> Painter<'a> {
                 self.paint(Cat::Released, r);
                 self.paint(Cat::Free, s - head - r);
             } else if h & CACHED != 0 {
+                // (Loose chunks too: freed, held by the arena outside its store.)
                 self.paint(Cat::Cached, s);
             } else {
                 self.paint(Cat::Used, s);

@@ -18,11 +18,15 @@
 //! Invariants (checked by [`Span::check`]):
 //! - chunks tile `[FIRST, FENCE)` exactly; each header's `prev_size` is the size of
 //!   the chunk before it (0 for the first);
-//! - a chunk has the `FREE` flag iff its start bit is set in `bitmap`, and iff it is
-//!   on the address list; no two free chunks are neighbours (fully coalesced);
+//! - a chunk is free (the `FREE` flag without `CACHED`) iff its start bit is set in
+//!   `bitmap`, and iff it is on the address list; no two free chunks are
+//!   neighbours (fully coalesced);
 //! - the address list, from `first_free` along `addr_next`, visits the free chunks in
 //!   strictly increasing address order, and `addr_prev` mirrors `addr_next`;
-//! - `summary` bit `w` is set iff `bitmap[w] != 0`.
+//! - `summary` bit `w` is set iff `bitmap[w] != 0`;
+//! - `loose` is the sum of the sizes of the chunks with both flags (loose chunks,
+//!   which may neighbour free or loose chunks), `used` of the chunks that are not
+//!   free.
 //!
 //! The bitmap is an index over the sorted list: it finds a new free chunk's
 //! predecessor on the list in a few word operations, so inserting stays O(1) however
@@ -40,6 +44,11 @@ pub const FREE: u64 = 1 << 31;
 /// (freed, not yet in the store). Toggled by xor on the fast paths, so `free`'s
 /// range check sends a second free of it to the slow path, which reports it.
 pub const CACHED: u64 = 1 << 30;
+/// Both flags together: the chunk is *loose*, freed by its owner past a full
+/// cache class and set aside in place, not yet merged into the store (see
+/// `Arena::loosen`). `free` rejects it as it rejects a cached chunk; the store
+/// takes it for in use until a sweep of its span merges it.
+pub const LOOSE: u64 = FREE | CACHED;
 /// Header flag: the block is a pool or huge block, not a span chunk (see `large`).
 pub const LARGE: u64 = 2;
 /// Mask of a header's size field.
@@ -66,10 +75,23 @@ pub struct Span {
     _pad: [u16; 3],
     /// The owning arena's key (see the module docs).
     pub key: u64,
+    /// Neighbours on the owning arena's list of spans with loose chunks (see
+    /// [`LOOSE`]), valid while `loose` is not 0.
+    pub loose_next: *mut Span,
+    pub loose_prev: *mut Span,
     /// Blocks of this span freed by other threads (see `remote`), on a cache
     /// line of its own.
     pub pending: Pending,
     summary: [u64; SUMMARY],
+    /// Bytes of the span's chunks that are not free (in use, cached or loose),
+    /// and of its loose chunks. (Beside `summary`, on the line that every
+    /// change to the free chunks writes.)
+    pub used: u32,
+    pub loose: u32,
+    /// Offsets of the lowest and the highest loose chunk (valid while `loose`
+    /// is not 0): a sweep walks from one to the other.
+    pub loose_lo: u32,
+    pub loose_hi: u32,
     bitmap: [u64; WORDS],
 }
 
@@ -106,9 +128,10 @@ unsafe fn put_hdr(c: *mut u8, v: u64, k: u64) {
 pub unsafe fn size(c: *mut u8, k: u64) -> usize {
     (hdr(c, k) & SIZE_MASK) as usize
 }
+/// Whether chunk `c` is free and in the store (not loose).
 #[inline(always)]
 pub unsafe fn is_free(c: *mut u8, k: u64) -> bool {
-    hdr(c, k) & FREE != 0
+    hdr(c, k) & LOOSE == FREE
 }
 #[inline(always)]
 pub unsafe fn prev_size(c: *mut u8, k: u64) -> usize {
@@ -248,6 +271,12 @@ impl Span {
         (*s).next = core::ptr::null_mut();
         (*s).prev = core::ptr::null_mut();
         (*s).first_free = 0;
+        (*s).used = 0;
+        (*s).loose = 0;
+        (*s).loose_lo = 0;
+        (*s).loose_hi = 0;
+        (*s).loose_next = core::ptr::null_mut();
+        (*s).loose_prev = core::ptr::null_mut();
         core::ptr::write(&mut (*s).pending, Pending::new());
         (*s).summary = [0; SUMMARY];
         (*s).bitmap = [0; WORDS];
@@ -405,6 +434,7 @@ impl Span {
         let mut prev_free = false;
         let mut free_bytes = 0;
         let mut free_count = 0usize;
+        let mut loose = 0;
         while off < FENCE {
             let c = base.add(off);
             let s = size(c, k);
@@ -415,6 +445,9 @@ impl Span {
                 return Err("prev_size does not match the chunk before");
             }
             let f = is_free(c, k);
+            if hdr(c, k) & LOOSE == LOOSE {
+                loose += s;
+            }
             if hdr(c, k) & LARGE != 0 {
                 return Err("LARGE flag on a span chunk");
             }
@@ -435,6 +468,12 @@ impl Span {
         }
         if off != FENCE || prev_size(base.add(FENCE), k) != prev || size(base.add(FENCE), k) != 0 {
             return Err("chunks do not tile the span up to the fence");
+        }
+        if loose != self.loose as usize {
+            return Err("loose bytes do not match the loose chunks");
+        }
+        if FULL - free_bytes != self.used as usize {
+            return Err("used bytes do not match the chunks");
         }
         for w in 0..WORDS {
             let bit = self.summary[w / 64] >> (w % 64) & 1 == 1;

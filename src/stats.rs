@@ -95,7 +95,8 @@ unsafe fn read_arena_once(a: *const Arena) -> Stats {
     let mut s = Stats::default();
     let c = read_volatile(&(*a).counters);
     let mut cached = 0u64;
-    let mut cached_bytes = read_volatile(&(*a).medium_bytes);
+    // (Loose chunks count as cached: freed, held by the arena, not yet in its store.)
+    let mut cached_bytes = read_volatile(&(*a).medium_bytes) + read_volatile(&(*a).loose_bytes);
     for cls in CACHED_CLASSES {
         let bin = read_volatile(&(*a).cache[cls]);
         let n = bin.limit.saturating_sub(bin.room) as usize;

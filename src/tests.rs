@@ -452,6 +452,82 @@ fn cache_classes_grow_under_bulk_frees_within_their_bounds() {
     }
 }
 
+/// Frees past a full cache class are set aside loose in their spans, not
+/// merged one by one: the store sweeps spans holding enough of them before it
+/// takes a new span, and a span whose chunks are all free or loose goes back
+/// to the pool without a sweep being asked for. `check()` verifies the loose
+/// counts of every span and the arena after each step.
+#[test]
+fn overflowing_frees_are_set_aside_loose_and_swept() {
+    let t = TestArena::cached();
+    let cls = class_of_chunk(48);
+    let most = (class_limit(cls) * CACHE_GROW) as usize;
+    // As many 48-byte blocks as the class holds at its most (`a`), then 1,024
+    // more (`b`), carved one after another. (The last block carved from a span
+    // may take the span's few bytes left as well: those stay live until the
+    // end, with the rest.)
+    // SAFETY: p is a live block of this arena.
+    let size = |p: *mut u8| unsafe { span::size(p.sub(HDR), t.a().key) };
+    // Live data enough to keep the arena dense (see `Arena::sparse`) when the
+    // class is full.
+    let mut rest = t.blocks(40_000, 64);
+    let (exact, odd): (Vec<*mut u8>, Vec<*mut u8>) = t
+        .blocks(most + 1100, 48)
+        .into_iter()
+        .partition(|&p| size(p) == 48);
+    rest.extend_from_slice(&odd);
+    let (a, b) = exact.split_at(most);
+    let (b, more) = b.split_at(1024);
+    rest.extend_from_slice(more);
+    // No free chunk of 16 KiB is left in the store: 8 KiB fillers soak it up.
+    let mut fillers = Vec::new();
+    while t.check() >= 16 * 1024 {
+        fillers.extend(t.blocks(1, 8 * 1024));
+    }
+    for &p in a {
+        // SAFETY: p is a live block of this arena.
+        unsafe { t.a().free_local(p, &mut Global) };
+    }
+    assert_eq!(t.a().cache[cls].count() as usize, most);
+    assert_eq!(t.a().loose_bytes, 0);
+    // Each free of `b` finds the class full: it sheds its 256 newest chunks,
+    // loose (four times, 1,024 chunks in all), and takes the free.
+    for &p in b {
+        // SAFETY: as above.
+        unsafe { t.a().free_local(p, &mut Global) };
+    }
+    t.check();
+    assert_eq!(t.a().cache[cls].count() as usize, most);
+    assert_eq!(t.a().loose_bytes, 1024 * 48);
+    // A request no free chunk fits: the loose chunks (end to end, at most two
+    // spans) are swept into one free chunk that fits it, and no span is taken.
+    let spans = t.a().nspans;
+    let big = t.blocks(1, 16 * 1024)[0];
+    t.check();
+    assert_eq!(t.a().nspans, spans);
+    assert!(t.a().loose_bytes < 1024 * 48 - 16 * 1024);
+    // With the cache off, every freed small block is set aside loose; each span
+    // goes back to the pool once its last block is freed, however that block
+    // goes (loose or into the store).
+    // SAFETY: the test owns the arena; every pointer is a live block of it.
+    unsafe {
+        t.a().set_uncached(true, &mut Global);
+        t.check();
+        t.a().free_local(big, &mut Global);
+        for p in rest {
+            t.a().free_local(p, &mut Global);
+        }
+        t.check();
+        for p in fillers {
+            t.a().free_local(p, &mut Global);
+            t.check();
+        }
+    }
+    t.check();
+    assert_eq!(t.a().loose_bytes, 0);
+    assert!(t.a().nspans <= 1, "{} spans left", t.a().nspans);
+}
+
 /// An exiting thread's arena keeps its cache warm (at base limits) while dense,
 /// and is emptied into the store when sparse.
 #[test]

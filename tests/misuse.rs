@@ -28,6 +28,18 @@ unsafe fn commit(case: &str) {
             free(p);
             free(p);
         }
+        "double-free-loose" => {
+            // More small blocks than a thread's cache holds, freed in order: the
+            // cache sheds the newest ones, loose (or a sweep merges them into
+            // the store, or their span goes back to the pool); one of them is
+            // freed again.
+            let n = 400_000;
+            let v: Vec<usize> = (0..n).map(|_| malloc(40) as usize).collect();
+            for &p in &v {
+                free(p as *mut u8);
+            }
+            free(v[n - 300] as *mut u8);
+        }
         "double-free-pool" => {
             let p = malloc(300 * 1024);
             free(p);
@@ -475,6 +487,7 @@ fn default_cases() -> Vec<(&'static str, &'static str)> {
     vec![
         ("double-free-cached", DOUBLE),
         ("double-free-stored", DOUBLE),
+        ("double-free-loose", DOUBLE),
         ("double-free-pool", DOUBLE),
         ("double-free-pool-after-realloc", DOUBLE),
         ("double-free-cross-thread", DOUBLE),

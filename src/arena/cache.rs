@@ -98,8 +98,9 @@ impl Arena {
     }
 
     /// Frees payload `p` of this arena from its owner thread: into the cache when
-    /// there is room (growing a full class, or flushing its newest chunks
-    /// first: see `overflow_batch`), else into the store.
+    /// there is room (growing a full class, or setting its newest chunks aside
+    /// loose first: see `overflow_batch` and `loosen`); with the cache off, loose
+    /// (into the store in secure mode) if small, else into the store.
     ///
     /// # Safety
     /// `p` is a live block of this arena; the caller owns the arena.
@@ -113,13 +114,17 @@ impl Arena {
                     // (Only `refill`, an owner allocating, turns the cache back on:
                     // a parked arena draining remote frees must keep it off.)
                     self.set_uncached(true, src);
-                    let sp = self.free_chunk(c);
-                    if !sp.is_null() {
-                        src.give_span(sp as *mut u8);
+                    if crate::config::secure() {
+                        let sp = self.free_chunk(c);
+                        if !sp.is_null() {
+                            src.give_span(sp as *mut u8);
+                        }
+                    } else {
+                        self.loosen(c, src);
                     }
                     return;
                 }
-                self.flush(cls, overflow_batch(self.cache[cls].limit), src);
+                self.flush_to(cls, overflow_batch(self.cache[cls].limit), true, src);
             }
             self.cache_push(cls, p);
             return;
@@ -223,7 +228,7 @@ impl Arena {
 
     /// Bytes held in the cache.
     pub(super) fn cached_bytes(&self) -> usize {
-        let mut b = self.medium_bytes;
+        let mut b = self.medium_bytes + self.loose_bytes;
         for cls in CACHED_CLASSES {
             b += self.cache[cls].count() as usize * class_chunk(cls);
         }
@@ -254,10 +259,13 @@ impl Arena {
         if off {
             self.medium_flush(src);
         }
+        // (Set aside loose: each span goes back to the pool when its last
+        // block does, see `loosen`.)
+        let loose = !crate::config::secure();
         for cls in CACHED_CLASSES {
             let n = self.cache[cls].count();
             if n > 0 {
-                self.flush(cls, n, src);
+                self.flush_to(cls, n, loose, src);
             }
             let bin = &mut self.cache[cls];
             bin.limit = if off { 0 } else { class_limit(cls) };
@@ -273,6 +281,12 @@ impl Arena {
     /// address found more runs but cost more than it saved on random-order
     /// frees, under callgrind.)
     pub unsafe fn flush(&mut self, cls: usize, n: u32, src: &mut impl SpanSource) {
+        self.flush_to(cls, n, false, src);
+    }
+
+    /// [`Arena::flush`], setting the chunks aside as loose (see
+    /// [`Arena::loosen`]) instead of merging each into the store if `loose`.
+    unsafe fn flush_to(&mut self, cls: usize, n: u32, loose: bool, src: &mut impl SpanSource) {
         self.counters.flushes += 1;
         let mut batch = [0usize; FLUSH_BATCH];
         let mut left = n as usize;
@@ -315,6 +329,10 @@ impl Arena {
                     let j = self.join_run(&mut batch[..k], i);
                     let c = batch[i] as *mut u8;
                     i = j;
+                    if loose {
+                        self.loosen(c, src);
+                        continue;
+                    }
                     c
                 };
                 let sp = self.free_chunk(c);
@@ -379,6 +397,7 @@ impl Arena {
     /// are drained either way.
     pub unsafe fn retire(&mut self, src: &mut impl SpanSource) {
         self.drain_remote(src);
+        self.sweep_all(0, src);
         if self.uncached || !self.dense() {
             return self.flush_all(src);
         }
@@ -416,6 +435,7 @@ impl Arena {
     pub unsafe fn flush_all(&mut self, src: &mut impl SpanSource) {
         self.set_uncached(true, src);
         self.drain_remote(src);
+        self.sweep_all(0, src);
         let sp = self.spare;
         if !sp.is_null() {
             self.spare = null_mut();
@@ -426,8 +446,8 @@ impl Arena {
     }
 }
 
-/// Chunks a full class of limit `limit` flushes before taking a free: half of
-/// it, but at most one batch. The flush walks the class's list from its newest
+/// Chunks a full class of limit `limit` sheds (loose) before taking a free:
+/// half of it, but at most one batch. The flush walks the class's list from its newest
 /// chunk, so it walks chunks freed since the class last overflowed: a batch of
 /// them is still in the CPU's caches. (Half of a class grown to 262,144 chunks
 /// was a walk of 4 MiB of cold lines, a cache miss per chunk: 98% of the

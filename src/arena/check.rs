@@ -57,9 +57,13 @@ impl Arena {
         let mut n = 0;
         let mut sp = self.spans;
         let mut spare_seen = self.spare.is_null();
+        let mut loose_spans = 0;
         while !sp.is_null() {
             if owner(sp, Ordering::Relaxed) != me {
                 return Err("span on the list owned by another arena");
+            }
+            if (*sp).loose != 0 {
+                loose_spans += 1;
             }
             free += (*sp).check()?;
             for c in (*sp).free_chunks() {
@@ -107,6 +111,20 @@ impl Arena {
         }
         if !spare_seen {
             return Err("spare span not on the span list");
+        }
+        let (mut loose, mut listed, mut prev) = (0, 0, null_mut());
+        let mut x = self.loose;
+        while !x.is_null() && listed <= loose_spans {
+            if owner(x, Ordering::Relaxed) != me || (*x).loose == 0 || (*x).loose_prev != prev {
+                return Err("loose list holds a wrong span or broken links");
+            }
+            loose += (*x).loose as usize;
+            listed += 1;
+            prev = x;
+            x = (*x).loose_next;
+        }
+        if listed != loose_spans || loose != self.loose_bytes {
+            return Err("loose list and spans disagree");
         }
         let mut in_bins = 0usize;
         for b in 0..NBINS {

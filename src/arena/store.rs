@@ -4,6 +4,28 @@
 
 use super::*;
 
+/// A run of loose and free neighbours that a sweep is gathering: its first
+/// chunk, that chunk's size if it is a free one (0 if loose), its length so
+/// far, the bytes of loose chunks in it, and the released pages of the free
+/// chunks in it.
+struct Run {
+    start: *mut u8,
+    first: usize,
+    len: usize,
+    loose: usize,
+    released: u32,
+}
+
+impl Run {
+    const NONE: Run = Run {
+        start: null_mut(),
+        first: 0,
+        len: 0,
+        loose: 0,
+        released: 0,
+    };
+}
+
 impl Arena {
     // ---- size bins ------------------------------------------------------------------
 
@@ -93,6 +115,7 @@ impl Arena {
         let mut s = span::size(c, self.key);
         let freed = s;
         self.used -= s;
+        (*span::span_of(c)).used -= s as u32;
         let next = c.add(s);
         self.check_tags(c, s);
         let ps = span::prev_size(c, self.key);
@@ -134,10 +157,176 @@ impl Arena {
         if s >= PURGE_MIN_CHUNK {
             self.purge.dirty += freed;
         }
+        let sp = span::span_of(c);
         if s == empty_chunk() {
-            return self.span_emptied(span::span_of(c));
+            return self.span_emptied(sp);
+        }
+        if (*sp).loose != 0 && (*sp).loose == (*sp).used {
+            // Only loose chunks are left in use: the span is free once swept.
+            return self.sweep(sp);
         }
         null_mut()
+    }
+
+    // ---- loose chunks and sweeps -----------------------------------------------------
+
+    /// Sets in-use chunk `c` aside as loose: marked free in place (both flags)
+    /// and counted on its span, not merged. A program that frees more small
+    /// blocks than its cache holds (a big structure dropped in random order)
+    /// then pays one header write per block here instead of a coalescing
+    /// insert, whose size-bin and address-list neighbours lie anywhere in the
+    /// arena (a cache miss each). The span is swept when its loose bytes reach
+    /// [`SWEEP_AT`], when the store has no fit, and before the cache is
+    /// switched off. Boundary tags are checked here, as `free_chunk` checks
+    /// them.
+    ///
+    /// # Safety
+    /// `c` is an in-use chunk of a span of this arena, not in any cache.
+    pub(super) unsafe fn loosen(&mut self, c: *mut u8, src: &mut impl SpanSource) {
+        let s = span::size(c, self.key);
+        self.check_tags(c, s);
+        span::set_size(c, s, LOOSE, self.key);
+        let sp = span::span_of(c);
+        let off = (c as usize - sp as usize) as u32;
+        if (*sp).loose == 0 {
+            (*sp).loose_lo = off;
+            (*sp).loose_hi = off;
+            (*sp).loose_prev = null_mut();
+            (*sp).loose_next = self.loose;
+            if !self.loose.is_null() {
+                (*self.loose).loose_prev = sp;
+            }
+            self.loose = sp;
+        } else {
+            (*sp).loose_lo = (*sp).loose_lo.min(off);
+            (*sp).loose_hi = (*sp).loose_hi.max(off);
+        }
+        (*sp).loose += s as u32;
+        self.loose_bytes += s;
+        // (A span whose chunks are all free or loose is swept at once: it goes
+        // back to the pool, or becomes the spare, as `free_chunk` would leave it.)
+        if (*sp).loose as usize >= SWEEP_AT || (*sp).loose == (*sp).used {
+            self.sweep_give(sp, src);
+        }
+    }
+
+    /// Sweeps every span with at least `min` loose bytes; true if it swept any.
+    pub(super) unsafe fn sweep_all(&mut self, min: usize, src: &mut impl SpanSource) -> bool {
+        let mut any = false;
+        let mut sp = self.loose;
+        while !sp.is_null() {
+            let next = (*sp).loose_next;
+            if (*sp).loose as usize >= min {
+                self.sweep_give(sp, src);
+                any = true;
+            }
+            sp = next;
+        }
+        any
+    }
+
+    /// [`Arena::sweep`], giving the span back to `src` if it left it wholly free.
+    unsafe fn sweep_give(&mut self, sp: *mut Span, src: &mut impl SpanSource) {
+        let sp = self.sweep(sp);
+        if !sp.is_null() {
+            src.give_span(sp as *mut u8);
+        }
+    }
+
+    /// Merges the loose chunks of span `sp` into the store: one pass over its
+    /// chunks in address order (those between its lowest and its highest
+    /// loose chunk), each run of loose and free neighbours becoming
+    /// one free chunk (it keeps the list place of a free chunk at its start).
+    /// Returns the span, unlinked, if it is then wholly free and must go back
+    /// to the pool (not kept as the spare), else null.
+    ///
+    /// # Safety
+    /// `sp` is a span of this arena with loose chunks.
+    unsafe fn sweep(&mut self, sp: *mut Span) -> *mut Span {
+        let (p, n) = ((*sp).loose_prev, (*sp).loose_next);
+        if p.is_null() {
+            self.loose = n;
+        } else {
+            (*p).loose_next = n;
+        }
+        if !n.is_null() {
+            (*n).loose_prev = p;
+        }
+        self.loose_bytes -= (*sp).loose as usize;
+        (*sp).loose = 0;
+        let base = sp as *mut u8;
+        let mut run = Run::NONE;
+        // From the lowest loose chunk (or the free chunk before it) to the
+        // first chunk in use past the highest. (The fence is in use.)
+        let (mut off, hi) = ((*sp).loose_lo as usize, (*sp).loose_hi as usize);
+        let ps = span::prev_size(base.add(off), self.key);
+        if ps != 0 && span::is_free(base.add(off - ps), self.key) {
+            off -= ps;
+        }
+        while off <= FENCE {
+            let c = base.add(off);
+            let h = span::hdr(c, self.key);
+            let s = (h & span::SIZE_MASK) as usize;
+            let state = h & LOOSE;
+            if state == LOOSE || state == FREE {
+                if run.start.is_null() {
+                    let free = state == FREE;
+                    run = Run {
+                        start: c,
+                        first: if free { s } else { 0 },
+                        len: 0,
+                        loose: 0,
+                        released: if free { span::released(c) } else { 0 },
+                    };
+                } else {
+                    if state == FREE {
+                        // (Its released pages stay released, inside the run.)
+                        let rn = span::released(c);
+                        self.store_take(c);
+                        self.released += rn as usize * PAGE;
+                        run.released += rn;
+                    }
+                    span::bury(c);
+                }
+                if state == LOOSE {
+                    run.loose += s;
+                }
+                run.len += s;
+            } else {
+                if !run.start.is_null() {
+                    if self.end_run(&run) {
+                        // (The run was the whole span: nothing follows.)
+                        return self.span_emptied(sp);
+                    }
+                    run = Run::NONE;
+                }
+                if off > hi {
+                    break;
+                }
+            }
+            off += s.max(UNIT);
+        }
+        null_mut()
+    }
+
+    /// Puts swept run `r` into the store; true if it is its span's only chunk.
+    unsafe fn end_run(&mut self, r: &Run) -> bool {
+        if r.loose == 0 {
+            // A free chunk between in-use ones: already in the store.
+            return false;
+        }
+        self.used -= r.loose;
+        (*span::span_of(r.start)).used -= r.loose as u32;
+        if r.first != 0 {
+            self.resize_free(r.start, r.first, r.len);
+        } else {
+            self.store_insert(r.start, r.len);
+        }
+        span::set_released(r.start, r.released);
+        if r.len >= PURGE_MIN_CHUNK {
+            self.purge.dirty += r.loose;
+        }
+        r.len == empty_chunk()
     }
 
     /// Aborts if in-use chunk `c` (size `s`) and its neighbours' boundary tags
@@ -274,6 +463,7 @@ impl Arena {
             span::set_prev_size(base.add(FENCE), GUARD_CHUNK, self.key);
             crate::os::protect(base.add(GUARD_PAGE), PAGE, false);
             self.used += GUARD_CHUNK;
+            (*(base as *mut Span)).used += GUARD_CHUNK as u32;
         }
         let sp = base as *mut Span;
         (*sp).next = self.spans;
@@ -294,6 +484,9 @@ impl Arena {
         let mut c = self.find_fit(s);
         // Remote frees first, a span at a time, until one fits.
         while c.is_null() && self.drain_span(src) {
+            c = self.find_fit(s);
+        }
+        if c.is_null() && self.sweep_all(SWEEP_MIN, src) {
             c = self.find_fit(s);
         }
         if c.is_null() && (self.grown != 0 || self.medium_bytes != 0) {
@@ -318,7 +511,9 @@ impl Arena {
         // Released pages taken back into use (see `PurgeClock::passed`).
         let rc = span::released(c);
         self.purge.reused += rc as usize * PAGE;
-        self.used += if rem >= MIN_CHUNK { n * s } else { cs };
+        let taken = if rem >= MIN_CHUNK { n * s } else { cs };
+        self.used += taken;
+        (*span::span_of(c)).used += taken as u32;
         if rem >= MIN_CHUNK {
             self.bin_remove(c, cs);
             if cs == empty_chunk() {
@@ -417,6 +612,7 @@ impl Arena {
         }
         let rest = cs + ns - s;
         self.used += s.min(cs + ns) - cs;
+        (*span::span_of(c)).used += (s.min(cs + ns) - cs) as u32;
         if rest >= MIN_CHUNK {
             // Take the front of the neighbour, leave its tail free in place.
             self.store_take(next);
@@ -426,6 +622,7 @@ impl Arena {
             span::set_prev_size(c.add(s), s, self.key);
         } else {
             self.used += cs + ns - s;
+            (*span::span_of(c)).used += (cs + ns - s) as u32;
             self.store_take(next);
             span::bury(next);
             span::set_size(c, cs + ns, 0, self.key);
