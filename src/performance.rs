@@ -44,7 +44,7 @@
 //! Machine: a 2-core AMD EPYC virtual machine, Linux 6.18, 24 GiB; a noisy shared
 //! host (the spread column in `benches/results/results.md` shows how much: cells
 //! with 20-100% between their fastest and slowest run are common). Run on
-//! 2026-11-30 on commit 8f6a257 (library as bd9b9c2: a full cache class flushes one batch of its newest chunks, and a flush joins chunks freed end to end; the full preset,
+//! 2026-11-30 on commit afcd42a (a full cache class sets its newest chunks aside loose, merged into the store by sweeps a span at a time; the full preset,
 //! scale 3, 3 runs per cell, threads 1, 2 and 4; 8 and 16 threads left out for time,
 //! see below), with:
 //!
@@ -60,64 +60,66 @@
 //!
 //! | workload | 1 thread: /system | /mimalloc | /jemalloc | 2 threads: /system | /mimalloc | /jemalloc |
 //! | --- | ---: | ---: | ---: | ---: | ---: | ---: |
-//! | churn-lifo | 0.59 | 0.70 | 1.02 | 0.50 | 0.60 | 0.84 |
-//! | churn-fifo | 0.43 | 0.92 | 0.83 | 0.47 | 0.77 | 0.83 |
-//! | churn-random | 0.55 | 0.77 | 1.17 | 0.50 | 0.71 | 0.78 |
-//! | churn-medium | 0.89 | 1.72 | 0.59 | 0.79 | 1.46 | 0.57 |
-//! | mixed-sizes | 0.59 | 0.81 | 0.78 | 0.84 | 1.06 | 0.92 |
-//! | live-100k | 0.50 | 1.87 | 1.23 | 0.44 | 1.56 | 1.20 |
-//! | larson | 0.55 | 0.82 | 1.05 | 2.08 | 2.63 | 3.89 |
-//! | prodcons | 0.53 | 0.88 | 0.87 | 0.35 | 1.12 | 1.34 |
-//! | xmalloc | 0.47 | 1.42 | 1.04 | 0.43 | 1.05 | 1.17 |
-//! | false-share-active | 1.52 | 0.95 | 1.48 | 1.22 | 0.75 | 0.76 |
-//! | false-share-passive | 1.00 | 0.87 | 0.97 | 1.05 | 0.96 | 0.97 |
-//! | thread-churn | 0.45 | 0.76 | 0.61 | 0.25 | 0.75 | 0.48 |
-//! | vec-push | 0.74 | 0.98 | 0.84 | 0.22 | 0.93 | 0.85 |
-//! | hashmap | 0.68 | 1.13 | 1.13 | 0.84 | 1.15 | 1.16 |
-//! | json | 0.53 | 1.06 | 0.96 | 0.65 | 0.95 | 0.86 |
-//! | regex | 1.01 | 1.00 | 1.06 | 0.80 | 0.84 | 1.01 |
-//! | large | 0.75 | 0.23 | 0.10 | 0.53 | 0.39 | 0.09 |
-//! | big-replace | 1.30 | 0.74 | 0.37 | 1.14 | 0.69 | 0.33 |
-//! | rayon | 0.35 | 0.85 | 0.54 | 0.32 | 0.93 | 0.62 |
-//! | footprint | 3.03 | 3.01 | 1.72 | (one count) | (one count) | (one count) |
-//! | **geometric mean** | **0.71** | **0.96** | **0.81** | **0.60** | **0.94** | **0.79** |
+//! | churn-lifo | 0.59 | 0.72 | 0.91 | 0.53 | 0.50 | 0.79 |
+//! | churn-fifo | 0.46 | 0.76 | 0.79 | 0.49 | 0.73 | 0.89 |
+//! | churn-random | 0.55 | 1.00 | 1.09 | 0.58 | 0.75 | 0.84 |
+//! | churn-medium | 0.95 | 1.37 | 0.65 | 1.11 | 1.67 | 0.77 |
+//! | mixed-sizes | 0.76 | 0.98 | 0.75 | 0.71 | 0.88 | 0.80 |
+//! | live-100k | 0.33 | 1.34 | 1.11 | 0.45 | 1.57 | 1.28 |
+//! | larson | 0.46 | 0.66 | 0.72 | 1.14 | 1.16 | 1.34 |
+//! | prodcons | 0.50 | 1.01 | 0.83 | 0.34 | 1.02 | 1.45 |
+//! | xmalloc | 0.51 | 1.13 | 1.42 | 0.39 | 1.08 | 1.62 |
+//! | false-share-active | 1.04 | 0.89 | 1.18 | 1.00 | 0.84 | 0.97 |
+//! | false-share-passive | 1.17 | 1.10 | 1.15 | 0.92 | 0.85 | 1.03 |
+//! | thread-churn | 0.53 | 0.96 | 0.66 | 0.38 | 1.01 | 0.63 |
+//! | vec-push | 0.66 | 0.95 | 0.81 | 0.62 | 0.98 | 0.92 |
+//! | hashmap | 0.66 | 0.84 | 0.90 | 0.69 | 1.55 | 1.01 |
+//! | json | 0.80 | 1.10 | 0.79 | 0.60 | 0.74 | 0.88 |
+//! | regex | 0.80 | 0.84 | 0.91 | 0.77 | 0.70 | 0.90 |
+//! | large | 0.94 | 0.33 | 0.13 | 0.62 | 0.30 | 0.10 |
+//! | big-replace | 1.26 | 0.74 | 0.40 | 1.15 | 0.66 | 0.31 |
+//! | rayon | 0.41 | 0.94 | 0.52 | 0.35 | 0.89 | 0.63 |
+//! | footprint | 2.97 | 2.71 | 2.01 | (one count) | (one count) | (one count) |
+//! | **geometric mean** | **0.71** | **0.94** | **0.79** | **0.63** | **0.88** | **0.79** |
 //!
 //! The 1-thread geometric means include `footprint` (20 workloads), the
 //! 2-thread ones do not (19). The summary of `benches/results/results.md`
 //! lists `footprint` in its 2-thread column as well. At 4 threads (19
-//! workloads): 0.68 of glibc's time, 0.92 of mimalloc's, 0.81 of jemalloc's.
-//! The previous full run (commit 05e0818, the pool's share of live pool
-//! blocks) had 0.99 / 0.96 / 0.95 against mimalloc at 1 / 2 / 4 threads,
-//! 0.67 / 0.61 / 0.68 against glibc, 0.74 / 0.77 / 0.79 against jemalloc.
-//! This round's changes act where a cache class overflows past its grown
-//! limit (millions of small blocks dropped at once) and where blocks are
-//! freed in address order; the suite's workloads barely do either (their
-//! estimated cycles under cachegrind did not move, below), so the cells
-//! moved with the host. The host moves whole geometric means by 0.1 to 0.15
-//! and single cells far more: `larson` at 2 threads took 1.68 to 3.47 s
-//! over its three runs here (2.63 times mimalloc's median; 1.39 in the
-//! previous run), and interleaved runs of the previous and this round's
-//! builds afterwards took 1.06-2.93 s and 0.95-2.97 s, mimalloc 1.13-4.60 s
-//! (`suite --worker larson 2 3`, five runs each): bimodal for every
-//! allocator; `live-100k` against mimalloc: 1.31 / 1.47 in the previous run,
-//! 1.87 / 1.56 in this one, on code whose estimated cycles stayed at
-//! 413-416 M; `large` 0.23 / 0.39 of mimalloc's time here, 2.29 / 1.26 in
-//! the previous run. Read single cells with their spread and with the
-//! cachegrind figures.
+//! workloads): 0.73 of glibc's time, 0.98 of mimalloc's, 0.81 of jemalloc's.
+//! The previous full run (commit 8f6a257, library as bd9b9c2: a full class
+//! flushed its newest chunks into the store) had 0.96 / 0.94 / 0.92 against
+//! mimalloc at 1 / 2 / 4 threads, 0.71 / 0.60 / 0.68 against glibc, 0.81 /
+//! 0.79 / 0.81 against jemalloc. This round's change acts where a cache
+//! class overflows past its grown limit (millions of small blocks dropped
+//! at once); the suite's workloads rarely do (their estimated cycles under
+//! cachegrind moved by 1% or less but for `churn-medium`, below), so the
+//! cells moved with the host. The host moves whole geometric means by 0.1
+//! to 0.15 and single cells far more: `larson` at 2 threads 1.16 times
+//! mimalloc's median here, 2.63 in the previous run, 1.39 in the one
+//! before (bimodal for every allocator: interleaved runs of two builds took
+//! 0.95-2.97 s, mimalloc's 1.13-4.60 s, `suite --worker larson 2 3`, five
+//! runs each); `hashmap` at 2 threads 1.55 here, 1.15 in the previous run,
+//! on code whose estimated cycles stayed at 1,051-1,052 M; `churn-medium`
+//! 1.37 / 1.67 here, 1.72 / 1.46 in the previous run. Read single cells
+//! with their spread and with the cachegrind figures.
 //!
 //! Peak RSS, geometric mean of arenapool's divided by each other's, at 1 / 2 /
-//! 4 threads: 1.10 / 1.14 / 1.13 of glibc's, 0.57 / 0.51 / 0.49 of mimalloc's,
-//! 1.10 / 1.08 / 1.04 of jemalloc's (previous run: 1.10 / 1.14 / 1.14 of
+//! 4 threads: 1.12 / 1.13 / 1.13 of glibc's, 0.57 / 0.52 / 0.49 of mimalloc's,
+//! 1.10 / 1.07 / 1.04 of jemalloc's (previous run: 1.10 / 1.14 / 1.13 of
 //! glibc's).
 //!
 //! Estimated cycles under cachegrind (instructions + 10 x first-level misses +
 //! 100 x last-level misses; deterministic, one thread, scale 1, same build),
 //! for what the noisy wall times cannot show, in `benches/results/cachegrind.md`:
 //! this round's build against the previous round's, 1.00 on geometric mean of
-//! 17 workloads (none moved by more than 0.7%: `live-100k` 413 -> 416 M, the
-//! joins' per-chunk compare on random-order flushes), and 0.97 of mimalloc's.
-//! Where the changes act, `binary_trees` at depth 18, one thread: 13,192 M
-//! -> 12,771 M.
+//! 17 workloads (none moved by more than 1% but `churn-medium`, 545 -> 558 M:
+//! the span header's new counters, written on every carve and merge of its
+//! medium chunks, which never enter the cache), and 0.97 of mimalloc's.
+//! Where the change acts, `binary_trees` at depth 18, one thread: 12,771 M
+//! -> 12,842 M (its trees are dropped in address order, which the previous
+//! flush already sent to the store a run at a time; the sweeps' walks cost a
+//! little more), and dropping millions of Strings in random order (the test
+//! program of the tuning log: 1.52-1.69 s -> 0.84-0.96 s).
 //!
 //! ## Memory that follows the live set
 //!
@@ -127,16 +129,16 @@
 //!
 //! | allocator | RSS after round 1 (MiB) | RSS after round 20 (MiB) | live at end (MiB) | RSS / live | arenapool's RSS / this |
 //! | --- | ---: | ---: | ---: | ---: | ---: |
-//! | arenapool | 44.7 | 241.0 | 77.0 | 3.13 | 1.00 |
-//! | glibc | 418.1 | 805.9 | 77.0 | 10.47 | 0.30 |
-//! | mimalloc | 462.4 | 550.8 | 77.0 | 7.16 | 0.44 |
-//! | jemalloc | 38.9 | 296.0 | 77.0 | 3.85 | 0.81 |
+//! | arenapool | 60.6 | 245.9 | 77.0 | 3.20 | 1.00 |
+//! | glibc | 418.5 | 781.4 | 77.0 | 10.15 | 0.31 |
+//! | mimalloc | 464.4 | 546.2 | 77.0 | 7.10 | 0.45 |
+//! | jemalloc | 39.6 | 294.3 | 77.0 | 3.82 | 0.84 |
 //!
 //! (Full preset: three times the short preset's work per round, so three times
 //! its live data.) The RSS per round is charted in
-//! `benches/results/footprint.svg`; the previous run ended at 242.2 MiB. It
-//! costs time there: 3.03 times glibc's (15.2 s against 5.0 s; peak RSS
-//! 520 MiB against 806). Pages released inside spans that the survivors pin
+//! `benches/results/footprint.svg`; the previous run ended at 241.0 MiB. It
+//! costs time there: 2.97 times glibc's (16.8 s against 5.6 s; peak RSS
+//! 537 MiB against 782). Pages released inside spans that the survivors pin
 //! are faulted in again as the next rounds carve them: 1.79 M page faults and
 //! 14.8 s of system time in one run of the previous round's build
 //! (`perf stat -e page-faults`, `suite --worker footprint 1 3`), against
@@ -151,37 +153,39 @@
 //!
 //! ## Reading the results honestly
 //!
-//! arenapool is faster than glibc on most workloads (0.71 and 0.60 of its time
+//! arenapool is faster than glibc on most workloads (0.71 and 0.63 of its time
 //! on geometric mean at 1 and 2 threads) and uses about half of mimalloc's
-//! memory; against mimalloc it is within the host's noise of level (0.96,
-//! 0.94 and 0.92 at 1, 2 and 4 threads here; 0.90-1.15 over the full runs of
-//! the last five days). It is faster on the small-block churns,
-//! `mixed-sizes`, `rayon`, `thread-churn` and `big-replace`; level or mixed
-//! on `larson` (0.82 / 2.63 here, bimodal at 2 threads), `prodcons` (0.88 /
-//! 1.12), `json` (1.06 / 0.95), `vec-push` (0.98 / 0.93; 1.07 under
-//! cachegrind), `regex`, `large` and the false-sharing tests, whose cells
-//! swing with the host; slower on cross-thread hand-offs of tiny blocks
-//! (`xmalloc` 1.42 / 1.05 here, 1.48 times mimalloc's estimated cycles: a
-//! compare-and-swap per block on its span's list, and each block's header
-//! touched again when the owner drains it), on `churn-medium` (1.72 / 1.46,
-//! 2.3 times mimalloc's estimated cycles: blocks from 128 KiB take the one
-//! pool lock, and blocks over 1 KiB that the medium tier does not hold are a
-//! coalescing insert and a split), on `live-100k` (1.87 / 1.56 here, 1.21
-//! under cachegrind), on `hashmap` (1.13 / 1.15; 1.14 under cachegrind:
-//! 13-byte strings are 32-byte chunks with the 8-byte header, 16-byte blocks
-//! in mimalloc, so more cache misses), on big buffers against glibc
-//! (`big-replace`, 1.30 times at 1 thread, 1.14 at 2: glibc keeps every
-//! hole of its heap resident, the pool up to half the bytes of its live
-//! blocks), on `footprint` (above), and on dropping more small blocks at
-//! once than a thread's cache holds (see Open, below: not in the suite).
+//! memory; against mimalloc it is within the host's noise of level (0.94,
+//! 0.88 and 0.98 at 1, 2 and 4 threads here; 0.88-1.15 over the full runs of
+//! the last six days). It is faster on the small-block churns,
+//! `mixed-sizes`, `rayon`, `regex`, `large` and `big-replace`; level or
+//! mixed on `larson` (0.66 / 1.16 here, bimodal at 2 threads), `prodcons`
+//! (1.01 / 1.02), `json` (1.10 / 0.74), `vec-push` (0.95 / 0.98; 1.07 under
+//! cachegrind), `thread-churn` (0.96 / 1.01) and the false-sharing tests,
+//! whose cells swing with the host; slower on cross-thread hand-offs of
+//! tiny blocks (`xmalloc` 1.13 / 1.08 here, 1.48 times mimalloc's estimated
+//! cycles: a compare-and-swap per block on its span's list, and each
+//! block's header touched again when the owner drains it), on
+//! `churn-medium` (1.37 / 1.67, 2.4 times mimalloc's estimated cycles:
+//! blocks from 128 KiB take the one pool lock, and blocks over 1 KiB that
+//! the medium tier does not hold are a coalescing insert and a split), on
+//! `live-100k` (1.34 / 1.57 here, 1.22 under cachegrind), on `hashmap`
+//! (0.84 / 1.55; 1.14 under cachegrind: 13-byte strings are 32-byte chunks
+//! with the 8-byte header, 16-byte blocks in mimalloc, so more cache
+//! misses), on big buffers against glibc (`big-replace`, 1.26 times at 1
+//! thread, 1.15 at 2: glibc keeps every hole of its heap resident, the pool
+//! up to half the bytes of its live blocks), on `footprint` (above), and on
+//! dropping more small blocks at once than a thread's cache holds (see
+//! Open, below: not in the suite; 1.7-2 times glibc's time, 8 times
+//! mimalloc's).
 //!
 //! ## Oversubscribed: 4, 8 and 16 threads on 2 cores
 //!
 //! A lock that convoys shows here before it shows on a big machine. Same
 //! machine, 19 workloads (all but `footprint`, which picks its own threads),
 //! 3 runs per cell, median, allocators interleaved, scale 1 (2026-11-30, on
-//! commit 8f6a257, the build of the main run; tables in
-//! `benches/results/oversubscribed/`; 4 threads is in the main run above; 912 s):
+//! commit afcd42a, the build of the main run; tables in
+//! `benches/results/oversubscribed/`; 4 threads is in the main run above; 837 s):
 //!
 //! ```sh
 //! cargo bench --bench suite -- --threads 8,16 --reps 3 \
@@ -190,29 +194,31 @@
 //!
 //! | time, geometric mean, arenapool / … | glibc | mimalloc | jemalloc |
 //! | --- | ---: | ---: | ---: |
-//! | 4 threads (main run, scale 3) | 0.68 | 0.92 | 0.81 |
-//! | 8 threads | 0.71 | 0.86 | 0.87 |
-//! | 16 threads | 0.78 | 1.01 | 0.89 |
-//! | peak RSS, 4 / 8 / 16 threads | 1.13 / 1.16 / 1.20 | 0.49 / 0.50 / 0.50 | 1.04 / 1.03 / 1.11 |
+//! | 4 threads (main run, scale 3) | 0.73 | 0.98 | 0.81 |
+//! | 8 threads | 0.71 | 0.95 | 0.90 |
+//! | 16 threads | 0.71 | 0.95 | 0.81 |
+//! | peak RSS, 4 / 8 / 16 threads | 1.13 / 1.17 / 1.20 | 0.49 / 0.51 / 0.51 | 1.04 / 1.04 / 1.13 |
 //!
-//! The previous run (commit 05e0818) had 0.92 and 0.98 against mimalloc at 8
-//! and 16 threads, 0.73 and 0.74 against glibc. `larson` from 4 threads up is
-//! bimodal on this host, for every allocator (8 threads here: arenapool's
-//! three runs took 5.01-7.51 s, mimalloc's 5.37-7.20 s, glibc's 4.74-5.10 s,
-//! jemalloc's 1.27-3.52 s; in the previous run arenapool's took 2.84-7.19 s). In the previous round six standalone runs each
-//! of the build before the per-span lists and of the build after,
-//! interleaved (`suite --worker larson 8 1`), took 2.26-6.69 s and
-//! 2.39-6.57 s, with the same profile in fast and slow runs and under 16 ms
-//! of pool-lock waiting (a slow run burns three times the CPU time of a fast
-//! one, 12-15 s against 4.2 s of task clock in `perf stat`, with three times
-//! the context switches: work done slower everywhere, not waiting). Against
-//! mimalloc the losses are the ones of 1 and 2 threads (at 8 threads:
-//! `churn-medium` 1.54, `hashmap` 1.24, `live-100k` 1.20, `xmalloc` 1.17,
-//! `thread-churn` 1.12; at 16: `prodcons` 1.64, `hashmap` 1.62,
-//! `churn-medium` 1.58, `thread-churn` 1.40, `larson` 1.36, `xmalloc`
-//! 1.35); `churn-medium` at 8 / 16 threads (1.08 / 1.14 of glibc's time;
-//! 1.05 at 16 in the previous run, 2.09 in the one before) is where the one
-//! pool lock shows most. No cell failed.
+//! The previous run (commit 8f6a257) had 0.86 and 1.01 against mimalloc at 8
+//! and 16 threads, 0.71 and 0.78 against glibc; the one before (05e0818)
+//! 0.92 and 0.98. `larson` from 4 threads up is bimodal on this host, for
+//! every allocator (8 threads here: arenapool's three runs took 3.85-5.77 s,
+//! mimalloc's 2.24-5.44 s, glibc's 2.41-4.45 s, jemalloc's 0.90-1.58 s; 16
+//! threads: arenapool 6.85-16.66 s, mimalloc 12.01-14.70 s). In an earlier
+//! round six standalone runs each of the build before the per-span lists
+//! and of the build after, interleaved (`suite --worker larson 8 1`), took
+//! 2.26-6.69 s and 2.39-6.57 s, with the same profile in fast and slow runs
+//! and under 16 ms of pool-lock waiting (a slow run burns three times the
+//! CPU time of a fast one, 12-15 s against 4.2 s of task clock in `perf
+//! stat`, with three times the context switches: work done slower
+//! everywhere, not waiting). Against mimalloc the losses are the ones of 1
+//! and 2 threads (at 8 threads: `churn-medium` 2.59, its mimalloc median
+//! 0.30 s from runs of 0.29-0.97 s, `larson` 2.16, `thread-churn` 1.23,
+//! `live-100k` 1.18, `hashmap` 1.12; at 16: `thread-churn` 1.63,
+//! `prodcons` 1.51, `xmalloc` 1.41, `large` 1.33, `hashmap` 1.26);
+//! `churn-medium` at 8 / 16 threads (1.05 / 1.37 of glibc's time; 1.08 /
+//! 1.14 in the previous run) is where the one pool lock shows most. No cell
+//! failed.
 //!
 //! # Fast path
 //!
@@ -255,37 +261,38 @@
 //!
 //! Wall time and peak RSS with default sizes on the 2-core machine, 2 threads,
 //! median of 3 runs with the four allocators interleaved (`/usr/bin/time`, built
-//! with `cargo build --release --examples`; 2026-11-30, commit 8f6a257, the
-//! build of the suite run):
+//! with `cargo build --release --examples`; 2026-11-30, commit afcd42a, the
+//! library of the suite run):
 //!
 //! | example | arenapool | system | mimalloc | jemalloc | arenapool/system | arenapool/mimalloc |
 //! |---|---:|---:|---:|---:|---:|---:|
-//! | `binary_trees` | 2.25 s (70 MB) | 3.61 s (83 MB) | 1.91 s (53 MB) | 2.26 s (48 MB) | 0.62 | 1.18 |
-//! | `word_freq` | 3.48 s (156 MB) | 3.73 s (155 MB) | 3.96 s (313 MB) | 3.24 s (234 MB) | 0.93 | 0.88 |
-//! | `sort_dedup` | 7.39 s (577 MB) | 7.62 s (575 MB) | 5.91 s (517 MB) | 5.95 s (516 MB) | 0.97 | 1.25 |
+//! | `binary_trees` | 2.06 s (70 MB) | 3.58 s (83 MB) | 1.96 s (53 MB) | 2.50 s (48 MB) | 0.58 | 1.05 |
+//! | `word_freq` | 3.55 s (155 MB) | 3.24 s (155 MB) | 3.43 s (313 MB) | 2.91 s (234 MB) | 1.10 | 1.03 |
+//! | `sort_dedup` | 6.55 s (577 MB) | 8.10 s (574 MB) | 5.36 s (517 MB) | 4.88 s (517 MB) | 0.81 | 1.22 |
 //!
-//! The previous round's run (commit 05e0818) had 1.26, 0.89 and 1.32
-//! against mimalloc, the one before (6e9f0d1) 1.23, 0.90 and 1.25. This
-//! round's changes act on both losers: `binary_trees` frees its trees in
-//! address order, which the flush now sends to the store a run at a time
-//! (depth 18, one thread, under cachegrind: 13,192 M -> 12,771 M estimated
-//! cycles), and `sort_dedup` drops millions of Strings in random order, past
-//! what a thread's cache holds. `sort_dedup`'s phases (printed by the
+//! The previous round's run (commit 8f6a257) had 1.18, 0.88 and 1.25
+//! against mimalloc, the one before (05e0818) 1.26, 0.89 and 1.32.
+//! `word_freq`'s 1.03 is the host: its estimated cycles under cachegrind did
+//! not move (32 MB corpus: 5,606 M -> 5,605 M at one thread, 5,677 M ->
+//! 5,674 M at two), and eight interleaved runs of the previous and this
+//! round's builds afterwards took 2.33-3.24 s and 2.12-3.38 s. This round's
+//! change acts on `sort_dedup`, which drops millions of Strings in random
+//! order, past what a thread's cache holds. Its phases (printed by the
 //! example; two runs each, after the suite run) show where it still loses:
-//! the `drop the clone` pass (0.44-0.56 s, mimalloc 0.08-0.10 s; 0.53 s
-//! before this round's flush change in one run, 0.60-0.89 s in the previous
-//! round's), the main thread's `dedup` (1.19-1.23 s, mimalloc 0.44-0.54 s)
-//! and the final `drop` (0.29-0.31 s, mimalloc 0.03 s) free Strings in
-//! sorted, so random, address order: each `free` reads the block's header,
-//! a cache miss, where mimalloc's writes the block's first word, and once the
-//! cache is full each is a coalescing insert into the store; its sorts,
-//! which do not allocate, take 10-30% longer, the Strings being 32-byte
-//! chunks (header included) where mimalloc packs them in 8 to 24-byte blocks.
-//! The workers' `uppercase` pass that follows `dedup` takes back the 3
-//! million Strings the main thread freed: 1.49-1.53 s with one remote list
-//! per arena, 0.14 s now (mimalloc 0.06-0.10 s). The target (each example at
-//! most mimalloc's time) is met for `word_freq` only. The host is noisy:
-//! single runs of the same program varied by up to 30%.
+//! the `drop the clone` pass (0.35 s, mimalloc 0.10-0.11 s; 0.44-0.56 s in
+//! the previous round), the main thread's `dedup` (0.78-0.84 s, mimalloc
+//! 0.35-0.52 s; 1.19-1.23 s in the previous round) and the final `drop`
+//! (0.20-0.26 s, mimalloc 0.03 s; 0.29-0.31 s) free Strings in sorted, so
+//! random, address order: each `free` reads the block's header, a cache
+//! miss, where mimalloc's writes the block's first word. Its sorts, which do
+//! not allocate, take 10-60% longer, the Strings being 32-byte chunks
+//! (header included) where mimalloc packs them in 8 to 24-byte blocks. The
+//! workers' `uppercase` pass that follows `dedup` takes back the 3 million
+//! Strings the main thread freed: 1.49-1.53 s with one remote list per
+//! arena, two rounds ago, 0.11-0.15 s now (mimalloc 0.06-0.10 s). The
+//! target (each example at most mimalloc's time) is not met: `binary_trees`
+//! is within 5%, `word_freq` within the host's noise of level. Single runs of
+//! the same program varied by up to 30%.
 //!
 //! # What the checks cost
 //!
@@ -367,6 +374,7 @@
 //! | the pool keeps free runs resident, and mapped, up to half the bytes in live pool blocks when that is more than twice the largest block freed (`WARM_SHARE`; the retain bound too) | `big-replace`, 1 thread, scale 3: page faults / time / peak RSS (`perf stat`, 2 runs each, interleaved; glibc 341k / 1.6-2.0 s / 556 MB) | 763-771k / 2.74-2.80 s / 463 MB | 293k / 1.34-1.51 s / 522-526 MB |
 //! | a full cache class flushes at most one batch (256 chunks) of its newest chunks, not half its limit: the walk down its list touches chunks freed since it last overflowed, still in the CPU's caches, where half of a class grown to 262,144 chunks was 4 MiB of cold lines (98% of `flush`'s `perf` samples were that walk's loads) | a test program: one thread makes 4 million Strings of 17 to 40 bytes, shuffles them and drops them (mean of 3 drops per run, 2 runs); the same at 2 threads, a parallel drop of a shuffled clone; `sort_dedup` 2 threads, one run each; the suite under cachegrind | 3.0-3.1 s; 0.59-0.71 s; `drop the clone` 0.53 s | 2.0-2.1 s (mimalloc 0.13, glibc 0.67, jemalloc 0.12 s); 0.45 s; 0.37 s; 17 workloads within 0.1%. With the next row, three interleaved runs after the suite run: 2.17-2.52 -> 1.52-1.69 s; 0.68-0.77 -> 0.51-0.61 s (mimalloc 0.09 s, glibc 0.41-0.49 s) |
 //! | a flush joins the chunks of its batch that lie end to end (freed in ascending or descending address order) into one chunk before the store sees them, tags checked per chunk: one store insert per run instead of one per block, each of which moved the growing free chunk from size bin to size bin | `binary_trees` depth 18, 1 thread, cachegrind: instructions / estimated cycles; the suite | 9.75 G / 13.19 G | 9.33 G / 12.77 G; 17 workloads within 0.7% (`live-100k` 413 -> 416 M) |
+//! | what a full cache class sheds (its newest chunks, at most 256) is set aside *loose*: marked free in place and counted on its span, merged into the store later by a sweep, one pass over the span's chunks in address order (a span is swept at 64 KiB loose, before the arena takes a new span, and at thread exit; one whose chunks are all free or loose at once, and goes back to the pool); with the cache off (a sparse arena), small frees are set aside loose too | the test program above, one thread (three runs each, mean of 3 drops per run); `sort_dedup` 2 threads, phases `dedup` / `drop` (2 runs); `binary_trees` depth 18, 1 thread, estimated cycles; the suite under cachegrind | 1.52-1.69 s; 1.25 / 0.34 s | 0.81-1.18 s while the change took shape, 0.84-0.96 s on afcd42a after the suite run (glibc 0.48-0.58 s, mimalloc 0.11-0.12 s, jemalloc 0.08-0.10 s); 0.82-0.98 / 0.23-0.31 s (mimalloc 0.35 / 0.03 s); 12,771 -> 12,842 M; 16 workloads within 1%, `churn-medium` 545 -> 558 M (the span header's new counters: 552 M without `Span::used`). At 2 threads, the parallel drop of a shuffled clone 0.51-0.61 -> 0.39-0.42 s (glibc 0.46-0.50, mimalloc 0.09-0.11 s) |
 //!
 //! ## Tried and not kept
 //!
@@ -382,6 +390,20 @@
 //!   same through the atomic remote lists was worse (1.09-1.11 s against
 //!   0.89-0.92 s for a drop at two threads): their locked instructions keep
 //!   the frees' cache misses from overlapping. Not kept.
+//! - **A singly linked address list** (the bitmap finds a chunk's
+//!   predecessor for a removal or a replacement too, so a change writes one
+//!   neighbour on the list, not two): `churn-medium` 372 -> 388 M instructions
+//!   with last-level misses unchanged (1.346 M), and the one-thread drop of
+//!   the test program 1.63 -> 1.59-1.62 s. Not kept.
+//! - **Setting aside the chunk being freed itself when its class is full**
+//!   (no walk down the class's list for its newest chunks): the one-thread
+//!   drop took 1.50-1.67 s against 0.89-1.06 s with the batch. The class then
+//!   keeps its oldest chunks, and when the arena turns sparse the whole cache
+//!   is walked cold (about 1,800 cycles per chunk in `rdtsc` counters added
+//!   for the measurement, against 124 for the batch's walk). Sweeping at 32
+//!   or 128 KiB loose instead of 64 KiB made no difference clearer than the
+//!   host's noise (1.23-1.56 and 1.04-1.41 s against 0.81-1.03 s, three runs
+//!   each). Not kept.
 //! - **Taking back remote frees lazily** (a refill takes only chunks of its
 //!   size from a span's list, up to half the class's limit, and leaves the
 //!   rest of the list for the next; at most 1 KiB of other sizes per refill;
@@ -496,13 +518,19 @@
 //! read each block's header, a cache miss where the blocks are freed in
 //! random order, where mimalloc's write the block's first word (`drop the
 //! clone` 0.60-0.89 s, mimalloc 0.10-0.16 s), and once a thread drops more
-//! small blocks than its cache holds (16 MiB of growth), each further one is
-//! a coalescing insert into the address-sorted store whose size bins and
-//! address links touch three or four lines at random: one thread dropping 4
-//! million shuffled Strings took 1.52-1.69 s in this round's test program
-//! (2.17-2.52 s before its flush change, three interleaved runs each), glibc
-//! 0.56-0.58 s (its fast bins leave small chunks uncoalesced), mimalloc
-//! 0.13-0.15 s, jemalloc 0.08-0.11 s; medium blocks above 128 KiB
+//! small blocks than its cache holds (16 MiB of growth), the class's walk
+//! down its list for the newest chunks to set aside loose costs about 124
+//! cycles per chunk (measured with `rdtsc` counters, not kept), and when the
+//! arena turns sparse its whole cache is walked cold: one thread dropping 4
+//! million shuffled Strings took 0.81-1.18 s on afcd42a (1.52-1.69 s
+//! before, when each such chunk was a coalescing insert into the store;
+//! 2.17-2.52 s before the round before), glibc 0.54-0.58 s (its fast bins
+//! leave small chunks uncoalesced), mimalloc 0.13-0.15 s, jemalloc
+//! 0.08-0.11 s. Loose chunks are not seen by purge passes until a sweep
+//! merges them (at most 64 KiB per span stays loose), nor by the purge of a
+//! parked arena (its thread swept them at its exit; what later remote frees
+//! set aside stays loose until its span empties or a thread adopts the
+//! arena); medium blocks above 128 KiB
 //! share the pool lock (`churn-medium` at 2 threads: 0.25 acquisitions per
 //! operation, 8.3-20.3% contended over three runs on bd9b9c2, 8.7-21.5% on
 //! 05e0818, 6.6-7.1% over
