@@ -532,7 +532,8 @@
 //! set aside stays loose until its span empties or a thread adopts the
 //! arena); medium blocks above 128 KiB
 //! share the pool lock (`churn-medium` at 2 threads: 0.25 acquisitions per
-//! operation, 8.3-20.3% contended over three runs on bd9b9c2, 8.7-21.5% on
+//! operation, 19.7-21.7% contended over three runs on afcd42a, 8.3-20.3% on
+//! bd9b9c2, 8.7-21.5% on
 //! 05e0818, 6.6-7.1% over
 //! three on 6e9f0d1, 10-20% over three on 873061b: the share moves with the
 //! host), and blocks over 1 KiB that the medium tier does not hold pay a
