@@ -317,6 +317,13 @@ impl Span {
             self.summary[w / 64] &= !(1 << (w % 64));
         }
     }
+    /// Whether a free chunk of this span (one on its address list) starts at
+    /// `c`: its bit in the bitmap (see [`Span::check`]).
+    pub fn has_free_start(&self, c: *mut u8) -> bool {
+        let u = self.unit(c) as usize;
+        self.bitmap[u / 64] >> (u % 64) & 1 == 1
+    }
+
     /// Highest set bit below `u`, if any: the free chunk just before `u` in address
     /// order.
     #[inline]

@@ -26,8 +26,9 @@
 //!   joining chunks freed end to end, in either order, into one store chunk,
 //!   and leaving chunks freed apart as they were; a refill taking back remote
 //!   frees only as far as it needs; a full class setting its newest chunks
-//!   aside loose, the store sweeping them before it takes a new span, and a
-//!   span whose chunks are all loose going back to the pool), and the page
+//!   aside loose, the store sweeping them before it takes a new span, a
+//!   span whose chunks are all loose going back to the pool, and live blocks
+//!   keeping their contents through random bursts of such frees), and the page
 //!   pool, with `check()` after every step (`src/tests.rs`), and of the size
 //!   arithmetic;
 //! - a `proptest` model (`tests/model.rs`): random programs of alloc,

@@ -528,6 +528,61 @@ fn overflowing_frees_are_set_aside_loose_and_swept() {
     assert!(t.a().nspans <= 1, "{} spans left", t.a().nspans);
 }
 
+/// Bursts of frees past what the cache holds, in random order, between
+/// rounds of allocation from the cache and the store: the live blocks keep
+/// their contents through every sweep, `check()` holds after each phase, and
+/// everything goes back at the end.
+#[test]
+fn live_blocks_survive_random_bursts_of_loose_frees() {
+    let t = TestArena::cached();
+    let mut rng = Rng(41);
+    let classes = [class_of_chunk(48), class_of_chunk(64)];
+    let mut live: Vec<(*mut u8, usize, u8)> = Vec::new();
+    let mut saw_loose = false;
+    for round in 0..4u8 {
+        // More than the cache holds (at 48 and 64 bytes, 400,000 blocks are
+        // 21 MiB; the cache's growth is bounded by 16 MiB).
+        for i in 0..400_000usize {
+            let cls = classes[rng.below(2) as usize];
+            // SAFETY: the test owns the arena.
+            let p = unsafe { t.a().refill(cls, &mut Global) };
+            assert!(!p.is_null());
+            let n = class_chunk(cls) - HDR;
+            let seed = (i as u8) ^ round;
+            fill(p, n, seed);
+            live.push((p, n, seed));
+        }
+        t.check();
+        // Free nine in ten, in random order.
+        for i in (1..live.len()).rev() {
+            live.swap(i, rng.below(i as u64 + 1) as usize);
+        }
+        let keep = live.len() / 10;
+        for (p, n, seed) in live.drain(keep..) {
+            verify(p, n, seed);
+            // SAFETY: p is a live block of this arena.
+            unsafe { t.a().free_local(p, &mut Global) };
+        }
+        t.check();
+        saw_loose |= t.a().loose_bytes > 0;
+        for &(p, n, seed) in &live {
+            verify(p, n, seed);
+        }
+    }
+    for (p, n, seed) in live {
+        verify(p, n, seed);
+        // SAFETY: as above.
+        unsafe { t.a().free_local(p, &mut Global) };
+    }
+    t.check();
+    assert!(saw_loose);
+    // SAFETY: the test owns the arena.
+    unsafe { t.a().flush_all(&mut Global) };
+    t.check();
+    assert_eq!(t.a().loose_bytes, 0);
+    assert!(t.a().nspans <= 1, "{} spans left", t.a().nspans);
+}
+
 /// An exiting thread's arena keeps its cache warm (at base limits) while dense,
 /// and is emptied into the store when sparse.
 #[test]

@@ -73,21 +73,6 @@ impl Arena {
                     return Err("free chunk claims more released pages than it holds");
                 }
                 released += span::released(c) as usize * PAGE;
-                let b = bin_of(s);
-                let mut x = self.bins[b];
-                let mut found = false;
-                let mut steps = 0;
-                while !x.is_null() && steps < 1 << 20 {
-                    if x == c {
-                        found = true;
-                        break;
-                    }
-                    x = span::bin_next(x, self.key);
-                    steps += 1;
-                }
-                if !found {
-                    return Err("free chunk missing from its size bin");
-                }
             }
             if sp == self.spare {
                 spare_seen = true;
@@ -134,10 +119,17 @@ impl Arena {
             }
             let mut x = self.bins[b];
             let mut prev = null_mut();
+            // Each entry a free chunk on the address list of one of this
+            // arena's spans, of this bin, its back link the entry before it (so
+            // no chunk is listed twice): with as many entries as free chunks,
+            // every free chunk is in its bin.
             while !x.is_null() {
+                let sp = span::span_of(x);
                 if !span::is_free(x, self.key)
                     || bin_of(span::size(x, self.key)) != b
                     || span::bin_prev(x, self.key) != prev
+                    || owner(sp, Ordering::Relaxed) != me
+                    || !(*sp).has_free_start(x)
                 {
                     return Err("bin holds a wrong chunk or broken links");
                 }
