@@ -58,6 +58,13 @@ impl TestArena {
         // SAFETY: the test thread is the arena's only user.
         unsafe { &mut *self.0 }
     }
+    /// Everything went back: `check()` passes, no chunk is loose, and at most
+    /// the spare span is left.
+    fn assert_all_given_back(&self) {
+        self.check();
+        assert_eq!(self.a().loose_bytes, 0);
+        assert!(self.a().nspans <= 1, "{} spans left", self.a().nspans);
+    }
     fn check(&self) -> usize {
         // SAFETY: as above.
         match unsafe { self.a().check() } {
@@ -523,9 +530,7 @@ fn overflowing_frees_are_set_aside_loose_and_swept() {
             t.check();
         }
     }
-    t.check();
-    assert_eq!(t.a().loose_bytes, 0);
-    assert!(t.a().nspans <= 1, "{} spans left", t.a().nspans);
+    t.assert_all_given_back();
 }
 
 /// Bursts of frees past what the cache holds, in random order, between
@@ -578,9 +583,7 @@ fn live_blocks_survive_random_bursts_of_loose_frees() {
     assert!(saw_loose);
     // SAFETY: the test owns the arena.
     unsafe { t.a().flush_all(&mut Global) };
-    t.check();
-    assert_eq!(t.a().loose_bytes, 0);
-    assert!(t.a().nspans <= 1, "{} spans left", t.a().nspans);
+    t.assert_all_given_back();
 }
 
 /// An exiting thread's arena keeps its cache warm (at base limits) while dense,
