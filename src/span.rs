@@ -458,8 +458,7 @@ impl Span {
             if hdr(c, k) & LARGE != 0 {
                 return Err("LARGE flag on a span chunk");
             }
-            let u = self.unit(c) as usize;
-            if f != (self.bitmap[u / 64] >> (u % 64) & 1 == 1) {
+            if f != self.has_free_start(c) {
                 return Err("FREE flag and bitmap disagree");
             }
             if f {

@@ -114,8 +114,7 @@ impl Arena {
         debug_assert!(span::hdr(c, self.key) & FREE == 0);
         let mut s = span::size(c, self.key);
         let freed = s;
-        self.used -= s;
-        (*span::span_of(c)).used -= s as u32;
+        self.uncount_used(c, s);
         let next = c.add(s);
         self.check_tags(c, s);
         let ps = span::prev_size(c, self.key);
@@ -166,6 +165,21 @@ impl Arena {
             return self.sweep(sp);
         }
         null_mut()
+    }
+
+    /// Counts `n` more bytes out of the store in chunk `c`'s span: in the
+    /// arena's `used` and the span's, which move together.
+    #[inline]
+    pub(super) unsafe fn count_used(&mut self, c: *mut u8, n: usize) {
+        self.used += n;
+        (*span::span_of(c)).used += n as u32;
+    }
+
+    /// Counts `n` bytes of chunk `c`'s span back into the store.
+    #[inline]
+    pub(super) unsafe fn uncount_used(&mut self, c: *mut u8, n: usize) {
+        self.used -= n;
+        (*span::span_of(c)).used -= n as u32;
     }
 
     // ---- loose chunks and sweeps -----------------------------------------------------
@@ -315,8 +329,7 @@ impl Arena {
             // A free chunk between in-use ones: already in the store.
             return false;
         }
-        self.used -= r.loose;
-        (*span::span_of(r.start)).used -= r.loose as u32;
+        self.uncount_used(r.start, r.loose);
         if r.first != 0 {
             self.resize_free(r.start, r.first, r.len);
         } else {
@@ -462,8 +475,7 @@ impl Arena {
             span::set_hdr(g, GUARD_CHUNK, FULL - GUARD_CHUNK, self.key);
             span::set_prev_size(base.add(FENCE), GUARD_CHUNK, self.key);
             crate::os::protect(base.add(GUARD_PAGE), PAGE, false);
-            self.used += GUARD_CHUNK;
-            (*(base as *mut Span)).used += GUARD_CHUNK as u32;
+            self.count_used(g, GUARD_CHUNK);
         }
         let sp = base as *mut Span;
         (*sp).next = self.spans;
@@ -512,8 +524,7 @@ impl Arena {
         let rc = span::released(c);
         self.purge.reused += rc as usize * PAGE;
         let taken = if rem >= MIN_CHUNK { n * s } else { cs };
-        self.used += taken;
-        (*span::span_of(c)).used += taken as u32;
+        self.count_used(c, taken);
         if rem >= MIN_CHUNK {
             self.bin_remove(c, cs);
             if cs == empty_chunk() {
@@ -611,8 +622,7 @@ impl Arena {
             return false;
         }
         let rest = cs + ns - s;
-        self.used += s.min(cs + ns) - cs;
-        (*span::span_of(c)).used += (s.min(cs + ns) - cs) as u32;
+        self.count_used(c, s.min(cs + ns) - cs);
         if rest >= MIN_CHUNK {
             // Take the front of the neighbour, leave its tail free in place.
             self.store_take(next);
@@ -621,8 +631,7 @@ impl Arena {
             self.store_insert(c.add(s), rest);
             span::set_prev_size(c.add(s), s, self.key);
         } else {
-            self.used += cs + ns - s;
-            (*span::span_of(c)).used += (cs + ns - s) as u32;
+            self.count_used(c, cs + ns - s);
             self.store_take(next);
             span::bury(next);
             span::set_size(c, cs + ns, 0, self.key);
