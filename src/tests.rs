@@ -563,10 +563,21 @@ fn live_blocks_survive_random_bursts_of_loose_frees() {
             live.swap(i, rng.below(i as u64 + 1) as usize);
         }
         let keep = live.len() / 10;
-        for (p, n, seed) in live.drain(keep..) {
+        for (i, (p, n, seed)) in live.drain(keep..).enumerate() {
             verify(p, n, seed);
             // SAFETY: p is a live block of this arena.
             unsafe { t.a().free_local(p, &mut Global) };
+            if round == 1 && i == 100_000 {
+                // Both classes' lists, grown, set aside loose at once, side by
+                // side (see `Arena::empty_cache`), and the cache back on.
+                assert!(classes.iter().all(|&c| t.a().cache[c].count() > 10_000));
+                // SAFETY: the test owns the arena.
+                unsafe { t.a().set_uncached(true, &mut Global) };
+                t.check();
+                assert!(classes.iter().all(|&c| t.a().cache[c].count() == 0));
+                // SAFETY: as above.
+                unsafe { t.a().set_uncached(false, &mut Global) };
+            }
         }
         t.check();
         saw_loose |= t.a().loose_bytes > 0;

@@ -40,6 +40,33 @@ unsafe fn commit(case: &str) {
             }
             free(v[n - 300] as *mut u8);
         }
+        "overflow-loose" => {
+            // An overflow off the end of a block that is then freed past a full
+            // cache: set aside loose, its boundary tags are not read at the
+            // free, but the sweep of its span (at the latest at its thread's
+            // exit) reads them and reports it. (Rewrites the `prev_size` half
+            // of the next block's header, which stays live. The blocks are
+            // freed 7,919 apart, so that no two freed in a row are neighbours,
+            // whose tags a flush checks as it joins them; the 250,000th free,
+            // block 150,000, comes after the class has grown to its most and
+            // before the arena turns sparse, when every free but one in 256
+            // takes the fast path into the cache.)
+            std::thread::spawn(|| {
+                let n = 400_000;
+                let v: Vec<usize> = (0..n).map(|_| malloc(40) as usize).collect();
+                let (a, b) = (v[150_000], v[150_001]);
+                assert!(b > a && b - a <= 64, "neighbours expected");
+                *((b - 4) as *mut u32) ^= 0x10;
+                for i in 0..n {
+                    let p = v[i * 7_919 % n];
+                    if p != b {
+                        free(p as *mut u8);
+                    }
+                }
+            })
+            .join()
+            .unwrap();
+        }
         "double-free-pool" => {
             let p = malloc(300 * 1024);
             free(p);
@@ -514,6 +541,7 @@ fn default_cases() -> Vec<(&'static str, &'static str)> {
             "malloc_usable_size of a pointer inside a block:",
         ),
         ("corrupt-header", "corrupted block header at"),
+        ("overflow-loose", "corrupted block header at"),
         (
             "free-just-past-a-span",
             "free of a pointer arenapool never returned:",

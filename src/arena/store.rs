@@ -191,14 +191,26 @@ impl Arena {
     /// insert, whose size-bin and address-list neighbours lie anywhere in the
     /// arena (a cache miss each). The span is swept when its loose bytes reach
     /// [`SWEEP_AT`], when the store has no fit, and before the cache is
-    /// switched off. Boundary tags are checked here, as `free_chunk` checks
-    /// them.
+    /// switched off. Boundary tags are checked by the sweep, which reads every
+    /// header from the chunk before the lowest loose chunk to the one after the
+    /// highest in address order anyway (checking them here read the neighbours'
+    /// lines at random: a cache miss each, a fifth of a mass drop's time).
     ///
     /// # Safety
     /// `c` is an in-use chunk of a span of this arena, not in any cache.
     pub(super) unsafe fn loosen(&mut self, c: *mut u8, src: &mut impl SpanSource) {
+        self.loosen_at(c, SWEEP_AT, src);
+    }
+
+    /// [`Arena::loosen`], sweeping the span once it holds `sweep_at` bytes
+    /// loose (`usize::MAX`: only once all its chunks are free or loose).
+    pub(super) unsafe fn loosen_at(
+        &mut self,
+        c: *mut u8,
+        sweep_at: usize,
+        src: &mut impl SpanSource,
+    ) {
         let s = span::size(c, self.key);
-        self.check_tags(c, s);
         span::set_size(c, s, LOOSE, self.key);
         let sp = span::span_of(c);
         let off = (c as usize - sp as usize) as u32;
@@ -219,7 +231,7 @@ impl Arena {
         self.loose_bytes += s;
         // (A span whose chunks are all free or loose is swept at once: it goes
         // back to the pool, or becomes the spare, as `free_chunk` would leave it.)
-        if (*sp).loose as usize >= SWEEP_AT || (*sp).loose == (*sp).used {
+        if (*sp).loose as usize >= sweep_at || (*sp).loose == (*sp).used {
             self.sweep_give(sp, src);
         }
     }
@@ -251,8 +263,12 @@ impl Arena {
     /// chunks in address order (those between its lowest and its highest
     /// loose chunk), each run of loose and free neighbours becoming
     /// one free chunk (it keeps the list place of a free chunk at its start).
-    /// Returns the span, unlinked, if it is then wholly free and must go back
-    /// to the pool (not kept as the spare), else null.
+    /// It checks the boundary tags of every chunk it passes (each `prev_size`
+    /// against the size before it, each size within the span), as
+    /// `check_tags` would at a free: an overflow off the end of a loose chunk,
+    /// or an underflow into it, is reported here. Returns the span, unlinked,
+    /// if it is then wholly free and must go back to the pool (not kept as the
+    /// spare), else null.
     ///
     /// # Safety
     /// `sp` is a span of this arena with loose chunks.
@@ -274,13 +290,29 @@ impl Arena {
         // first chunk in use past the highest. (The fence is in use.)
         let (mut off, hi) = ((*sp).loose_lo as usize, (*sp).loose_hi as usize);
         let ps = span::prev_size(base.add(off), self.key);
-        if ps != 0 && span::is_free(base.add(off - ps), self.key) {
-            off -= ps;
+        if ps != 0 {
+            if ps > off - FIRST || span::size(base.add(off - ps), self.key) != ps {
+                crate::os::fatal_at(
+                    b"corrupted block header at",
+                    Some(base as usize + off + HDR),
+                );
+            }
+            if span::is_free(base.add(off - ps), self.key) {
+                off -= ps;
+            }
         }
+        // (The size of the chunk before `off`, as its `prev_size` must say.)
+        let mut last = span::prev_size(base.add(off), self.key);
         while off <= FENCE {
             let c = base.add(off);
             let h = span::hdr(c, self.key);
             let s = (h & span::SIZE_MASK) as usize;
+            // (A size of 0 short of the fence steps a unit on, into bytes that
+            // fail the next check.)
+            if (h >> 32) as usize != last || s > FENCE - off {
+                crate::os::fatal_at(b"corrupted block header at", Some(c as usize + HDR));
+            }
+            last = s;
             let state = h & LOOSE;
             if state == LOOSE || state == FREE {
                 if run.start.is_null() {
