@@ -98,6 +98,15 @@
 //! loose is swept at once and goes back to the pool as any empty span does.
 //! While the cache is off (a sparse arena) small frees are set aside loose
 //! too, except in secure mode, where every free goes straight to the store.
+//! Setting a chunk aside reads nothing but its own header: its boundary tags
+//! are checked by the sweep, which reads every header it passes in address
+//! order anyway (each `prev_size` against the size before it), so an
+//! overflow off a loose chunk is reported when its span is swept, at the
+//! latest at its thread's exit. When the arena turns sparse and the cache is
+//! switched off, its classes' lists are walked side by side, a step along
+//! each per round, so that the loads of their links overlap (a grown class
+//! holds chunks freed long ago, a cache miss each), and the spans are swept
+//! after the whole cache is set aside, each once.
 //!
 //! A **medium tier** holds freed chunks over 1 KiB (up to the arena limit,
 //! 128 KiB), newest first, one list per store bin: a request takes the newest
@@ -152,7 +161,8 @@
 //! newest chunks (half of it, at most 256: the ones freed since it last
 //! overflowed, still in the CPU's caches) are set aside loose (see
 //! [The cache](#the-cache)): chunks that lie end to end are joined into one
-//! first, each one's boundary tags are checked, and a sweep later merges them
+//! first (their boundary tags checked), and a sweep later checks the tags of
+//! the others and merges them
 //! with their free neighbours and puts the result on the sorted list (bitmap)
 //! and in its size bin. A free that reaches the store directly (a block over
 //! 1 KiB that the medium tier does not take, or any block in secure mode) is
@@ -412,7 +422,7 @@
 //! | `free`/`realloc`/`malloc_usable_size` of a pointer arenapool never returned (stack, globals, another mapping) | `free of a pointer arenapool never returned: 0x...` | the registry (below) |
 //! | a misaligned pointer | `free of a misaligned pointer 0x...` | alignment test |
 //! | an interior pointer | `free of a pointer inside a block: 0x...` (or `inside a pool block or free pool memory`) | header validation, then a walk of the span |
-//! | a block header overwritten (say, by the block before it overflowing, or a write just before the block) | `corrupted block header at 0x...` | headers are stored xor a key; a decoded header must be plausible and agree with both neighbours' boundary tags (the previous chunk's is checked by the owner: in its own frees, and for every chunk entering its store) |
+//! | a block header overwritten (say, by the block before it overflowing, or a write just before the block) | `corrupted block header at 0x...` | headers are stored xor a key; a decoded header must be plausible and agree with both neighbours' boundary tags (the previous chunk's is checked by the owner: in its own frees, for every chunk entering its store, and for every chunk a sweep passes, loose ones included) |
 //! | a use of a freed block that had a mapping of its own (a program's big blocks until its first free of one, see [One `malloc`](#one-malloc)) | `SIGSEGV`; reads see zeros; a second free: `free of a block already freed (double free): 0x...` | only a read-only, zeroed page with the block's tag, marked freed, stays mapped (the last 64 such) |
 //! | a free-list link overwritten after free (cache, remote list, size bins) | `corrupted free list at 0x...` | links are stored xor a key (safe-linking); a decoded link must be a chunk address (16-aligned payloads, chunks 8 mod 16) |
 //!

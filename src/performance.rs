@@ -44,7 +44,7 @@
 //! Machine: a 2-core AMD EPYC virtual machine, Linux 6.18, 24 GiB; a noisy shared
 //! host (the spread column in `benches/results/results.md` shows how much: cells
 //! with 20-100% between their fastest and slowest run are common). Run on
-//! 2026-11-30 on commit afcd42a (a full cache class sets its newest chunks aside loose, merged into the store by sweeps a span at a time; the full preset,
+//! 2026-11-30 on commit 1afd010 (loose chunks' boundary tags checked by the sweeps; a sparse arena's cache emptied with its classes' lists walked side by side; the full preset,
 //! scale 3, 3 runs per cell, threads 1, 2 and 4; 8 and 16 threads left out for time,
 //! see below), with:
 //!
@@ -60,66 +60,66 @@
 //!
 //! | workload | 1 thread: /system | /mimalloc | /jemalloc | 2 threads: /system | /mimalloc | /jemalloc |
 //! | --- | ---: | ---: | ---: | ---: | ---: | ---: |
-//! | churn-lifo | 0.59 | 0.72 | 0.91 | 0.53 | 0.50 | 0.79 |
-//! | churn-fifo | 0.46 | 0.76 | 0.79 | 0.49 | 0.73 | 0.89 |
-//! | churn-random | 0.55 | 1.00 | 1.09 | 0.58 | 0.75 | 0.84 |
-//! | churn-medium | 0.95 | 1.37 | 0.65 | 1.11 | 1.67 | 0.77 |
-//! | mixed-sizes | 0.76 | 0.98 | 0.75 | 0.71 | 0.88 | 0.80 |
-//! | live-100k | 0.33 | 1.34 | 1.11 | 0.45 | 1.57 | 1.28 |
-//! | larson | 0.46 | 0.66 | 0.72 | 1.14 | 1.16 | 1.34 |
-//! | prodcons | 0.50 | 1.01 | 0.83 | 0.34 | 1.02 | 1.45 |
-//! | xmalloc | 0.51 | 1.13 | 1.42 | 0.39 | 1.08 | 1.62 |
-//! | false-share-active | 1.04 | 0.89 | 1.18 | 1.00 | 0.84 | 0.97 |
-//! | false-share-passive | 1.17 | 1.10 | 1.15 | 0.92 | 0.85 | 1.03 |
-//! | thread-churn | 0.53 | 0.96 | 0.66 | 0.38 | 1.01 | 0.63 |
-//! | vec-push | 0.66 | 0.95 | 0.81 | 0.62 | 0.98 | 0.92 |
-//! | hashmap | 0.66 | 0.84 | 0.90 | 0.69 | 1.55 | 1.01 |
-//! | json | 0.80 | 1.10 | 0.79 | 0.60 | 0.74 | 0.88 |
-//! | regex | 0.80 | 0.84 | 0.91 | 0.77 | 0.70 | 0.90 |
-//! | large | 0.94 | 0.33 | 0.13 | 0.62 | 0.30 | 0.10 |
-//! | big-replace | 1.26 | 0.74 | 0.40 | 1.15 | 0.66 | 0.31 |
-//! | rayon | 0.41 | 0.94 | 0.52 | 0.35 | 0.89 | 0.63 |
-//! | footprint | 2.97 | 2.71 | 2.01 | (one count) | (one count) | (one count) |
-//! | **geometric mean** | **0.71** | **0.94** | **0.79** | **0.63** | **0.88** | **0.79** |
+//! | churn-lifo | 0.49 | 0.62 | 0.76 | 0.54 | 0.51 | 0.88 |
+//! | churn-fifo | 0.45 | 0.71 | 0.80 | 0.47 | 0.71 | 0.74 |
+//! | churn-random | 0.43 | 0.82 | 0.54 | 0.55 | 0.97 | 0.85 |
+//! | churn-medium | 0.86 | 0.93 | 0.60 | 1.07 | 1.41 | 0.72 |
+//! | mixed-sizes | 0.67 | 0.90 | 0.84 | 0.79 | 0.90 | 0.88 |
+//! | live-100k | 0.38 | 1.60 | 1.04 | 0.37 | 1.22 | 0.99 |
+//! | larson | 0.52 | 0.68 | 0.66 | 0.46 | 0.93 | 1.43 |
+//! | prodcons | 0.48 | 0.77 | 0.92 | 0.33 | 1.11 | 1.34 |
+//! | xmalloc | 0.49 | 1.22 | 1.58 | 0.44 | 1.04 | 1.52 |
+//! | false-share-active | 0.78 | 0.97 | 0.86 | 1.44 | 0.98 | 1.16 |
+//! | false-share-passive | 0.96 | 0.96 | 0.85 | 0.80 | 0.93 | 0.82 |
+//! | thread-churn | 0.44 | 0.66 | 0.52 | 0.44 | 1.16 | 0.64 |
+//! | vec-push | 0.75 | 1.09 | 0.74 | 0.73 | 1.09 | 1.05 |
+//! | hashmap | 0.69 | 1.11 | 1.14 | 0.70 | 1.02 | 1.28 |
+//! | json | 0.61 | 0.87 | 0.78 | 0.78 | 0.95 | 0.89 |
+//! | regex | 0.92 | 0.83 | 1.13 | 0.82 | 0.74 | 0.99 |
+//! | large | 0.90 | 0.25 | 0.16 | 0.53 | 0.85 | 0.10 |
+//! | big-replace | 1.17 | 0.87 | 0.36 | 1.11 | 0.83 | 0.32 |
+//! | rayon | 0.27 | 0.92 | 0.61 | 0.34 | 0.91 | 0.57 |
+//! | footprint | 2.50 | 2.77 | 1.71 | (one count) | (one count) | (one count) |
+//! | **geometric mean** | **0.65** | **0.89** | **0.75** | **0.62** | **0.94** | **0.79** |
 //!
 //! The 1-thread geometric means include `footprint` (20 workloads), the
 //! 2-thread ones do not (19). The summary of `benches/results/results.md`
 //! lists `footprint` in its 2-thread column as well. At 4 threads (19
-//! workloads): 0.73 of glibc's time, 0.98 of mimalloc's, 0.81 of jemalloc's.
-//! The previous full run (commit 8f6a257, library as bd9b9c2: a full class
-//! flushed its newest chunks into the store) had 0.96 / 0.94 / 0.92 against
-//! mimalloc at 1 / 2 / 4 threads, 0.71 / 0.60 / 0.68 against glibc, 0.81 /
-//! 0.79 / 0.81 against jemalloc. This round's change acts where a cache
-//! class overflows past its grown limit (millions of small blocks dropped
-//! at once); the suite's workloads rarely do (their estimated cycles under
-//! cachegrind moved by 1% or less but for `churn-medium`, below), so the
-//! cells moved with the host. The host moves whole geometric means by 0.1
-//! to 0.15 and single cells far more: `larson` at 2 threads 1.16 times
-//! mimalloc's median here, 2.63 in the previous run, 1.39 in the one
-//! before (bimodal for every allocator: interleaved runs of two builds took
-//! 0.95-2.97 s, mimalloc's 1.13-4.60 s, `suite --worker larson 2 3`, five
-//! runs each); `hashmap` at 2 threads 1.55 here, 1.15 in the previous run,
-//! on code whose estimated cycles stayed at 1,051-1,052 M; `churn-medium`
-//! 1.37 / 1.67 here, 1.72 / 1.46 in the previous run. Read single cells
-//! with their spread and with the cachegrind figures.
+//! workloads): 0.68 of glibc's time, 0.91 of mimalloc's, 0.76 of jemalloc's.
+//! The previous full run (commit 212cc92, library as afcd42a: loose chunks'
+//! boundary tags read at each one's loosening, a sparse arena's cache
+//! emptied one class after another) had 0.94 / 0.88 / 0.98 against mimalloc
+//! at 1 / 2 / 4 threads, 0.71 / 0.63 / 0.73 against glibc, 0.79 / 0.79 /
+//! 0.81 against jemalloc. This round's change acts where a thread frees more
+//! small blocks than its cache holds (millions dropped at once); under
+//! cachegrind the suite's workloads moved by 0.2% or less but `live-100k` (2% less), so the cells moved
+//! with the host. The host moves whole geometric means by 0.1 to 0.15 and
+//! single cells far more: `live-100k` at 1 thread 1.60 times mimalloc's
+//! median here, 1.34 in the previous run, on code whose estimated cycles
+//! went down 2%; `larson` at 2 threads 0.93 here, 1.16 in the previous run,
+//! 2.63 in the one before (bimodal for every allocator: interleaved runs of
+//! two builds took 0.95-2.97 s, mimalloc's 1.13-4.60 s, `suite --worker
+//! larson 2 3`, five runs each); `hashmap` at 2 threads 1.02 here, 1.55 in
+//! the previous run, on code whose estimated cycles stayed at 1,052 M;
+//! `churn-medium` 0.93 / 1.41 here, 1.37 / 1.67 in the previous run. Read
+//! single cells with their spread and with the cachegrind figures.
 //!
 //! Peak RSS, geometric mean of arenapool's divided by each other's, at 1 / 2 /
-//! 4 threads: 1.12 / 1.13 / 1.13 of glibc's, 0.57 / 0.52 / 0.49 of mimalloc's,
-//! 1.10 / 1.07 / 1.04 of jemalloc's (previous run: 1.10 / 1.14 / 1.13 of
+//! 4 threads: 1.11 / 1.13 / 1.13 of glibc's, 0.57 / 0.53 / 0.50 of mimalloc's,
+//! 1.10 / 1.07 / 1.05 of jemalloc's (previous run: 1.12 / 1.13 / 1.13 of
 //! glibc's).
 //!
 //! Estimated cycles under cachegrind (instructions + 10 x first-level misses +
 //! 100 x last-level misses; deterministic, one thread, scale 1, same build),
 //! for what the noisy wall times cannot show, in `benches/results/cachegrind.md`:
 //! this round's build against the previous round's, 1.00 on geometric mean of
-//! 17 workloads (none moved by more than 1% but `churn-medium`, 545 -> 558 M:
-//! the span header's new counters, written on every carve and merge of its
-//! medium chunks, which never enter the cache), and 0.97 of mimalloc's.
-//! Where the change acts, `binary_trees` at depth 18, one thread: 12,771 M
-//! -> 12,842 M (its trees are dropped in address order, which the previous
-//! flush already sent to the store a run at a time; the sweeps' walks cost a
-//! little more), and dropping millions of Strings in random order (the test
-//! program of the tuning log: 1.52-1.69 s -> 0.84-0.96 s).
+//! 17 workloads (`live-100k` 419 -> 411 M; no other workload moved by more than 0.2%), and 0.97 of mimalloc's.
+//! Where the change acts: dropping millions of Strings in random order (the
+//! test program of the tuning log: cachegrind at 1 million Strings, whole program: last-level misses 26.4 M -> 21.0 M, estimated cycles 4,797 M -> 4,132 M; at 4 million, eight interleaved runs of the two builds, the drop took 0.79-1.21 s, median 0.92 s, before and 0.68-1.23 s, median 0.79 s, after), and the `sort_dedup` example's
+//! `dedup` and `drop the clone` phases (three interleaved runs of the two builds after the suite run: `dedup` 0.69-0.84 -> 0.73-0.80 s, `drop the clone` 0.31-0.44 -> 0.37-0.43 s, the final `drop` 0.20-0.30 -> 0.16-0.21 s, within the host's noise; mimalloc 0.42 / 0.09 / 0.03 s). `binary_trees` at depth 18,
+//! one thread: 12,842 M -> 12,871 M (its trees are dropped in address order,
+//! so the cache's emptying finds one list and gains nothing from walking
+//! lists side by side; its loop costs a few instructions more).
 //!
 //! ## Memory that follows the live set
 //!
@@ -129,16 +129,16 @@
 //!
 //! | allocator | RSS after round 1 (MiB) | RSS after round 20 (MiB) | live at end (MiB) | RSS / live | arenapool's RSS / this |
 //! | --- | ---: | ---: | ---: | ---: | ---: |
-//! | arenapool | 60.6 | 245.9 | 77.0 | 3.20 | 1.00 |
-//! | glibc | 418.5 | 781.4 | 77.0 | 10.15 | 0.31 |
-//! | mimalloc | 464.4 | 546.2 | 77.0 | 7.10 | 0.45 |
-//! | jemalloc | 39.6 | 294.3 | 77.0 | 3.82 | 0.84 |
+//! | arenapool | 70.5 | 232.5 | 77.0 | 3.02 | 1.00 |
+//! | glibc | 418.9 | 737.1 | 77.0 | 9.58 | 0.32 |
+//! | mimalloc | 464.4 | 550.7 | 77.0 | 7.16 | 0.42 |
+//! | jemalloc | 39.8 | 294.0 | 77.0 | 3.82 | 0.79 |
 //!
 //! (Full preset: three times the short preset's work per round, so three times
 //! its live data.) The RSS per round is charted in
-//! `benches/results/footprint.svg`; the previous run ended at 241.0 MiB. It
-//! costs time there: 2.97 times glibc's (16.8 s against 5.6 s; peak RSS
-//! 537 MiB against 782). Pages released inside spans that the survivors pin
+//! `benches/results/footprint.svg`; the previous run ended at 245.9 MiB. It
+//! costs time there: 2.50 times glibc's (14.8 s against 5.9 s; peak RSS
+//! 530 MiB against 737). Pages released inside spans that the survivors pin
 //! are faulted in again as the next rounds carve them: 1.79 M page faults and
 //! 14.8 s of system time in one run of the previous round's build
 //! (`perf stat -e page-faults`, `suite --worker footprint 1 3`), against
@@ -153,39 +153,38 @@
 //!
 //! ## Reading the results honestly
 //!
-//! arenapool is faster than glibc on most workloads (0.71 and 0.63 of its time
+//! arenapool is faster than glibc on most workloads (0.65 and 0.62 of its time
 //! on geometric mean at 1 and 2 threads) and uses about half of mimalloc's
-//! memory; against mimalloc it is within the host's noise of level (0.94,
-//! 0.88 and 0.98 at 1, 2 and 4 threads here; 0.88-1.15 over the full runs of
-//! the last six days). It is faster on the small-block churns,
-//! `mixed-sizes`, `rayon`, `regex`, `large` and `big-replace`; level or
-//! mixed on `larson` (0.66 / 1.16 here, bimodal at 2 threads), `prodcons`
-//! (1.01 / 1.02), `json` (1.10 / 0.74), `vec-push` (0.95 / 0.98; 1.07 under
-//! cachegrind), `thread-churn` (0.96 / 1.01) and the false-sharing tests,
-//! whose cells swing with the host; slower on cross-thread hand-offs of
-//! tiny blocks (`xmalloc` 1.13 / 1.08 here, 1.48 times mimalloc's estimated
-//! cycles: a compare-and-swap per block on its span's list, and each
-//! block's header touched again when the owner drains it), on
-//! `churn-medium` (1.37 / 1.67, 2.4 times mimalloc's estimated cycles:
-//! blocks from 128 KiB take the one pool lock, and blocks over 1 KiB that
-//! the medium tier does not hold are a coalescing insert and a split), on
-//! `live-100k` (1.34 / 1.57 here, 1.22 under cachegrind), on `hashmap`
-//! (0.84 / 1.55; 1.14 under cachegrind: 13-byte strings are 32-byte chunks
-//! with the 8-byte header, 16-byte blocks in mimalloc, so more cache
-//! misses), on big buffers against glibc (`big-replace`, 1.26 times at 1
-//! thread, 1.15 at 2: glibc keeps every hole of its heap resident, the pool
-//! up to half the bytes of its live blocks), on `footprint` (above), and on
-//! dropping more small blocks at once than a thread's cache holds (see
-//! Open, below: not in the suite; 1.7-2 times glibc's time, 8 times
-//! mimalloc's).
+//! memory; against mimalloc it is within the host's noise of level (0.89,
+//! 0.94 and 0.91 at 1, 2 and 4 threads here; 0.88-1.15 over the full runs of
+//! the last seven days). It is faster on the small-block churns,
+//! `mixed-sizes`, `rayon`, `regex`, `json`, `larson`, `large` and
+//! `big-replace`; level or mixed on `prodcons` (0.77 / 1.11), `vec-push`
+//! (1.09 / 1.09; 1.07 under cachegrind), `hashmap` (1.11 / 1.02; 1.14 under
+//! cachegrind: 13-byte strings are 32-byte chunks with the 8-byte header,
+//! 16-byte blocks in mimalloc, so more cache misses), `thread-churn` (0.66 /
+//! 1.16) and the false-sharing tests, whose cells swing with the host;
+//! slower on cross-thread hand-offs of tiny blocks (`xmalloc` 1.22 / 1.04
+//! here, 1.48 times mimalloc's estimated cycles: a compare-and-swap per
+//! block on its span's list, and each block's header touched again when the
+//! owner drains it), on `churn-medium` (0.93 / 1.41 here, 1.37 / 1.67 in the
+//! previous run, 2.4 times mimalloc's estimated cycles: blocks from 128 KiB
+//! take the one pool lock, and blocks over 1 KiB that the medium tier does
+//! not hold are a coalescing insert and a split), on `live-100k` (1.60 /
+//! 1.22 here, 1.19 under cachegrind), on big buffers against glibc
+//! (`big-replace`, 1.17 times at 1 thread, 1.11 at 2: glibc keeps every
+//! hole of its heap resident, the pool up to half the bytes of its live
+//! blocks), on `footprint` (above), and on dropping more small blocks at
+//! once than a thread's cache holds (see Open, below: not in the suite;
+//! about 1.6 times glibc's time, 8 to 10 times mimalloc's).
 //!
 //! ## Oversubscribed: 4, 8 and 16 threads on 2 cores
 //!
 //! A lock that convoys shows here before it shows on a big machine. Same
 //! machine, 19 workloads (all but `footprint`, which picks its own threads),
 //! 3 runs per cell, median, allocators interleaved, scale 1 (2026-11-30, on
-//! commit afcd42a, the build of the main run; tables in
-//! `benches/results/oversubscribed/`; 4 threads is in the main run above; 837 s):
+//! commit 1afd010, the build of the main run; tables in
+//! `benches/results/oversubscribed/`; 4 threads is in the main run above; 854 s):
 //!
 //! ```sh
 //! cargo bench --bench suite -- --threads 8,16 --reps 3 \
@@ -194,17 +193,17 @@
 //!
 //! | time, geometric mean, arenapool / … | glibc | mimalloc | jemalloc |
 //! | --- | ---: | ---: | ---: |
-//! | 4 threads (main run, scale 3) | 0.73 | 0.98 | 0.81 |
-//! | 8 threads | 0.71 | 0.95 | 0.90 |
-//! | 16 threads | 0.71 | 0.95 | 0.81 |
-//! | peak RSS, 4 / 8 / 16 threads | 1.13 / 1.17 / 1.20 | 0.49 / 0.51 / 0.51 | 1.04 / 1.04 / 1.13 |
+//! | 4 threads (main run, scale 3) | 0.68 | 0.91 | 0.76 |
+//! | 8 threads | 0.72 | 0.89 | 0.83 |
+//! | 16 threads | 0.74 | 0.91 | 0.87 |
+//! | peak RSS, 4 / 8 / 16 threads | 1.13 / 1.14 / 1.20 | 0.50 / 0.50 / 0.51 | 1.05 / 1.02 / 1.12 |
 //!
-//! The previous run (commit 8f6a257) had 0.86 and 1.01 against mimalloc at 8
-//! and 16 threads, 0.71 and 0.78 against glibc; the one before (05e0818)
-//! 0.92 and 0.98. `larson` from 4 threads up is bimodal on this host, for
-//! every allocator (8 threads here: arenapool's three runs took 3.85-5.77 s,
-//! mimalloc's 2.24-5.44 s, glibc's 2.41-4.45 s, jemalloc's 0.90-1.58 s; 16
-//! threads: arenapool 6.85-16.66 s, mimalloc 12.01-14.70 s). In an earlier
+//! The previous run (commit 212cc92, library as afcd42a) had 0.95 and 0.95
+//! against mimalloc at 8 and 16 threads, 0.71 and 0.71 against glibc; the
+//! one before (8f6a257) 0.86 and 1.01. `larson` from 4 threads up is bimodal
+//! on this host, for every allocator (8 threads here: arenapool's three runs
+//! took 2.46-6.07 s, mimalloc's 3.63-6.06 s, glibc's 2.72-5.87 s, jemalloc's
+//! 2.21-3.32 s; 16 threads: arenapool 8.75-15.62 s, mimalloc 7.92-16.92 s). In an earlier
 //! round six standalone runs each of the build before the per-span lists
 //! and of the build after, interleaved (`suite --worker larson 8 1`), took
 //! 2.26-6.69 s and 2.39-6.57 s, with the same profile in fast and slow runs
@@ -212,13 +211,13 @@
 //! CPU time of a fast one, 12-15 s against 4.2 s of task clock in `perf
 //! stat`, with three times the context switches: work done slower
 //! everywhere, not waiting). Against mimalloc the losses are the ones of 1
-//! and 2 threads (at 8 threads: `churn-medium` 2.59, its mimalloc median
-//! 0.30 s from runs of 0.29-0.97 s, `larson` 2.16, `thread-churn` 1.23,
-//! `live-100k` 1.18, `hashmap` 1.12; at 16: `thread-churn` 1.63,
-//! `prodcons` 1.51, `xmalloc` 1.41, `large` 1.33, `hashmap` 1.26);
-//! `churn-medium` at 8 / 16 threads (1.05 / 1.37 of glibc's time; 1.08 /
-//! 1.14 in the previous run) is where the one pool lock shows most. No cell
-//! failed.
+//! and 2 threads (at 8 threads: `churn-medium` 1.81, its mimalloc median
+//! 0.51 s from runs of 0.43-0.87 s, `hashmap` 1.34, `live-100k` 1.26,
+//! `thread-churn` 1.24, `vec-push` 1.15; at 16: `thread-churn` 1.47,
+//! `prodcons` 1.38, `live-100k` 1.25, `hashmap` 1.23, `xmalloc` 1.18);
+//! `churn-medium` at 8 / 16 threads (1.40 / 0.99 of glibc's time; 1.05 /
+//! 1.37 in the previous run) is where the one pool lock shows most. No cell
+//! failed (152 cells).
 //!
 //! # Fast path
 //!
@@ -261,38 +260,38 @@
 //!
 //! Wall time and peak RSS with default sizes on the 2-core machine, 2 threads,
 //! median of 3 runs with the four allocators interleaved (`/usr/bin/time`, built
-//! with `cargo build --release --examples`; 2026-11-30, commit afcd42a, the
+//! with `cargo build --release --examples`; 2026-11-30, commit 1afd010, the
 //! library of the suite run):
 //!
 //! | example | arenapool | system | mimalloc | jemalloc | arenapool/system | arenapool/mimalloc |
 //! |---|---:|---:|---:|---:|---:|---:|
-//! | `binary_trees` | 2.06 s (70 MB) | 3.58 s (83 MB) | 1.96 s (53 MB) | 2.50 s (48 MB) | 0.58 | 1.05 |
-//! | `word_freq` | 3.55 s (155 MB) | 3.24 s (155 MB) | 3.43 s (313 MB) | 2.91 s (234 MB) | 1.10 | 1.03 |
-//! | `sort_dedup` | 6.55 s (577 MB) | 8.10 s (574 MB) | 5.36 s (517 MB) | 4.88 s (517 MB) | 0.81 | 1.22 |
+//! | `binary_trees` | 2.10 s (70 MB) | 3.38 s (83 MB) | 1.90 s (53 MB) | 2.36 s (44 MB) | 0.62 | 1.11 |
+//! | `word_freq` | 3.25 s (156 MB) | 3.31 s (155 MB) | 3.42 s (313 MB) | 2.89 s (234 MB) | 0.98 | 0.95 |
+//! | `sort_dedup` | 6.54 s (577 MB) | 6.91 s (575 MB) | 5.48 s (517 MB) | 6.02 s (516 MB) | 0.95 | 1.19 |
 //!
-//! The previous round's run (commit 8f6a257) had 1.18, 0.88 and 1.25
-//! against mimalloc, the one before (05e0818) 1.26, 0.89 and 1.32.
-//! `word_freq`'s 1.03 is the host: its estimated cycles under cachegrind did
-//! not move (32 MB corpus: 5,606 M -> 5,605 M at one thread, 5,677 M ->
-//! 5,674 M at two), and eight interleaved runs of the previous and this
-//! round's builds afterwards took 2.33-3.24 s and 2.12-3.38 s. This round's
-//! change acts on `sort_dedup`, which drops millions of Strings in random
-//! order, past what a thread's cache holds. Its phases (printed by the
-//! example; two runs each, after the suite run) show where it still loses:
-//! the `drop the clone` pass (0.35 s, mimalloc 0.10-0.11 s; 0.44-0.56 s in
-//! the previous round), the main thread's `dedup` (0.78-0.84 s, mimalloc
-//! 0.35-0.52 s; 1.19-1.23 s in the previous round) and the final `drop`
-//! (0.20-0.26 s, mimalloc 0.03 s; 0.29-0.31 s) free Strings in sorted, so
-//! random, address order: each `free` reads the block's header, a cache
-//! miss, where mimalloc's writes the block's first word. Its sorts, which do
-//! not allocate, take 10-60% longer, the Strings being 32-byte chunks
-//! (header included) where mimalloc packs them in 8 to 24-byte blocks. The
-//! workers' `uppercase` pass that follows `dedup` takes back the 3 million
-//! Strings the main thread freed: 1.49-1.53 s with one remote list per
-//! arena, two rounds ago, 0.11-0.15 s now (mimalloc 0.06-0.10 s). The
-//! target (each example at most mimalloc's time) is not met: `binary_trees`
-//! is within 5%, `word_freq` within the host's noise of level. Single runs of
-//! the same program varied by up to 30%.
+//! The previous run (commit 212cc92, library as afcd42a) had 1.05, 1.03 and
+//! 1.22 against mimalloc, the one before (8f6a257) 1.18, 0.88 and 1.25.
+//! `binary_trees` at 1.11 is the host: its estimated cycles under cachegrind
+//! moved by 0.2% (12,842 M -> 12,871 M at depth 18, one thread), and its
+//! three runs took 1.98-2.21 s against mimalloc's 1.83-1.90 s. This
+//! round's change acts on `sort_dedup`, which drops millions of Strings in
+//! random order, past what a thread's cache holds. Its phases (printed by the
+//! example; three runs each of the previous and this build, interleaved,
+//! after the suite run) show where it still loses: the `drop the clone`
+//! pass (0.37-0.43 s, 0.31-0.44 s on the previous build, mimalloc 0.09 s),
+//! the main thread's `dedup` (0.73-0.80 s, 0.69-0.84 s before, mimalloc
+//! 0.42 s) and the final `drop` (0.16-0.21 s, 0.20-0.30 s before, mimalloc
+//! 0.03 s) free Strings in sorted, so random, address order: each `free`
+//! reads the block's header, a cache miss, where mimalloc's writes the
+//! block's first word. Its sorts, which do not allocate, take 15-40% longer,
+//! the Strings being 32-byte chunks (header included) where mimalloc packs
+//! them in 8 to 24-byte blocks. The workers' `uppercase` pass that follows
+//! `dedup` takes back the 3 million Strings the main thread freed:
+//! 0.12-0.13 s (mimalloc 0.10 s; 1.49-1.53 s with one remote list per
+//! arena, three rounds ago). The target (each example at most mimalloc's
+//! time) is not met: `word_freq` is under it, `binary_trees` within the
+//! host's noise of it, `sort_dedup` 1.19 times. Single runs of the same
+//! program varied by up to 30%.
 //!
 //! # What the checks cost
 //!
@@ -375,6 +374,7 @@
 //! | a full cache class flushes at most one batch (256 chunks) of its newest chunks, not half its limit: the walk down its list touches chunks freed since it last overflowed, still in the CPU's caches, where half of a class grown to 262,144 chunks was 4 MiB of cold lines (98% of `flush`'s `perf` samples were that walk's loads) | a test program: one thread makes 4 million Strings of 17 to 40 bytes, shuffles them and drops them (mean of 3 drops per run, 2 runs); the same at 2 threads, a parallel drop of a shuffled clone; `sort_dedup` 2 threads, one run each; the suite under cachegrind | 3.0-3.1 s; 0.59-0.71 s; `drop the clone` 0.53 s | 2.0-2.1 s (mimalloc 0.13, glibc 0.67, jemalloc 0.12 s); 0.45 s; 0.37 s; 17 workloads within 0.1%. With the next row, three interleaved runs after the suite run: 2.17-2.52 -> 1.52-1.69 s; 0.68-0.77 -> 0.51-0.61 s (mimalloc 0.09 s, glibc 0.41-0.49 s) |
 //! | a flush joins the chunks of its batch that lie end to end (freed in ascending or descending address order) into one chunk before the store sees them, tags checked per chunk: one store insert per run instead of one per block, each of which moved the growing free chunk from size bin to size bin | `binary_trees` depth 18, 1 thread, cachegrind: instructions / estimated cycles; the suite | 9.75 G / 13.19 G | 9.33 G / 12.77 G; 17 workloads within 0.7% (`live-100k` 413 -> 416 M) |
 //! | what a full cache class sheds (its newest chunks, at most 256) is set aside *loose*: marked free in place and counted on its span, merged into the store later by a sweep, one pass over the span's chunks in address order (a span is swept at 64 KiB loose, before the arena takes a new span, and at thread exit; one whose chunks are all free or loose at once, and goes back to the pool); with the cache off (a sparse arena), small frees are set aside loose too | the test program above, one thread (three runs each, mean of 3 drops per run); `sort_dedup` 2 threads, phases `dedup` / `drop` (2 runs); `binary_trees` depth 18, 1 thread, estimated cycles; the suite under cachegrind | 1.52-1.69 s; 1.25 / 0.34 s | 0.81-1.18 s while the change took shape, 0.84-0.96 s on afcd42a after the suite run (glibc 0.48-0.58 s, mimalloc 0.11-0.12 s, jemalloc 0.08-0.10 s); 0.82-0.98 / 0.23-0.31 s (mimalloc 0.35 / 0.03 s); 12,771 -> 12,842 M; 16 workloads within 1%, `churn-medium` 545 -> 558 M (the span header's new counters: 552 M without `Span::used`). At 2 threads, the parallel drop of a shuffled clone 0.51-0.61 -> 0.39-0.42 s (glibc 0.46-0.50, mimalloc 0.09-0.11 s) |
+//! | setting a chunk aside loose reads only its own header: its boundary tags are checked by the sweep, which reads every header it passes in address order anyway (each `prev_size` against the size before it); a sparse arena's cache is emptied with its classes' lists walked a step each per round (their link loads overlap), each span swept once after the whole cache is set aside | the test program above, one thread, under cachegrind (1 M Strings, whole program, 3 rounds): last-level misses / estimated cycles; the same at 4 M, wall time (three interleaved runs, mean of 3 drops each); `sort_dedup` 2 threads, phases `dedup` / `drop the clone` (interleaved runs); `live-100k` estimated cycles; the suite under cachegrind | 26.4 M / 4,797 M; 0.79-1.21 s (median 0.92 s, eight runs); 0.69-0.84 / 0.31-0.44 s; 419 M | 21.0 M / 4,132 M; 0.68-1.23 s (median 0.79 s; glibc 0.55-0.67 s, mimalloc 0.12-0.14 s); 0.73-0.80 / 0.37-0.43 s, the host's noise (mimalloc 0.42 / 0.09 s); 411 M; the other 16 within 0.2%, `binary_trees` depth 18 12,842 -> 12,871 M |
 //!
 //! ## Tried and not kept
 //!
@@ -404,6 +404,14 @@
 //!   or 128 KiB loose instead of 64 KiB made no difference clearer than the
 //!   host's noise (1.23-1.56 and 1.04-1.41 s against 0.81-1.03 s, three runs
 //!   each). Not kept.
+//! - **Emptying a sparse arena's cache side by side with each span swept as
+//!   it crossed 64 KiB loose** (the first form of the change above): the
+//!   spans holding chunks of many classes were swept while most of those
+//!   chunks were still in the cache, then again and again as the rest were
+//!   set aside: `live-100k` (16 classes) went from 419 to 445 M estimated
+//!   cycles, its sweeps from 3.9 to 13.8 M instructions over the same 144
+//!   sweeps. Sweeping each span once, after the whole cache is set aside,
+//!   gave 411 M. Not kept in its first form.
 //! - **Taking back remote frees lazily** (a refill takes only chunks of its
 //!   size from a span's list, up to half the class's limit, and leaves the
 //!   rest of the list for the next; at most 1 KiB of other sizes per refill;
@@ -517,22 +525,24 @@
 //! switched off (0.52-0.56 s). The frees themselves
 //! read each block's header, a cache miss where the blocks are freed in
 //! random order, where mimalloc's write the block's first word (`drop the
-//! clone` 0.60-0.89 s, mimalloc 0.10-0.16 s), and once a thread drops more
-//! small blocks than its cache holds (16 MiB of growth), the class's walk
-//! down its list for the newest chunks to set aside loose costs about 124
-//! cycles per chunk (measured with `rdtsc` counters, not kept), and when the
-//! arena turns sparse its whole cache is walked cold: one thread dropping 4
-//! million shuffled Strings took 0.81-1.18 s on afcd42a (1.52-1.69 s
-//! before, when each such chunk was a coalescing insert into the store;
-//! 2.17-2.52 s before the round before), glibc 0.54-0.58 s (its fast bins
-//! leave small chunks uncoalesced), mimalloc 0.13-0.15 s, jemalloc
-//! 0.08-0.11 s. Loose chunks are not seen by purge passes until a sweep
+//! clone` 0.60-0.89 s, mimalloc 0.10-0.16 s). In a `perf` profile of one
+//! thread dropping 4 million shuffled Strings on 1afd010, that load is 94%
+//! of `free`'s own samples and `free` 27% of the program's; the sweeps take
+//! 10%, setting chunks aside 5% (nearly all of it the load of the span
+//! header's loose count, evicted by the sweeps' walks), the class's walk
+//! down its list for its newest chunks 5%, and the emptying of the cache
+//! when the arena turns sparse 4% (15% in a profile of 2 million Strings on
+//! the previous build, which walked the lists one after the other). That
+//! drop took 0.68-1.23 s over eight runs on 1afd010, median 0.79 s (0.79-1.21 s, median 0.92 s, on the previous build, interleaved) (glibc 0.48-0.58 s: its fast bins leave
+//! small chunks uncoalesced; mimalloc 0.08-0.15 s, jemalloc
+//! 0.08-0.11 s). Loose chunks are not seen by purge passes until a sweep
 //! merges them (at most 64 KiB per span stays loose), nor by the purge of a
 //! parked arena (its thread swept them at its exit; what later remote frees
 //! set aside stays loose until its span empties or a thread adopts the
 //! arena); medium blocks above 128 KiB
 //! share the pool lock (`churn-medium` at 2 threads: 0.25 acquisitions per
-//! operation, 19.7-21.7% contended over three runs on afcd42a, 8.3-20.3% on
+//! operation, 6.6-20.0% contended over three runs on 1afd010, 19.7-21.7%
+//! on afcd42a, 8.3-20.3% on
 //! bd9b9c2, 8.7-21.5% on
 //! 05e0818, 6.6-7.1% over
 //! three on 6e9f0d1, 10-20% over three on 873061b: the share moves with the

@@ -55,7 +55,8 @@
 //!   [design](crate::design#catching-misuse) committed in a child process, the
 //!   exact message and `SIGABRT` (or `SIGSEGV` for guard pages) asserted, in
 //!   default and secure mode (a second free of a block a full cache set aside
-//!   loose among them); that the quarantine delays reuse; and a unit test
+//!   loose among them, and an overflow off such a block, which its span's
+//!   sweep reports); that the quarantine delays reuse; and a unit test
 //!   that no arena key decodes another arena's chunk or a pool tag as cacheable
 //!   (`src/tests.rs`);
 //! - statistics and the heap map: [`stats()`](crate::stats()) following a
@@ -179,8 +180,9 @@
 //! per probe). The probes now change the byte by xor, as the underflow probe
 //! did (8f6a257); a write of the very value a canary byte holds stays
 //! undetectable, by this canary or any other. On afcd42a (loose chunks and
-//! sweeps): one full `cargo test`, then the same loop three times in a row,
-//! all passing.
+//! sweeps) and on 1afd010 (their tags checked by the sweeps, the cache
+//! emptied side by side): one full `cargo test`, then the same loop three
+//! times in a row, all passing.
 //!
 //! A threaded test that passes once proves little. The repeated runs of
 //! `.ci/run` take every test binary except `preload` (whose real-program tests
