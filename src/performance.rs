@@ -41,12 +41,13 @@
 //!
 //! # Results
 //!
-//! Machine: a 2-core AMD EPYC virtual machine, Linux 6.18, 24 GiB; a noisy shared
-//! host (the spread column in `benches/results/results.md` shows how much: cells
-//! with 20-100% between their fastest and slowest run are common). Run on
-//! 2026-11-30 on commit 1afd010 (loose chunks' boundary tags checked by the sweeps; a sparse arena's cache emptied with its classes' lists walked side by side; the full preset,
-//! scale 3, 3 runs per cell, threads 1, 2 and 4; 8 and 16 threads left out for time,
-//! see below), with:
+//! Machine: a 2-core AMD EPYC virtual machine, Linux 6.18, 24 GiB; a noisy
+//! shared host (the spread column in `benches/results/results.md` shows how
+//! much: cells with 20-100% between their fastest and slowest run are
+//! common). Run on 2026-11-30 on commit 1afd010 (loose chunks' boundary tags
+//! checked by the sweeps; a sparse arena's cache emptied with its classes'
+//! lists walked side by side; the full preset, scale 3, 3 runs per cell,
+//! threads 1, 2 and 4; 8 and 16 threads left out for time, see below), with:
 //!
 //! ```sh
 //! cargo bench --bench suite -- --full --threads 1,2,4 --out benches/results
@@ -87,18 +88,18 @@
 //! lists `footprint` in its 2-thread column as well. At 4 threads (19
 //! workloads): 0.68 of glibc's time, 0.91 of mimalloc's, 0.76 of jemalloc's.
 //! The previous full run (commit 212cc92, library as afcd42a: loose chunks'
-//! boundary tags read at each one's loosening, a sparse arena's cache
-//! emptied one class after another) had 0.94 / 0.88 / 0.98 against mimalloc
-//! at 1 / 2 / 4 threads, 0.71 / 0.63 / 0.73 against glibc, 0.79 / 0.79 /
-//! 0.81 against jemalloc. This round's change acts where a thread frees more
-//! small blocks than its cache holds (millions dropped at once); under
-//! cachegrind the suite's workloads moved by 0.2% or less but `live-100k` (2% less), so the cells moved
-//! with the host. The host moves whole geometric means by 0.1 to 0.15 and
-//! single cells far more: `live-100k` at 1 thread 1.60 times mimalloc's
-//! median here, 1.34 in the previous run, on code whose estimated cycles
-//! went down 2%; `larson` at 2 threads 0.93 here, 1.16 in the previous run,
-//! 2.63 in the one before (bimodal for every allocator: interleaved runs of
-//! two builds took 0.95-2.97 s, mimalloc's 1.13-4.60 s, `suite --worker
+//! boundary tags read at each one's loosening, a sparse arena's cache emptied
+//! one class after another) had 0.94 / 0.88 / 0.98 against mimalloc at 1 / 2
+//! / 4 threads, 0.71 / 0.63 / 0.73 against glibc, 0.79 / 0.79 / 0.81 against
+//! jemalloc. This round's change acts where a thread frees more small blocks
+//! than its cache holds (millions dropped at once); under cachegrind the
+//! suite's workloads moved by 0.2% or less but `live-100k` (2% less), so the
+//! cells moved with the host. The host moves whole geometric means by 0.1 to
+//! 0.15 and single cells far more: `live-100k` at 1 thread 1.60 times
+//! mimalloc's median here, 1.34 in the previous run, on code whose estimated
+//! cycles went down 2%; `larson` at 2 threads 0.93 here, 1.16 in the previous
+//! run, 2.63 in the one before (bimodal for every allocator: interleaved runs
+//! of two builds took 0.95-2.97 s, mimalloc's 1.13-4.60 s, `suite --worker
 //! larson 2 3`, five runs each); `hashmap` at 2 threads 1.02 here, 1.55 in
 //! the previous run, on code whose estimated cycles stayed at 1,052 M;
 //! `churn-medium` 0.93 / 1.41 here, 1.37 / 1.67 in the previous run. Read
@@ -109,17 +110,25 @@
 //! 1.10 / 1.07 / 1.05 of jemalloc's (previous run: 1.12 / 1.13 / 1.13 of
 //! glibc's).
 //!
-//! Estimated cycles under cachegrind (instructions + 10 x first-level misses +
-//! 100 x last-level misses; deterministic, one thread, scale 1, same build),
-//! for what the noisy wall times cannot show, in `benches/results/cachegrind.md`:
-//! this round's build against the previous round's, 1.00 on geometric mean of
-//! 17 workloads (`live-100k` 419 -> 411 M; no other workload moved by more than 0.2%), and 0.97 of mimalloc's.
-//! Where the change acts: dropping millions of Strings in random order (the
-//! test program of the tuning log: cachegrind at 1 million Strings, whole program: last-level misses 26.4 M -> 21.0 M, estimated cycles 4,797 M -> 4,132 M; at 4 million, eight interleaved runs of the two builds, the drop took 0.79-1.21 s, median 0.92 s, before and 0.68-1.23 s, median 0.79 s, after), and the `sort_dedup` example's
-//! `dedup` and `drop the clone` phases (three interleaved runs of the two builds after the suite run: `dedup` 0.69-0.84 -> 0.73-0.80 s, `drop the clone` 0.31-0.44 -> 0.37-0.43 s, the final `drop` 0.20-0.30 -> 0.16-0.21 s, within the host's noise; mimalloc 0.42 / 0.09 / 0.03 s). `binary_trees` at depth 18,
-//! one thread: 12,842 M -> 12,871 M (its trees are dropped in address order,
-//! so the cache's emptying finds one list and gains nothing from walking
-//! lists side by side; its loop costs a few instructions more).
+//! Estimated cycles under cachegrind (instructions + 10 x first-level
+//! misses + 100 x last-level misses; deterministic, one thread, scale 1, same
+//! build), for what the noisy wall times cannot show, in
+//! `benches/results/cachegrind.md`: this round's build against the previous
+//! round's, 1.00 on geometric mean of 17 workloads (`live-100k` 419 -> 411 M;
+//! no other workload moved by more than 0.2%), and 0.97 of mimalloc's. Where
+//! the change acts: dropping millions of Strings in random order (the test
+//! program of the tuning log: cachegrind at 1 million Strings, whole program:
+//! last-level misses 26.4 M -> 21.0 M, estimated cycles 4,797 M -> 4,132 M;
+//! at 4 million, eight interleaved runs of the two builds, the drop took
+//! 0.79-1.21 s, median 0.92 s, before and 0.68-1.23 s, median 0.79 s, after),
+//! and the `sort_dedup` example's `dedup` and `drop the clone` phases (three
+//! interleaved runs of the two builds after the suite run: `dedup` 0.69-0.84
+//! -> 0.73-0.80 s, `drop the clone` 0.31-0.44 -> 0.37-0.43 s, the final
+//! `drop` 0.20-0.30 -> 0.16-0.21 s, within the host's noise; mimalloc 0.42 /
+//! 0.09 / 0.03 s). `binary_trees` at depth 18, one thread: 12,842 M -> 12,871
+//! M (its trees are dropped in address order, so the cache's emptying finds
+//! one list and gains nothing from walking lists side by side; its loop costs
+//! a few instructions more).
 //!
 //! ## Memory that follows the live set
 //!
@@ -502,56 +511,53 @@
 //! another's Strings in random order, then the maker allocates 750,000 new
 //! ones and a growing vector) the maker still takes every pending free back
 //! before it is done (three interleaved runs: 0.58-0.70 s on f395df5,
-//! 0.47-0.57 s on bd9b9c2, where a full class flushes one batch of its
-//! newest chunks; mimalloc 0.06 s; the statistics show none left pending). Counters added for the measurement (not kept) show
-//! how. A refill drains spans until its own class has a chunk, so when the
-//! pending frees are all of other classes one allocation drains them all: a
-//! 64-byte allocation made right after the frees (the counters' own) drained
-//! all 555 spans, and the maker's phase then took 0.07-0.09 s. With a cap of
-//! two spans per refill that allocation drained 3, but the phase took
-//! 0.58-0.65 s again: the maker's 750,000 allocations, which need the
-//! freed chunks' class, drain 533 spans of about 5,400 chunks each, and its
-//! cache, grown to its bound, flushes half a class into the store 30 times
-//! (about 11% of the program's `perf` samples are those flushes and their
-//! coalescing inserts). The cap would help a thread that allocates other
-//! sizes than the ones freed to it; it was measured but not kept (it came
-//! too late in the round to regenerate the results with it). The cost left
-//! is taking back the chunks faster than they are needed: draining a span
-//! into a class only as far as the class has room would keep the rest
-//! pending instead of flushing it into the store.
-//! Two other changes did not help: letting an allocation the store must
-//! serve drain at most one to four spans before it takes a new one
-//! (0.56-0.72 s), and not draining for a refill while the arena's cache is
-//! switched off (0.52-0.56 s). The frees themselves
-//! read each block's header, a cache miss where the blocks are freed in
-//! random order, where mimalloc's write the block's first word (`drop the
-//! clone` 0.60-0.89 s, mimalloc 0.10-0.16 s). In a `perf` profile of one
-//! thread dropping 4 million shuffled Strings on 1afd010, that load is 94%
-//! of `free`'s own samples and `free` 27% of the program's; the sweeps take
-//! 10%, setting chunks aside 5% (nearly all of it the load of the span
-//! header's loose count, evicted by the sweeps' walks), the class's walk
-//! down its list for its newest chunks 5%, and the emptying of the cache
-//! when the arena turns sparse 4% (15% in a profile of 2 million Strings on
-//! the previous build, which walked the lists one after the other). That
-//! drop took 0.68-1.23 s over eight runs on 1afd010, median 0.79 s (0.79-1.21 s, median 0.92 s, on the previous build, interleaved) (glibc 0.48-0.58 s: its fast bins leave
-//! small chunks uncoalesced; mimalloc 0.08-0.15 s, jemalloc
-//! 0.08-0.11 s). Loose chunks are not seen by purge passes until a sweep
-//! merges them (at most 64 KiB per span stays loose), nor by the purge of a
-//! parked arena (its thread swept them at its exit; what later remote frees
-//! set aside stays loose until its span empties or a thread adopts the
-//! arena); medium blocks above 128 KiB
-//! share the pool lock (`churn-medium` at 2 threads: 0.25 acquisitions per
-//! operation, 6.6-20.0% contended over three runs on 1afd010, 19.7-21.7%
-//! on afcd42a, 8.3-20.3% on
-//! bd9b9c2, 8.7-21.5% on
-//! 05e0818, 6.6-7.1% over
-//! three on 6e9f0d1, 10-20% over three on 873061b: the share moves with the
-//! host), and blocks over 1 KiB that the medium tier does not hold pay a
-//! split and a coalescing insert whose address-ordered links touch distant
-//! free chunks (`churn-medium` under cachegrind: `split_head` and
-//! `list_replace` take 0.74 M of the 1.35 M last-level misses); small
-//! strings pay the 8-byte header
-//! (`hashmap`); peak RSS is above glibc's on the small-block workloads
-//! (1.1-1.3 times); `larson` from 4 threads up is bimodal on this host
-//! (above); `footprint` at the full preset
-//! releases and faults in again the pages of spans its survivors pin (above).
+//! 0.47-0.57 s on bd9b9c2, where a full class flushes one batch of its newest
+//! chunks; mimalloc 0.06 s; the statistics show none left pending). Counters
+//! added for the measurement (not kept) show how. A refill drains spans until
+//! its own class has a chunk, so when the pending frees are all of other
+//! classes one allocation drains them all: a 64-byte allocation made right
+//! after the frees (the counters' own) drained all 555 spans, and the maker's
+//! phase then took 0.07-0.09 s. With a cap of two spans per refill that
+//! allocation drained 3, but the phase took 0.58-0.65 s again: the maker's
+//! 750,000 allocations, which need the freed chunks' class, drain 533 spans
+//! of about 5,400 chunks each, and its cache, grown to its bound, flushes
+//! half a class into the store 30 times (about 11% of the program's `perf`
+//! samples are those flushes and their coalescing inserts). The cap would
+//! help a thread that allocates other sizes than the ones freed to it; it was
+//! measured but not kept (it came too late in the round to regenerate the
+//! results with it). The cost left is taking back the chunks faster than they
+//! are needed: draining a span into a class only as far as the class has room
+//! would keep the rest pending instead of flushing it into the store. Two
+//! other changes did not help: letting an allocation the store must serve
+//! drain at most one to four spans before it takes a new one (0.56-0.72 s),
+//! and not draining for a refill while the arena's cache is switched off
+//! (0.52-0.56 s). The frees themselves read each block's header, a cache miss
+//! where the blocks are freed in random order, where mimalloc's write the
+//! block's first word (`drop the clone` 0.60-0.89 s, mimalloc 0.10-0.16 s).
+//! In a `perf` profile of one thread dropping 4 million shuffled Strings on
+//! 1afd010, that load is 94% of `free`'s own samples and `free` 27% of the
+//! program's; the sweeps take 10%, setting chunks aside 5% (nearly all of it
+//! the load of the span header's loose count, evicted by the sweeps' walks),
+//! the class's walk down its list for its newest chunks 5%, and the emptying
+//! of the cache when the arena turns sparse 4% (15% in a profile of 2 million
+//! Strings on the previous build, which walked the lists one after the
+//! other). That drop took 0.68-1.23 s over eight runs on 1afd010, median 0.79
+//! s, against 0.79-1.21 s, median 0.92 s, on the previous build, interleaved
+//! (glibc 0.55-0.67 s: its fast bins leave small chunks uncoalesced; mimalloc
+//! 0.12-0.14 s, jemalloc 0.08-0.11 s). Loose chunks are not seen by purge
+//! passes until a sweep merges them (at most 64 KiB per span stays loose),
+//! nor by the purge of a parked arena (its thread swept them at its exit;
+//! what later remote frees set aside stays loose until its span empties or a
+//! thread adopts the arena); medium blocks above 128 KiB share the pool lock
+//! (`churn-medium` at 2 threads: 0.25 acquisitions per operation, 6.6-20.0%
+//! contended over three runs on 1afd010, 19.7-21.7% on afcd42a, 8.3-20.3% on
+//! bd9b9c2, 8.7-21.5% on 05e0818, 6.6-7.1% over three on 6e9f0d1, 10-20% over
+//! three on 873061b: the share moves with the host), and blocks over 1 KiB
+//! that the medium tier does not hold pay a split and a coalescing insert
+//! whose address-ordered links touch distant free chunks (`churn-medium`
+//! under cachegrind: `split_head` and `list_replace` take 0.74 M of the 1.35
+//! M last-level misses); small strings pay the 8-byte header (`hashmap`);
+//! peak RSS is above glibc's on the small-block workloads (1.1-1.3 times);
+//! `larson` from 4 threads up is bimodal on this host (above); `footprint` at
+//! the full preset releases and faults in again the pages of spans its
+//! survivors pin (above).
