@@ -20,10 +20,14 @@ fn rss_follows_the_live_set() {
     let start = rss_kib();
     let survivors: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
     let peak = std::sync::atomic::AtomicUsize::new(0);
+    // All four threads hold their blocks at once when RSS is sampled: a
+    // thread that finished early must not free (and purge) before the others
+    // sample, or the peak seen depends on timing.
+    let all_made = std::sync::Barrier::new(4);
     for round in 0..3u64 {
         std::thread::scope(|s| {
             for t in 0..4u64 {
-                let (survivors, peak) = (&survivors, &peak);
+                let (survivors, peak, all_made) = (&survivors, &peak, &all_made);
                 s.spawn(move || {
                     let mut rng = Rng(0x9e37_79b9 ^ (round * 4 + t + 1));
                     let mut made: Vec<Vec<u8>> = Vec::new();
@@ -38,7 +42,9 @@ fn rss_follows_the_live_set() {
                         made.push(vec![(n % 251) as u8; n]);
                         bytes += n;
                     }
+                    all_made.wait();
                     peak.fetch_max(rss_kib(), std::sync::atomic::Ordering::Relaxed);
+                    all_made.wait();
                     let mut keep = Vec::new();
                     for v in made.drain(..) {
                         if rng.below(100) == 0 {
