@@ -263,6 +263,7 @@ impl Arena {
         // (The cache is empty while off: its limits are 0.)
         for cls in CACHED_CLASSES {
             let bin = &mut self.cache[cls];
+            debug_assert!(bin.head.is_null());
             bin.limit = if off { 0 } else { class_limit(cls) };
             bin.room = bin.limit;
         }
@@ -297,6 +298,7 @@ impl Arena {
         }
         // Each list fills a segment of the batch, so that `shed` still finds
         // the runs of chunks freed end to end within a class.
+        let loose = (!crate::config::secure()).then_some(usize::MAX);
         let mut batch = [0usize; FLUSH_BATCH];
         let mut lens = [0usize; N];
         while nl > 0 {
@@ -314,7 +316,6 @@ impl Arena {
             }
             let mut left = 0;
             for i in 0..nl {
-                let loose = (!crate::config::secure()).then_some(usize::MAX);
                 self.shed(&mut batch[i * seg..i * seg + lens[i]], loose, src);
                 if !lists[i].is_null() {
                     lists[left] = lists[i];

@@ -289,17 +289,11 @@ impl Arena {
         // From the lowest loose chunk (or the free chunk before it) to the
         // first chunk in use past the highest. (The fence is in use.)
         let (mut off, hi) = ((*sp).loose_lo as usize, (*sp).loose_hi as usize);
-        let ps = span::prev_size(base.add(off), self.key);
-        if ps != 0 {
-            if ps > off - FIRST || span::size(base.add(off - ps), self.key) != ps {
-                crate::os::fatal_at(
-                    b"corrupted block header at",
-                    Some(base as usize + off + HDR),
-                );
-            }
-            if span::is_free(base.add(off - ps), self.key) {
-                off -= ps;
-            }
+        let lo = base.add(off);
+        self.check_tags(lo, span::size(lo, self.key));
+        let ps = span::prev_size(lo, self.key);
+        if ps != 0 && span::is_free(lo.sub(ps), self.key) {
+            off -= ps;
         }
         // (The size of the chunk before `off`, as its `prev_size` must say.)
         let mut last = span::prev_size(base.add(off), self.key);
