@@ -66,6 +66,13 @@ const SPARSE_SPANS: usize = 8;
 /// Most bytes of chunks one refill carves for the cache.
 const REFILL_BYTES: usize = 8 * 1024;
 
+/// A class's first refill carves `REFILL_BYTES >> REFILL_RAMP` bytes of chunks
+/// (1 KiB), each later one twice the one before, up to `REFILL_BYTES`: carving
+/// writes every chunk it makes, so a class a thread uses once or twice (most
+/// classes, with sizes spread over many) makes a page or less resident, not
+/// 8 KiB.
+const REFILL_RAMP: u8 = 3;
+
 /// Chunks a flush takes at a time (a stack array of this many addresses).
 const FLUSH_BATCH: usize = 256;
 
@@ -155,6 +162,9 @@ pub struct Arena {
     /// Bytes of room the cache classes have gained by growing: the sum over
     /// classes of `(limit - class_limit) * chunk size` (see `CACHE_GROW`).
     grown: usize,
+    /// Refills done per class since the cache was last switched off, up to
+    /// `REFILL_RAMP` (see there).
+    fills: [u8; NCLASSES],
     /// Spans taken off the inbox's stack whose remote lists are not drained yet
     /// (linked as on the stack; see [`Arena::drain_remote_for`]).
     taken: *mut Pending,

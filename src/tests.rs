@@ -307,6 +307,52 @@ fn cache_refill_and_flush_keep_invariants() {
     t.check();
 }
 
+/// A class's refills carve 1, 2, 4, then 8 KiB of chunks, no more after, and
+/// ramp up anew once the cache has been switched off (`REFILL_RAMP`).
+#[test]
+fn a_class_refills_a_little_at_first() {
+    let t = TestArena::cached();
+    let s = 64;
+    let cls = class_of_chunk(s);
+    let mut live = Vec::new();
+    let mut carve = || {
+        let carved: Vec<usize> = (0..5)
+            .map(|_| {
+                assert_eq!(t.a().cache[cls].count(), 0);
+                // The class is empty: the refill carves a batch, hands out
+                // one chunk and caches the others.
+                // SAFETY: the test owns the arena.
+                live.push(unsafe { t.a().refill(cls, &mut Global) });
+                let n = t.a().cache[cls].count() as usize + 1;
+                // SAFETY: as above.
+                while let Some(p) = unsafe { t.a().cache_pop(cls) } {
+                    live.push(p);
+                }
+                n * s
+            })
+            .collect();
+        assert_eq!(carved, [1024, 2048, 4096, 8192, 8192]);
+    };
+    // An adopted arena may have ramped up already: start from the cache off.
+    // SAFETY: as above.
+    unsafe {
+        t.a().set_uncached(true, &mut Global);
+        t.a().set_uncached(false, &mut Global);
+    }
+    carve();
+    // SAFETY: as above.
+    unsafe {
+        t.a().set_uncached(true, &mut Global);
+        t.a().set_uncached(false, &mut Global);
+    }
+    carve();
+    for p in live {
+        // SAFETY: p is a live block of this arena.
+        unsafe { t.a().free_local(p, &mut Global) };
+    }
+    t.check();
+}
+
 /// A flush sends chunks freed end to end (in ascending or descending address
 /// order) to the store as one chunk per run, and leaves chunks freed apart
 /// as they were; the store is fully coalesced either way (`check`).

@@ -28,10 +28,15 @@ impl Arena {
         if c.is_null() {
             return c;
         }
-        // Half the class's limit, but at most REFILL_BYTES of chunks: carving
-        // writes every chunk's header, so a bigger batch is resident at once.
+        // Half the class's limit, but at most REFILL_BYTES of chunks, less on
+        // the class's first refills (see REFILL_RAMP): carving writes every
+        // chunk's header, so a bigger batch is resident at once.
+        let ramp = self.fills[cls];
+        if ramp < REFILL_RAMP {
+            self.fills[cls] = ramp + 1;
+        }
         let want = (self.cache[cls].limit as usize / 2)
-            .min(REFILL_BYTES / s)
+            .min((REFILL_BYTES >> (REFILL_RAMP - ramp)) / s)
             .max(1);
         let mut n = want.min(span::size(c, self.key) / s);
         let rem = span::size(c, self.key) - n * s;
@@ -259,6 +264,8 @@ impl Arena {
         if off {
             self.medium_flush(src);
             self.empty_cache(src);
+            // What the classes carved went back: their refills ramp up anew.
+            self.fills = [0; NCLASSES];
         }
         // (The cache is empty while off: its limits are 0.)
         for cls in CACHED_CLASSES {
