@@ -44,10 +44,10 @@
 //! Machine: a 2-core AMD EPYC virtual machine, Linux 6.18, 24 GiB; a noisy
 //! shared host (the spread column in `benches/results/results.md` shows how
 //! much: cells with 20-100% between their fastest and slowest run are
-//! common). Run on 2026-11-30 on commit 1afd010 (loose chunks' boundary tags
-//! checked by the sweeps; a sparse arena's cache emptied with its classes'
-//! lists walked side by side; the full preset, scale 3, 3 runs per cell,
-//! threads 1, 2 and 4; 8 and 16 threads left out for time, see below), with:
+//! common). Run on 2026-11-30 on commit 948365a (a cache class's first
+//! refills carve 1, 2 and 4 KiB of chunks before 8 KiB; the full preset,
+//! scale 3, 3 runs per cell, threads 1, 2 and 4; 8 and 16 threads left out
+//! for time, see below), with:
 //!
 //! ```sh
 //! cargo bench --bench suite -- --full --threads 1,2,4 --out benches/results
@@ -61,74 +61,67 @@
 //!
 //! | workload | 1 thread: /system | /mimalloc | /jemalloc | 2 threads: /system | /mimalloc | /jemalloc |
 //! | --- | ---: | ---: | ---: | ---: | ---: | ---: |
-//! | churn-lifo | 0.49 | 0.62 | 0.76 | 0.54 | 0.51 | 0.88 |
-//! | churn-fifo | 0.45 | 0.71 | 0.80 | 0.47 | 0.71 | 0.74 |
-//! | churn-random | 0.43 | 0.82 | 0.54 | 0.55 | 0.97 | 0.85 |
-//! | churn-medium | 0.86 | 0.93 | 0.60 | 1.07 | 1.41 | 0.72 |
-//! | mixed-sizes | 0.67 | 0.90 | 0.84 | 0.79 | 0.90 | 0.88 |
-//! | live-100k | 0.38 | 1.60 | 1.04 | 0.37 | 1.22 | 0.99 |
-//! | larson | 0.52 | 0.68 | 0.66 | 0.46 | 0.93 | 1.43 |
-//! | prodcons | 0.48 | 0.77 | 0.92 | 0.33 | 1.11 | 1.34 |
-//! | xmalloc | 0.49 | 1.22 | 1.58 | 0.44 | 1.04 | 1.52 |
-//! | false-share-active | 0.78 | 0.97 | 0.86 | 1.44 | 0.98 | 1.16 |
-//! | false-share-passive | 0.96 | 0.96 | 0.85 | 0.80 | 0.93 | 0.82 |
-//! | thread-churn | 0.44 | 0.66 | 0.52 | 0.44 | 1.16 | 0.64 |
-//! | vec-push | 0.75 | 1.09 | 0.74 | 0.73 | 1.09 | 1.05 |
-//! | hashmap | 0.69 | 1.11 | 1.14 | 0.70 | 1.02 | 1.28 |
-//! | json | 0.61 | 0.87 | 0.78 | 0.78 | 0.95 | 0.89 |
-//! | regex | 0.92 | 0.83 | 1.13 | 0.82 | 0.74 | 0.99 |
-//! | large | 0.90 | 0.25 | 0.16 | 0.53 | 0.85 | 0.10 |
-//! | big-replace | 1.17 | 0.87 | 0.36 | 1.11 | 0.83 | 0.32 |
-//! | rayon | 0.27 | 0.92 | 0.61 | 0.34 | 0.91 | 0.57 |
-//! | footprint | 2.50 | 2.77 | 1.71 | (one count) | (one count) | (one count) |
-//! | **geometric mean** | **0.65** | **0.89** | **0.75** | **0.62** | **0.94** | **0.79** |
+//! | churn-lifo | 0.69 | 0.61 | 0.77 | 0.54 | 0.57 | 0.84 |
+//! | churn-fifo | 0.43 | 0.76 | 0.74 | 0.43 | 0.69 | 0.84 |
+//! | churn-random | 0.45 | 0.82 | 0.75 | 0.51 | 0.76 | 0.84 |
+//! | churn-medium | 1.00 | 1.71 | 0.55 | 1.18 | 1.99 | 0.81 |
+//! | mixed-sizes | 0.77 | 0.86 | 0.93 | 0.68 | 0.84 | 0.78 |
+//! | live-100k | 0.30 | 1.15 | 0.92 | 0.45 | 1.46 | 1.18 |
+//! | larson | 0.40 | 0.65 | 0.62 | 0.92 | 0.90 | 1.99 |
+//! | prodcons | 0.58 | 1.09 | 0.98 | 0.29 | 0.94 | 1.15 |
+//! | xmalloc | 0.42 | 0.96 | 1.42 | 0.43 | 1.05 | 1.45 |
+//! | false-share-active | 0.88 | 0.88 | 0.90 | 0.87 | 0.94 | 0.93 |
+//! | false-share-passive | 1.01 | 0.92 | 1.01 | 1.03 | 0.99 | 0.99 |
+//! | thread-churn | 0.51 | 0.73 | 0.52 | 0.38 | 0.80 | 0.66 |
+//! | vec-push | 0.80 | 0.84 | 0.99 | 0.20 | 0.85 | 0.92 |
+//! | hashmap | 0.80 | 1.20 | 1.26 | 0.84 | 1.12 | 1.43 |
+//! | json | 0.59 | 0.97 | 0.83 | 0.65 | 0.90 | 0.86 |
+//! | regex | 0.91 | 0.81 | 1.00 | 0.70 | 0.92 | 1.07 |
+//! | large | 0.68 | 0.18 | 0.10 | 0.49 | 0.28 | 0.08 |
+//! | big-replace | 1.21 | 0.73 | 0.34 | 1.01 | 0.62 | 0.28 |
+//! | rayon | 0.36 | 0.92 | 0.59 | 0.29 | 0.90 | 0.57 |
+//! | footprint | 2.69 | 2.72 | 1.93 | (one count) | (one count) | (one count) |
+//! | **geometric mean** | **0.67** | **0.87** | **0.75** | **0.56** | **0.86** | **0.80** |
 //!
 //! The 1-thread geometric means include `footprint` (20 workloads), the
 //! 2-thread ones do not (19). The summary of `benches/results/results.md`
 //! lists `footprint` in its 2-thread column as well. At 4 threads (19
-//! workloads): 0.68 of glibc's time, 0.91 of mimalloc's, 0.76 of jemalloc's.
-//! The previous full run (commit 212cc92, library as afcd42a: loose chunks'
-//! boundary tags read at each one's loosening, a sparse arena's cache emptied
-//! one class after another) had 0.94 / 0.88 / 0.98 against mimalloc at 1 / 2
-//! / 4 threads, 0.71 / 0.63 / 0.73 against glibc, 0.79 / 0.79 / 0.81 against
-//! jemalloc. This round's change acts where a thread frees more small blocks
-//! than its cache holds (millions dropped at once); under cachegrind the
-//! suite's workloads moved by 0.2% or less but `live-100k` (2% less), so the
-//! cells moved with the host. The host moves whole geometric means by 0.1 to
-//! 0.15 and single cells far more: `live-100k` at 1 thread 1.60 times
-//! mimalloc's median here, 1.34 in the previous run, on code whose estimated
-//! cycles went down 2%; `larson` at 2 threads 0.93 here, 1.16 in the previous
-//! run, 2.63 in the one before (bimodal for every allocator: interleaved runs
-//! of two builds took 0.95-2.97 s, mimalloc's 1.13-4.60 s, `suite --worker
-//! larson 2 3`, five runs each); `hashmap` at 2 threads 1.02 here, 1.55 in
-//! the previous run, on code whose estimated cycles stayed at 1,052 M;
-//! `churn-medium` 0.93 / 1.41 here, 1.37 / 1.67 in the previous run. Read
-//! single cells with their spread and with the cachegrind figures.
+//! workloads): 0.68 of glibc's time, 0.98 of mimalloc's, 0.82 of jemalloc's.
+//! The previous full run (commit db7d858, library as 1afd010: every refill
+//! up to 8 KiB of chunks) had 0.89 / 0.94 / 0.91 against mimalloc at 1 / 2 /
+//! 4 threads, 0.65 / 0.62 / 0.68 against glibc, 0.75 / 0.79 / 0.76 against
+//! jemalloc. This round's change is about memory; under cachegrind the
+//! suite's workloads moved by 0.3% or less but `json` (1.8% more), `hashmap`
+//! (0.9%), `thread-churn` (0.7%) and `mixed-sizes` (1.1% less), so the cells
+//! moved with the host. The host moves whole geometric means by 0.1 to 0.15
+//! and single cells far more: `churn-medium` 1.71 / 1.99 times mimalloc's
+//! median here, 0.93 / 1.41 in the previous run, on code whose estimated
+//! cycles stayed at 558 M (mimalloc's runs are bimodal there: 0.20-0.39 s at
+//! 1 thread in this run, arenapool's 0.40-0.41 s); `live-100k` at 1 thread
+//! 1.15 here, 1.60 in the previous run; `larson` at 2 threads 0.90 here,
+//! 0.93 and 1.16 in the two runs before, 2.63 in the one before those
+//! (bimodal for every allocator: interleaved runs of two builds took
+//! 0.95-2.97 s, mimalloc's 1.13-4.60 s, `suite --worker larson 2 3`, five
+//! runs each). Read single cells with their spread and with the cachegrind
+//! figures.
 //!
 //! Peak RSS, geometric mean of arenapool's divided by each other's, at 1 / 2 /
-//! 4 threads: 1.11 / 1.13 / 1.13 of glibc's, 0.57 / 0.53 / 0.50 of mimalloc's,
-//! 1.10 / 1.07 / 1.05 of jemalloc's (previous run: 1.12 / 1.13 / 1.13 of
-//! glibc's).
+//! 4 threads: 1.09 / 1.12 / 1.12 of glibc's, 0.56 / 0.51 / 0.49 of mimalloc's,
+//! 1.09 / 1.06 / 1.03 of jemalloc's (previous run: 1.11 / 1.13 / 1.13 of
+//! glibc's). Where this round's change acts, a thread touching many size
+//! classes once or twice: `mixed-sizes` 1.23 -> 1.05 of glibc's at 1 thread
+//! (5,292 -> 4,624 KiB), `regex` 1.32 -> 1.23, `false-share-active` 1.07 ->
+//! 0.98 at 2 threads. `regex` at 2 threads reads 1.43 in this run (15,924
+//! KiB, 14,908 in the previous one); back to back, medians of 3, the two
+//! builds peaked at 15,040 and 14,932 KiB there, and `mixed-sizes` at 6,136
+//! and 5,436 KiB. The churns stay at 1.10-1.24: see Open, below.
 //!
 //! Estimated cycles under cachegrind (instructions + 10 x first-level
 //! misses + 100 x last-level misses; deterministic, one thread, scale 1, same
 //! build), for what the noisy wall times cannot show, in
 //! `benches/results/cachegrind.md`: this round's build against the previous
-//! round's, 1.00 on geometric mean of 17 workloads (`live-100k` 419 -> 411 M;
-//! no other workload moved by more than 0.2%), and 0.97 of mimalloc's. Where
-//! the change acts: dropping millions of Strings in random order (the test
-//! program of the tuning log: cachegrind at 1 million Strings, whole program:
-//! last-level misses 26.4 M -> 21.0 M, estimated cycles 4,797 M -> 4,132 M;
-//! at 4 million, eight interleaved runs of the two builds, the drop took
-//! 0.79-1.21 s, median 0.92 s, before and 0.68-1.23 s, median 0.79 s, after),
-//! and the `sort_dedup` example's `dedup` and `drop the clone` phases (three
-//! interleaved runs of the two builds after the suite run: `dedup` 0.69-0.84
-//! -> 0.73-0.80 s, `drop the clone` 0.31-0.44 -> 0.37-0.43 s, the final
-//! `drop` 0.20-0.30 -> 0.16-0.21 s, within the host's noise; mimalloc 0.42 /
-//! 0.09 / 0.03 s). `binary_trees` at depth 18, one thread: 12,842 M -> 12,871
-//! M (its trees are dropped in address order, so the cache's emptying finds
-//! one list and gains nothing from walking lists side by side; its loop costs
-//! a few instructions more).
+//! round's, 1.00 on geometric mean of 17 workloads (above), and 0.97 of
+//! mimalloc's. `binary_trees` at depth 18, one thread: 12,871 M -> 12,870 M.
 //!
 //! ## Memory that follows the live set
 //!
@@ -138,16 +131,16 @@
 //!
 //! | allocator | RSS after round 1 (MiB) | RSS after round 20 (MiB) | live at end (MiB) | RSS / live | arenapool's RSS / this |
 //! | --- | ---: | ---: | ---: | ---: | ---: |
-//! | arenapool | 70.5 | 232.5 | 77.0 | 3.02 | 1.00 |
-//! | glibc | 418.9 | 737.1 | 77.0 | 9.58 | 0.32 |
-//! | mimalloc | 464.4 | 550.7 | 77.0 | 7.16 | 0.42 |
-//! | jemalloc | 39.8 | 294.0 | 77.0 | 3.82 | 0.79 |
+//! | arenapool | 58.1 | 249.3 | 77.0 | 3.24 | 1.00 |
+//! | glibc | 418.6 | 796.1 | 77.0 | 10.34 | 0.31 |
+//! | mimalloc | 464.4 | 545.8 | 77.0 | 7.09 | 0.46 |
+//! | jemalloc | 38.9 | 294.9 | 77.0 | 3.83 | 0.85 |
 //!
 //! (Full preset: three times the short preset's work per round, so three times
 //! its live data.) The RSS per round is charted in
-//! `benches/results/footprint.svg`; the previous run ended at 245.9 MiB. It
-//! costs time there: 2.50 times glibc's (14.8 s against 5.9 s; peak RSS
-//! 530 MiB against 737). Pages released inside spans that the survivors pin
+//! `benches/results/footprint.svg`; the previous run ended at 232.5 MiB. It
+//! costs time there: 2.69 times glibc's (14.7 s against 5.5 s; peak RSS
+//! 544 MiB against 796). Pages released inside spans that the survivors pin
 //! are faulted in again as the next rounds carve them: 1.79 M page faults and
 //! 14.8 s of system time in one run of the previous round's build
 //! (`perf stat -e page-faults`, `suite --worker footprint 1 3`), against
@@ -162,38 +155,38 @@
 //!
 //! ## Reading the results honestly
 //!
-//! arenapool is faster than glibc on most workloads (0.65 and 0.62 of its time
+//! arenapool is faster than glibc on most workloads (0.67 and 0.56 of its time
 //! on geometric mean at 1 and 2 threads) and uses about half of mimalloc's
-//! memory; against mimalloc it is within the host's noise of level (0.89,
-//! 0.94 and 0.91 at 1, 2 and 4 threads here; 0.88-1.15 over the full runs of
-//! the last seven days). It is faster on the small-block churns,
-//! `mixed-sizes`, `rayon`, `regex`, `json`, `larson`, `large` and
-//! `big-replace`; level or mixed on `prodcons` (0.77 / 1.11), `vec-push`
-//! (1.09 / 1.09; 1.07 under cachegrind), `hashmap` (1.11 / 1.02; 1.14 under
-//! cachegrind: 13-byte strings are 32-byte chunks with the 8-byte header,
-//! 16-byte blocks in mimalloc, so more cache misses), `thread-churn` (0.66 /
-//! 1.16) and the false-sharing tests, whose cells swing with the host;
-//! slower on cross-thread hand-offs of tiny blocks (`xmalloc` 1.22 / 1.04
-//! here, 1.48 times mimalloc's estimated cycles: a compare-and-swap per
-//! block on its span's list, and each block's header touched again when the
-//! owner drains it), on `churn-medium` (0.93 / 1.41 here, 1.37 / 1.67 in the
-//! previous run, 2.4 times mimalloc's estimated cycles: blocks from 128 KiB
-//! take the one pool lock, and blocks over 1 KiB that the medium tier does
-//! not hold are a coalescing insert and a split), on `live-100k` (1.60 /
-//! 1.22 here, 1.19 under cachegrind), on big buffers against glibc
-//! (`big-replace`, 1.17 times at 1 thread, 1.11 at 2: glibc keeps every
-//! hole of its heap resident, the pool up to half the bytes of its live
-//! blocks), on `footprint` (above), and on dropping more small blocks at
-//! once than a thread's cache holds (see Open, below: not in the suite;
-//! about 1.6 times glibc's time, 8 to 10 times mimalloc's).
+//! memory; against mimalloc it is within the host's noise of level (0.87,
+//! 0.86 and 0.98 at 1, 2 and 4 threads here; 0.86-1.15 over the full runs of
+//! the last eight days). It is faster on the small-block churns,
+//! `mixed-sizes`, `rayon`, `regex`, `json`, `larson`, `thread-churn`,
+//! `vec-push` (0.84 / 0.85 here, 1.07 under cachegrind), `large` and
+//! `big-replace`; level or mixed on `prodcons` (1.09 / 0.94), `xmalloc`
+//! (0.96 / 1.05 here, 1.48 times mimalloc's estimated cycles: a
+//! compare-and-swap per block on its span's list, and each block's header
+//! touched again when the owner drains it) and the false-sharing tests,
+//! whose cells swing with the host; slower on `hashmap` (1.20 / 1.12; 1.15
+//! under cachegrind: 13-byte strings are 32-byte chunks with the 8-byte
+//! header, 16-byte blocks in mimalloc, so more cache misses), on
+//! `churn-medium` (1.71 / 1.99 here, 0.93 / 1.41 in the previous run, 2.4
+//! times mimalloc's estimated cycles: blocks from 128 KiB take the one pool
+//! lock, and blocks over 1 KiB that the medium tier does not hold are a
+//! coalescing insert and a split), on `live-100k` (1.15 / 1.46 here, 1.19
+//! under cachegrind), on big buffers against glibc (`big-replace`, 1.21
+//! times at 1 thread, 1.01 at 2: glibc keeps every hole of its heap
+//! resident, the pool up to half the bytes of its live blocks), on
+//! `footprint` (above), and on dropping more small blocks at once than a
+//! thread's cache holds (see Open, below: not in the suite; about 1.4 times
+//! glibc's time, 6 times mimalloc's).
 //!
 //! ## Oversubscribed: 4, 8 and 16 threads on 2 cores
 //!
 //! A lock that convoys shows here before it shows on a big machine. Same
 //! machine, 19 workloads (all but `footprint`, which picks its own threads),
 //! 3 runs per cell, median, allocators interleaved, scale 1 (2026-11-30, on
-//! commit 1afd010, the build of the main run; tables in
-//! `benches/results/oversubscribed/`; 4 threads is in the main run above; 854 s):
+//! commit 948365a, the build of the main run; tables in
+//! `benches/results/oversubscribed/`; 4 threads is in the main run above; 939 s):
 //!
 //! ```sh
 //! cargo bench --bench suite -- --threads 8,16 --reps 3 \
@@ -202,31 +195,33 @@
 //!
 //! | time, geometric mean, arenapool / … | glibc | mimalloc | jemalloc |
 //! | --- | ---: | ---: | ---: |
-//! | 4 threads (main run, scale 3) | 0.68 | 0.91 | 0.76 |
-//! | 8 threads | 0.72 | 0.89 | 0.83 |
-//! | 16 threads | 0.74 | 0.91 | 0.87 |
-//! | peak RSS, 4 / 8 / 16 threads | 1.13 / 1.14 / 1.20 | 0.50 / 0.50 / 0.51 | 1.05 / 1.02 / 1.12 |
+//! | 4 threads (main run, scale 3) | 0.68 | 0.98 | 0.82 |
+//! | 8 threads | 0.71 | 0.93 | 0.88 |
+//! | 16 threads | 0.75 | 0.91 | 0.85 |
+//! | peak RSS, 4 / 8 / 16 threads | 1.12 / 1.13 / 1.16 | 0.49 / 0.49 / 0.49 | 1.03 / 1.01 / 1.09 |
 //!
-//! The previous run (commit 212cc92, library as afcd42a) had 0.95 and 0.95
-//! against mimalloc at 8 and 16 threads, 0.71 and 0.71 against glibc; the
-//! one before (8f6a257) 0.86 and 1.01. `larson` from 4 threads up is bimodal
-//! on this host, for every allocator (8 threads here: arenapool's three runs
-//! took 2.46-6.07 s, mimalloc's 3.63-6.06 s, glibc's 2.72-5.87 s, jemalloc's
-//! 2.21-3.32 s; 16 threads: arenapool 8.75-15.62 s, mimalloc 7.92-16.92 s). In an earlier
-//! round six standalone runs each of the build before the per-span lists
-//! and of the build after, interleaved (`suite --worker larson 8 1`), took
-//! 2.26-6.69 s and 2.39-6.57 s, with the same profile in fast and slow runs
-//! and under 16 ms of pool-lock waiting (a slow run burns three times the
-//! CPU time of a fast one, 12-15 s against 4.2 s of task clock in `perf
-//! stat`, with three times the context switches: work done slower
-//! everywhere, not waiting). Against mimalloc the losses are the ones of 1
-//! and 2 threads (at 8 threads: `churn-medium` 1.81, its mimalloc median
-//! 0.51 s from runs of 0.43-0.87 s, `hashmap` 1.34, `live-100k` 1.26,
-//! `thread-churn` 1.24, `vec-push` 1.15; at 16: `thread-churn` 1.47,
-//! `prodcons` 1.38, `live-100k` 1.25, `hashmap` 1.23, `xmalloc` 1.18);
-//! `churn-medium` at 8 / 16 threads (1.40 / 0.99 of glibc's time; 1.05 /
-//! 1.37 in the previous run) is where the one pool lock shows most. No cell
-//! failed (152 cells).
+//! The previous run (commit db7d858, library as 1afd010) had 0.89 and 0.91
+//! against mimalloc at 8 and 16 threads, 0.72 and 0.74 against glibc, and
+//! peak RSS 1.14 and 1.20 of glibc's; the one before (212cc92) 0.95 and
+//! 0.95. `larson` from 4 threads up is bimodal on this host, for every
+//! allocator (8 threads here: arenapool's three runs took 5.33-8.84 s,
+//! mimalloc's 4.74-5.92 s, glibc's 5.70-7.71 s, jemalloc's 2.83-4.21 s; in
+//! the previous run arenapool's took 2.46-6.07 s and mimalloc's 3.63-6.06
+//! s; 16 threads here: arenapool 15.05-18.66 s, mimalloc 15.20-17.45 s). In
+//! an earlier round six standalone runs each of the build before the
+//! per-span lists and of the build after, interleaved (`suite --worker
+//! larson 8 1`), took 2.26-6.69 s and 2.39-6.57 s, with the same profile in
+//! fast and slow runs and under 16 ms of pool-lock waiting (a slow run burns
+//! three times the CPU time of a fast one, 12-15 s against 4.2 s of task
+//! clock in `perf stat`, with three times the context switches: work done
+//! slower everywhere, not waiting). Against mimalloc the losses are the
+//! ones of 1 and 2 threads (at 8 threads: `churn-medium` 1.86, its mimalloc
+//! median 0.44 s from runs of 0.40-1.04 s, `xmalloc` 1.43, `thread-churn`
+//! 1.32, `larson` 1.31, `hashmap` 1.31, `live-100k` 1.25; at 16:
+//! `thread-churn` 1.48, `hashmap` 1.39, `false-share-active` 1.28,
+//! `xmalloc` 1.27, `churn-medium` 1.19); `churn-medium` at 8 / 16 threads
+//! (1.09 / 1.32 of glibc's time; 1.40 / 0.99 in the previous run) is where
+//! the one pool lock shows most. No cell failed (152 cells).
 //!
 //! # Fast path
 //!
@@ -269,38 +264,36 @@
 //!
 //! Wall time and peak RSS with default sizes on the 2-core machine, 2 threads,
 //! median of 3 runs with the four allocators interleaved (`/usr/bin/time`, built
-//! with `cargo build --release --examples`; 2026-11-30, commit 1afd010, the
+//! with `cargo build --release --examples`; 2026-11-30, commit 948365a, the
 //! library of the suite run):
 //!
 //! | example | arenapool | system | mimalloc | jemalloc | arenapool/system | arenapool/mimalloc |
 //! |---|---:|---:|---:|---:|---:|---:|
-//! | `binary_trees` | 2.10 s (70 MB) | 3.38 s (83 MB) | 1.90 s (53 MB) | 2.36 s (44 MB) | 0.62 | 1.11 |
-//! | `word_freq` | 3.25 s (156 MB) | 3.31 s (155 MB) | 3.42 s (313 MB) | 2.89 s (234 MB) | 0.98 | 0.95 |
-//! | `sort_dedup` | 6.54 s (577 MB) | 6.91 s (575 MB) | 5.48 s (517 MB) | 6.02 s (516 MB) | 0.95 | 1.19 |
+//! | `binary_trees` | 2.24 s (70 MB) | 3.14 s (83 MB) | 1.84 s (53 MB) | 2.47 s (44 MB) | 0.71 | 1.22 |
+//! | `word_freq` | 3.55 s (155 MB) | 3.31 s (155 MB) | 3.53 s (313 MB) | 2.99 s (234 MB) | 1.07 | 1.01 |
+//! | `sort_dedup` | 6.79 s (577 MB) | 8.77 s (574 MB) | 5.80 s (517 MB) | 5.67 s (517 MB) | 0.77 | 1.17 |
 //!
-//! The previous run (commit 212cc92, library as afcd42a) had 1.05, 1.03 and
-//! 1.22 against mimalloc, the one before (8f6a257) 1.18, 0.88 and 1.25.
-//! `binary_trees` at 1.11 is the host: its estimated cycles under cachegrind
-//! moved by 0.2% (12,842 M -> 12,871 M at depth 18, one thread), and its
-//! three runs took 1.98-2.21 s against mimalloc's 1.83-1.90 s. This
-//! round's change acts on `sort_dedup`, which drops millions of Strings in
-//! random order, past what a thread's cache holds. Its phases (printed by the
-//! example; three runs each of the previous and this build, interleaved,
-//! after the suite run) show where it still loses: the `drop the clone`
-//! pass (0.37-0.43 s, 0.31-0.44 s on the previous build, mimalloc 0.09 s),
-//! the main thread's `dedup` (0.73-0.80 s, 0.69-0.84 s before, mimalloc
-//! 0.42 s) and the final `drop` (0.16-0.21 s, 0.20-0.30 s before, mimalloc
-//! 0.03 s) free Strings in sorted, so random, address order: each `free`
-//! reads the block's header, a cache miss, where mimalloc's writes the
-//! block's first word. Its sorts, which do not allocate, take 15-40% longer,
-//! the Strings being 32-byte chunks (header included) where mimalloc packs
-//! them in 8 to 24-byte blocks. The workers' `uppercase` pass that follows
-//! `dedup` takes back the 3 million Strings the main thread freed:
-//! 0.12-0.13 s (mimalloc 0.10 s; 1.49-1.53 s with one remote list per
-//! arena, three rounds ago). The target (each example at most mimalloc's
-//! time) is not met: `word_freq` is under it, `binary_trees` within the
-//! host's noise of it, `sort_dedup` 1.19 times. Single runs of the same
-//! program varied by up to 30%.
+//! The previous run (commit db7d858, library as 1afd010) had 1.11, 0.95 and
+//! 1.19 against mimalloc, the one before (212cc92) 1.05, 1.03 and 1.22.
+//! `binary_trees` at 1.22 is the host: its estimated cycles under cachegrind
+//! did not move (12,871 M -> 12,870 M at depth 18, one thread), and its
+//! three runs took 1.78-2.27 s against mimalloc's 1.72-2.01 s. `sort_dedup`
+//! drops millions of Strings in random order, past what a thread's cache
+//! holds. Its phases (printed by the example; three interleaved runs on
+//! 1afd010, last round: this round's change does not touch its frees) show
+//! where it loses: the `drop the clone` pass (0.37-0.43 s, mimalloc 0.09 s), the main
+//! thread's `dedup` (0.73-0.80 s, mimalloc 0.42 s) and the final `drop`
+//! (0.16-0.21 s, mimalloc 0.03 s) free Strings in sorted, so random, address
+//! order: each `free` reads the block's header, a cache miss, where
+//! mimalloc's writes the block's first word. Its sorts, which do not
+//! allocate, take 15-40% longer, the Strings being 32-byte chunks (header
+//! included) where mimalloc packs them in 8 to 24-byte blocks. The workers'
+//! `uppercase` pass that follows `dedup` takes back the 3 million Strings
+//! the main thread freed: 0.12-0.13 s (mimalloc 0.10 s; 1.49-1.53 s with one
+//! remote list per arena, four rounds ago). The target (each example at most
+//! mimalloc's time) is not met: `word_freq` is level with it, `binary_trees`
+//! within the host's noise of it, `sort_dedup` 1.17 times. Single runs of
+//! the same program varied by up to 30%.
 //!
 //! # What the checks cost
 //!
@@ -384,6 +377,7 @@
 //! | a flush joins the chunks of its batch that lie end to end (freed in ascending or descending address order) into one chunk before the store sees them, tags checked per chunk: one store insert per run instead of one per block, each of which moved the growing free chunk from size bin to size bin | `binary_trees` depth 18, 1 thread, cachegrind: instructions / estimated cycles; the suite | 9.75 G / 13.19 G | 9.33 G / 12.77 G; 17 workloads within 0.7% (`live-100k` 413 -> 416 M) |
 //! | what a full cache class sheds (its newest chunks, at most 256) is set aside *loose*: marked free in place and counted on its span, merged into the store later by a sweep, one pass over the span's chunks in address order (a span is swept at 64 KiB loose, before the arena takes a new span, and at thread exit; one whose chunks are all free or loose at once, and goes back to the pool); with the cache off (a sparse arena), small frees are set aside loose too | the test program above, one thread (three runs each, mean of 3 drops per run); `sort_dedup` 2 threads, phases `dedup` / `drop` (2 runs); `binary_trees` depth 18, 1 thread, estimated cycles; the suite under cachegrind | 1.52-1.69 s; 1.25 / 0.34 s | 0.81-1.18 s while the change took shape, 0.84-0.96 s on afcd42a after the suite run (glibc 0.48-0.58 s, mimalloc 0.11-0.12 s, jemalloc 0.08-0.10 s); 0.82-0.98 / 0.23-0.31 s (mimalloc 0.35 / 0.03 s); 12,771 -> 12,842 M; 16 workloads within 1%, `churn-medium` 545 -> 558 M (the span header's new counters: 552 M without `Span::used`). At 2 threads, the parallel drop of a shuffled clone 0.51-0.61 -> 0.39-0.42 s (glibc 0.46-0.50, mimalloc 0.09-0.11 s) |
 //! | setting a chunk aside loose reads only its own header: its boundary tags are checked by the sweep, which reads every header it passes in address order anyway (each `prev_size` against the size before it); a sparse arena's cache is emptied with its classes' lists walked a step each per round (their link loads overlap), each span swept once after the whole cache is set aside | the test program above, one thread, under cachegrind (1 M Strings, whole program, 3 rounds): last-level misses / estimated cycles; the same at 4 M, wall time (three interleaved runs, mean of 3 drops each); `sort_dedup` 2 threads, phases `dedup` / `drop the clone` (interleaved runs); `live-100k` estimated cycles; the suite under cachegrind | 26.4 M / 4,797 M; 0.79-1.21 s (median 0.92 s, eight runs); 0.69-0.84 / 0.31-0.44 s; 419 M | 21.0 M / 4,132 M; 0.68-1.23 s (median 0.79 s; glibc 0.55-0.67 s, mimalloc 0.12-0.14 s); 0.73-0.80 / 0.37-0.43 s, the host's noise (mimalloc 0.42 / 0.09 s); 411 M; the other 16 within 0.2%, `binary_trees` depth 18 12,842 -> 12,871 M |
+//! | a cache class's first refills carve 1, 2 and 4 KiB of chunks, then 8 KiB (was 8 KiB from the first; the ramp restarts when the cache is switched off) | peak RSS, 1 thread, medians of 3 (`suite --worker W 1 1`, two builds back to back); the suite's peak RSS / glibc's, 1 / 2 / 4 threads; the suite under cachegrind | `mixed-sizes` 5,440 KiB, `regex` 11,500 KiB, `rayon` 4,672 KiB, `false-share-active` 4,620 KiB; 1.11 / 1.13 / 1.13 | 5,100 / 10,744 / 4,560 / 4,496 KiB, the other 12 within noise; 1.09 / 1.12 / 1.12 (`mixed-sizes` 1.23 -> 1.05 at 1 thread); 1.00 geometric mean, `json` +1.8%, `hashmap` +0.9%, `thread-churn` +0.7%, `mixed-sizes` -1.1% |
 //!
 //! ## Tried and not kept
 //!
@@ -503,6 +497,28 @@
 //!   improve (1.01 vs 0.95), same runs, 5 runs per cell.
 //! - **Sorting each flush batch by address**: `binary_trees` 2.34 G instructions
 //!   (reversing gives 2.28 G) but `live-100k` 271 M instead of 235 M.
+//! - **Growing a free pool run into the address space beside it** (`mmap` with
+//!   `MAP_FIXED_NOREPLACE` right below or above the largest free run, when no
+//!   run fits a pool block), so that a new big block would start on warm,
+//!   free pages instead of fresh ones mapped apart while those stay resident:
+//!   on `large` (1 thread, scale 3) all 8 attempts of a run failed with
+//!   `EEXIST`. The kernel places mappings top-down, each right below the one
+//!   before, so both sides of a free run are taken; peak RSS unchanged. A
+//!   second form placed every new region right below the pool's lowest
+//!   address and grew the lowest free run downwards: some placements
+//!   succeeded, others failed where other mappings lay (glibc's 64 MiB
+//!   reservations for its own thread arenas, which the Rust runtime's C
+//!   code still uses, and thread stacks), and the peak did not move. That
+//!   workload's peak is bimodal on one build, run to run: 103 or 129 MiB
+//!   mapped at peak (106 or 132 MB resident). The two modes differ in where
+//!   such a foreign reservation landed (its trimmed ends, as `strace` shows),
+//!   and so in which of the pool's regions lie end to end and merge their
+//!   free runs.
+//! - **Cache classes of 32 KiB instead of 64 KiB** (`CACHE_BYTES`), for peak
+//!   RSS: `churn-lifo` / `churn-fifo` / `churn-random` / `mixed-sizes`, 1 thread,
+//!   medians of 3: 5508 / 5796 / 5892 / 5020 KiB against 5488 / 5812 / 5856 /
+//!   5136, the host's noise. The limits are not what the churn workloads
+//!   hold (below, under Open).
 //!
 //! ## Open
 //!
@@ -557,7 +573,17 @@
 //! whose address-ordered links touch distant free chunks (`churn-medium`
 //! under cachegrind: `split_head` and `list_replace` take 0.74 M of the 1.35
 //! M last-level misses); small strings pay the 8-byte header (`hashmap`);
-//! peak RSS is above glibc's on the small-block workloads (1.1-1.3 times);
+//! peak RSS is above glibc's on the small-block workloads (1.1-1.3 times):
+//! each cache class keeps the most chunks of its size the thread ever had live
+//! at once, less those live now, since chunks leave a class only when it
+//! overflows (a C copy of `churn-fifo` under `LD_PRELOAD`, 2,000 live blocks of
+//! 8 B to 1 KiB: 586 KiB cached for 444 KiB in use at the end, 15 to 20
+//! chunks in nearly every class whatever its size, limits far from reached).
+//! glibc merges those chunks back and carves other sizes from them. Giving a
+//! class's unused chunks back needs to know which went unused, as jemalloc's
+//! low-water marks tell its cache's periodic collection; counting that on the
+//! fast path costs a compare per allocation (58 instructions per pair, 60
+//! allowed);
 //! `larson` from 4 threads up is bimodal on this host (above); `footprint` at
 //! the full preset releases and faults in again the pages of spans its
 //! survivors pin (above).
