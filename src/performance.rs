@@ -514,6 +514,13 @@
 //!   such a foreign reservation landed (its trimmed ends, as `strace` shows),
 //!   and so in which of the pool's regions lie end to end and merge their
 //!   free runs.
+//! - **Retaining once the largest pool block freed per thread, not twice**
+//!   (`RETAIN_PER_THREAD`), for `large`'s peak RSS (1.83 times glibc's at 1
+//!   thread): 106-132 MB -> 98 MB at 1 thread, 173-185 MB -> 102-152 MB at
+//!   2, but 0.16-0.21 s -> 0.45-0.74 s at 1 thread and 0.12-0.18 s ->
+//!   0.39-0.59 s at 2 (`suite --worker large T 3`, three runs of each build
+//!   back to back, with a CI run loading the host for both): the blocks it
+//!   no longer keeps are faulted in again.
 //! - **Cache classes of 32 KiB instead of 64 KiB** (`CACHE_BYTES`), for peak
 //!   RSS: `churn-lifo` / `churn-fifo` / `churn-random` / `mixed-sizes`, 1 thread,
 //!   medians of 3: 5508 / 5796 / 5892 / 5020 KiB against 5488 / 5812 / 5856 /
@@ -565,8 +572,8 @@
 //! nor by the purge of a parked arena (its thread swept them at its exit;
 //! what later remote frees set aside stays loose until its span empties or a
 //! thread adopts the arena); medium blocks above 128 KiB share the pool lock
-//! (`churn-medium` at 2 threads: 0.25 acquisitions per operation, 6.6-20.0%
-//! contended over three runs on 1afd010, 19.7-21.7% on afcd42a, 8.3-20.3% on
+//! (`churn-medium` at 2 threads: 0.25 acquisitions per operation, 8.6-10.1%
+//! contended over three runs on 948365a, 6.6-20.0% on 1afd010, 19.7-21.7% on afcd42a, 8.3-20.3% on
 //! bd9b9c2, 8.7-21.5% on 05e0818, 6.6-7.1% over three on 6e9f0d1, 10-20% over
 //! three on 873061b: the share moves with the host), and blocks over 1 KiB
 //! that the medium tier does not hold pay a split and a coalescing insert

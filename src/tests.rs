@@ -315,13 +315,20 @@ fn a_class_refills_a_little_at_first() {
     let s = 64;
     let cls = class_of_chunk(s);
     let mut live = Vec::new();
-    let mut carve = || {
+    // Twice: an adopted arena may have ramped up already, and switching the
+    // cache off must start the ramp over.
+    for _ in 0..2 {
+        // SAFETY: the test owns the arena.
+        unsafe {
+            t.a().set_uncached(true, &mut Global);
+            t.a().set_uncached(false, &mut Global);
+        }
         let carved: Vec<usize> = (0..5)
             .map(|_| {
                 assert_eq!(t.a().cache[cls].count(), 0);
                 // The class is empty: the refill carves a batch, hands out
                 // one chunk and caches the others.
-                // SAFETY: the test owns the arena.
+                // SAFETY: as above.
                 live.push(unsafe { t.a().refill(cls, &mut Global) });
                 let n = t.a().cache[cls].count() as usize + 1;
                 // SAFETY: as above.
@@ -332,20 +339,7 @@ fn a_class_refills_a_little_at_first() {
             })
             .collect();
         assert_eq!(carved, [1024, 2048, 4096, 8192, 8192]);
-    };
-    // An adopted arena may have ramped up already: start from the cache off.
-    // SAFETY: as above.
-    unsafe {
-        t.a().set_uncached(true, &mut Global);
-        t.a().set_uncached(false, &mut Global);
     }
-    carve();
-    // SAFETY: as above.
-    unsafe {
-        t.a().set_uncached(true, &mut Global);
-        t.a().set_uncached(false, &mut Global);
-    }
-    carve();
     for p in live {
         // SAFETY: p is a live block of this arena.
         unsafe { t.a().free_local(p, &mut Global) };
