@@ -25,7 +25,10 @@
 //! - unit tests of the span free list, the arena store and cache (a flush
 //!   joining chunks freed end to end, in either order, into one store chunk,
 //!   and leaving chunks freed apart as they were; a refill taking back remote
-//!   frees only as far as it needs; a full class setting its newest chunks
+//!   frees only as far as it needs; a class's refills carving 1, 2, 4, then
+//!   8 KiB of chunks, and starting over once the cache is switched off (both
+//!   checked by mutation: with no ramp, or no restart, the carved sizes
+//!   differ); a full class setting its newest chunks
 //!   aside loose, the store sweeping them before it takes a new span, a
 //!   span whose chunks are all loose going back to the pool, and live blocks
 //!   keeping their contents through random bursts of such frees), and the page
