@@ -521,6 +521,14 @@
 //!   0.39-0.59 s at 2 (`suite --worker large T 3`, three runs of each build
 //!   back to back, with a CI run loading the host for both): the blocks it
 //!   no longer keeps are faulted in again.
+//! - **A cache collection without low-water marks**: each refill visited one
+//!   other class in turn and flushed half the lower of its counts at that
+//!   visit and the one before into the store. Peak RSS, 1 thread, medians of
+//!   3 (during a CI run): `churn-fifo` 5,648 -> 5,336 KiB, `churn-random`
+//!   5,556 -> 5,372, `thread-churn` 7,252 -> 6,972, but `mixed-sizes` 4,784
+//!   -> 5,088, `prodcons` 4,660 -> 4,876, `hashmap` 10,444 -> 10,712, `regex`
+//!   10,512 -> 10,736. Counts sampled at refills do not tell which chunks
+//!   went unused between them; the flushed ones were often carved again.
 //! - **Cache classes of 32 KiB instead of 64 KiB** (`CACHE_BYTES`), for peak
 //!   RSS: `churn-lifo` / `churn-fifo` / `churn-random` / `mixed-sizes`, 1 thread,
 //!   medians of 3: 5508 / 5796 / 5892 / 5020 KiB against 5488 / 5812 / 5856 /
@@ -590,7 +598,8 @@
 //! class's unused chunks back needs to know which went unused, as jemalloc's
 //! low-water marks tell its cache's periodic collection; counting that on the
 //! fast path costs a compare per allocation (58 instructions per pair, 60
-//! allowed);
+//! allowed), and a collection that samples counts at refills instead moved
+//! memory from some workloads to others (tried, above);
 //! `larson` from 4 threads up is bimodal on this host (above); `footprint` at
 //! the full preset releases and faults in again the pages of spans its
 //! survivors pin (above).
