@@ -382,8 +382,10 @@ pub unsafe fn free(p: *mut u8) {
     }
 }
 
-/// Resizes a block in place when it can (within its run, or by `mremap` for huge
-/// blocks). Returns the new payload, or null if it must be moved by copying.
+/// Resizes a block in place when it can: within its run, into the free run
+/// after it or by giving its tail pages back (pool blocks), or by `mremap`
+/// (huge blocks). Returns the new payload, or null if it must be moved by
+/// copying.
 ///
 /// # Safety
 /// `p` is a live block returned by [`alloc`] with alignment at most 16.
@@ -420,5 +422,31 @@ pub unsafe fn realloc_in_place(p: *mut u8, new: usize) -> *mut u8 {
         write_tag(np, nlen, off, HUGE);
         return np;
     }
-    core::ptr::null_mut()
+    if huge || flags & (RIGHT | READONLY) != 0 {
+        return core::ptr::null_mut();
+    }
+    // A pool block: grows into the free run that starts where it ends, or
+    // gives its tail pages back (a move would copy it all, and leave the old
+    // block free beside a new one until the next program's need fills it).
+    let Some(nlen) = off.checked_add(new).and_then(|n| n.checked_add(PAGE - 1)) else {
+        return core::ptr::null_mut();
+    };
+    let nlen = nlen & !(PAGE - 1);
+    if nlen == len {
+        return p;
+    }
+    let end = start as usize + len;
+    let mut pool = pool::lock();
+    if nlen > len {
+        if !pool.take_at(end, nlen - len) {
+            return core::ptr::null_mut();
+        }
+        pool.large_in_use += nlen - len;
+    } else {
+        pool.large_in_use -= len - nlen;
+        pool.free_run(start.add(nlen), len - nlen, false);
+    }
+    drop(pool);
+    write_tag(p, nlen, off, flags);
+    p
 }

@@ -282,6 +282,32 @@ impl PoolInner {
         None
     }
 
+    /// Takes `len` bytes (page multiple) at `start` if a free run holds them
+    /// from its first byte: a pool block that ends at `start` grows in place
+    /// (`large::realloc_in_place`). False when no free run starts there or
+    /// the one that does is shorter.
+    pub fn take_at(&mut self, start: usize, len: usize) -> bool {
+        // First run starting at or after `start`.
+        let (mut lo, mut hi) = (0, self.nruns);
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            if self.run(mid).start < start {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        if lo == self.nruns {
+            return false;
+        }
+        let r = self.run(lo);
+        if r.start != start || r.len & !FLAGS < len {
+            return false;
+        }
+        self.take(lo, start, len);
+        true
+    }
+
     /// Adds a fresh mapping from [`map_region`] to the pool as a clean free run
     /// (not trimmed: the caller is about to take from it).
     fn add_region(&mut self, base: *mut u8, rlen: usize) {
