@@ -186,6 +186,12 @@ pub const ALL: &[Workload] = &[
         run: large,
     },
     Workload {
+        name: "vec-grow",
+        scaling: Scaling::ThreadLocal,
+        op: "4 KiB appended to a growing buffer",
+        run: vec_grow,
+    },
+    Workload {
         name: "big-replace",
         scaling: Scaling::ThreadLocal,
         op: "5-25 MiB zeroed buffer replaced",
@@ -1253,6 +1259,71 @@ fn large(threads: usize, scale: u64) -> u64 {
 }
 
 // ---------------------------------------------------------------------------------
+// 8a. vec-grow (thread-local, fixed work per thread): big buffers built by
+// appending, as a program reads a file or serializes a document into a Vec<u8>.
+// Each thread keeps VG_LIVE buffers; VG_ROUNDS times (x scale) it replaces a
+// random one with a new Vec<u8> grown from empty by 4 KiB appends to 256 KiB ..
+// 8 MiB (log-uniform), so it doubles by realloc through the sizes the page pool
+// serves, among live buffers. Every append writes a tag-derived page; the whole
+// buffer is checked when it is dropped. One op = one 4 KiB append.
+
+const VG_LIVE: usize = 4;
+const VG_ROUNDS: u64 = 60;
+const VG_PIECE: usize = 4096;
+
+/// The byte at `i` of a `vec-grow` buffer made with `tag`.
+#[inline]
+fn vg_byte(tag: u64, i: usize) -> u8 {
+    (tag as usize).wrapping_add(i / VG_PIECE * 7 + i % 251) as u8
+}
+
+/// A buffer of at least `size` bytes grown by VG_PIECE appends.
+fn vg_make(size: usize, tag: u64) -> Vec<u8> {
+    let mut v = Vec::new();
+    let mut piece = [0u8; VG_PIECE];
+    while v.len() < size {
+        let at = v.len();
+        for (k, b) in piece.iter_mut().enumerate() {
+            *b = vg_byte(tag, at + k);
+        }
+        v.extend_from_slice(&piece);
+    }
+    v
+}
+
+/// Whether `v` still holds what `vg_make` put there (every page's first and
+/// last byte: the pages a realloc moved or kept in place).
+fn vg_intact(v: &[u8], tag: u64) -> bool {
+    (0..v.len())
+        .step_by(VG_PIECE)
+        .all(|i| v[i] == vg_byte(tag, i) && v[i + VG_PIECE - 1] == vg_byte(tag, i + VG_PIECE - 1))
+}
+
+fn vec_grow(threads: usize, scale: u64) -> u64 {
+    on_threads(threads, |t| {
+        let mut rng = Rng::new(900 + t as u64);
+        let mut live: Vec<(Vec<u8>, u64)> = (0..VG_LIVE).map(|_| (Vec::new(), 0)).collect();
+        let mut ops = 0u64;
+        for _ in 0..VG_ROUNDS * scale {
+            let size = rng.log_size(256 << 10, 8 << 20);
+            let tag = rng.next();
+            let v = vg_make(size, tag);
+            ops += (v.len() / VG_PIECE) as u64;
+            let i = rng.below(VG_LIVE);
+            let (old, old_tag) = std::mem::replace(&mut live[i], (black_box(v), tag));
+            if !vg_intact(&old, old_tag) {
+                error();
+            }
+        }
+        for (v, tag) in live {
+            if !vg_intact(&v, tag) {
+                error();
+            }
+        }
+        ops
+    })
+}
+
 // 8b. big-replace (thread-local, fixed work per thread), after mimalloc-bench's
 // malloc-large: each thread keeps BR_LIVE buffers of 5..=25 MiB (uniform), made
 // zero-filled (`vec![0u8; n]`: the allocator's zeroed allocation, calloc) and
