@@ -161,6 +161,15 @@
 //! (Rising one size at a time, as glibc does, made the `large` workload three
 //! times slower.)
 //!
+//! `realloc` of a pool block resizes it where it lies when it can: it grows
+//! into the free run that starts where it ends (the pool hands over that
+//! run's front, under its lock), and a shrink to under half gives the tail
+//! pages back. A `Vec` doubling through these sizes was copied at every step
+//! before, each copy faulting in a new run while the old one went free
+//! beside it: a C program doubling a buffer from 64 KiB to 16 MiB, 300
+//! times, took 2.13 s, and takes 0.023 s (glibc, which `mremap`s its mapped
+//! chunks, 0.022 s).
+//!
 //! # One `free`, local
 //!
 //! The header in front of the pointer, decoded with the calling thread's arena
@@ -401,7 +410,7 @@
 //! | `malloc(n)` | 16-byte aligned; `malloc(0)` returns a unique pointer; too large: `NULL`, `errno = ENOMEM` |
 //! | `free(p)`, `cfree(p)`, `free_sized(p, n)`, `free_aligned_sized(p, a, n)` | `free(NULL)` does nothing; never changes `errno`; a block may be freed by any thread |
 //! | `calloc(n, size)` | zeroed; `n * size` overflowing: `NULL`, `ENOMEM`; fresh pool and huge blocks are not cleared again |
-//! | `realloc(p, n)` | `realloc(NULL, n)` is `malloc(n)`; `realloc(p, 0)` frees `p` and returns `NULL` (glibc's choice); grows and shrinks in place when it can (`mremap` for huge blocks); on failure returns `NULL` and `p` stays valid |
+//! | `realloc(p, n)` | `realloc(NULL, n)` is `malloc(n)`; `realloc(p, 0)` frees `p` and returns `NULL` (glibc's choice); grows and shrinks in place when it can (an arena chunk into its free neighbour; a pool block into the free run that starts where it ends, or by giving its tail pages back; `mremap` for huge blocks); on failure returns `NULL` and `p` stays valid |
 //! | `reallocarray(p, n, size)` | `realloc` with an overflow check (`ENOMEM`) |
 //! | `posix_memalign(&p, a, n)` | `EINVAL` unless `a` is a power of two multiple of `sizeof(void*)`; `ENOMEM` when out of memory; `p` untouched on error |
 //! | `aligned_alloc(a, n)` | `EINVAL` for an alignment that is not a power of two; any power of two works (tested up to 64 MiB) |
