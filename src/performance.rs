@@ -35,19 +35,22 @@
 //! distribution; active and passive false sharing; thread churn; `Vec` and
 //! `String` growth by push; `HashMap` build-up; `serde_json` documents built,
 //! serialized and parsed back (`json`); `regex` patterns compiled and log
-//! lines matched (`regex`); large blocks (64 KiB..32 MiB, touched); 5-25 MiB
+//! lines matched (`regex`); large blocks (64 KiB..32 MiB, touched); `Vec<u8>`
+//! buffers built by 4 KiB appends to 256 KiB..8 MiB (`vec-grow`); 5-25 MiB
 //! zeroed buffers replaced at random (`big-replace`); a rayon map-reduce over
 //! strings and boxed trees; `footprint` (below).
 //!
 //! # Results
 //!
-//! Machine: a 2-core AMD EPYC virtual machine, Linux 6.18, 24 GiB; a noisy
+//! Machine: a 2-core AMD EPYC virtual machine, Linux 6.18, 24 GiB, on a
 //! shared host (the spread column in `benches/results/results.md` shows how
 //! much: cells with 20-100% between their fastest and slowest run are
-//! common). Run on 2026-11-30 on commit 948365a (a cache class's first
-//! refills carve 1, 2 and 4 KiB of chunks before 8 KiB; the full preset,
-//! scale 3, 3 runs per cell, threads 1, 2 and 4; 8 and 16 threads left out
-//! for time, see below), with:
+//! common). This round's VM (kernel build `fc-v857`) was much quieter than
+//! the previous rounds' (`fc-v657`): the full run took 340 s, the previous
+//! one 766 s with one workload fewer. Run on 2026-11-30 on commit 225fd67
+//! (library as f90aed4: `realloc` resizes pool blocks in place; the suite
+//! gains `vec-grow`; the full preset, scale 3, 3 runs per cell, threads 1, 2
+//! and 4; 8 and 16 threads left out for time, see below), with:
 //!
 //! ```sh
 //! cargo bench --bench suite -- --full --threads 1,2,4 --out benches/results
@@ -61,67 +64,68 @@
 //!
 //! | workload | 1 thread: /system | /mimalloc | /jemalloc | 2 threads: /system | /mimalloc | /jemalloc |
 //! | --- | ---: | ---: | ---: | ---: | ---: | ---: |
-//! | churn-lifo | 0.69 | 0.61 | 0.77 | 0.54 | 0.57 | 0.84 |
-//! | churn-fifo | 0.43 | 0.76 | 0.74 | 0.43 | 0.69 | 0.84 |
-//! | churn-random | 0.45 | 0.82 | 0.75 | 0.51 | 0.76 | 0.84 |
-//! | churn-medium | 1.00 | 1.71 | 0.55 | 1.18 | 1.99 | 0.81 |
-//! | mixed-sizes | 0.77 | 0.86 | 0.93 | 0.68 | 0.84 | 0.78 |
-//! | live-100k | 0.30 | 1.15 | 0.92 | 0.45 | 1.46 | 1.18 |
-//! | larson | 0.40 | 0.65 | 0.62 | 0.92 | 0.90 | 1.99 |
-//! | prodcons | 0.58 | 1.09 | 0.98 | 0.29 | 0.94 | 1.15 |
-//! | xmalloc | 0.42 | 0.96 | 1.42 | 0.43 | 1.05 | 1.45 |
-//! | false-share-active | 0.88 | 0.88 | 0.90 | 0.87 | 0.94 | 0.93 |
-//! | false-share-passive | 1.01 | 0.92 | 1.01 | 1.03 | 0.99 | 0.99 |
-//! | thread-churn | 0.51 | 0.73 | 0.52 | 0.38 | 0.80 | 0.66 |
-//! | vec-push | 0.80 | 0.84 | 0.99 | 0.20 | 0.85 | 0.92 |
-//! | hashmap | 0.80 | 1.20 | 1.26 | 0.84 | 1.12 | 1.43 |
-//! | json | 0.59 | 0.97 | 0.83 | 0.65 | 0.90 | 0.86 |
-//! | regex | 0.91 | 0.81 | 1.00 | 0.70 | 0.92 | 1.07 |
-//! | large | 0.68 | 0.18 | 0.10 | 0.49 | 0.28 | 0.08 |
-//! | big-replace | 1.21 | 0.73 | 0.34 | 1.01 | 0.62 | 0.28 |
-//! | rayon | 0.36 | 0.92 | 0.59 | 0.29 | 0.90 | 0.57 |
-//! | footprint | 2.69 | 2.72 | 1.93 | (one count) | (one count) | (one count) |
-//! | **geometric mean** | **0.67** | **0.87** | **0.75** | **0.56** | **0.86** | **0.80** |
+//! | churn-lifo | 0.47 | 0.58 | 0.84 | 0.51 | 0.61 | 0.86 |
+//! | churn-fifo | 0.37 | 0.89 | 0.81 | 0.42 | 0.94 | 0.87 |
+//! | churn-random | 0.41 | 0.92 | 0.81 | 0.41 | 0.91 | 0.81 |
+//! | churn-medium | 0.65 | 1.65 | 0.54 | 0.73 | 2.63 | 0.64 |
+//! | mixed-sizes | 0.75 | 0.91 | 0.82 | 0.76 | 0.90 | 0.81 |
+//! | live-100k | 0.30 | 0.89 | 0.69 | 0.32 | 1.21 | 0.74 |
+//! | larson | 0.45 | 0.88 | 0.81 | 0.60 | 1.00 | 2.00 |
+//! | prodcons | 0.49 | 0.88 | 0.85 | 0.32 | 1.04 | 1.35 |
+//! | xmalloc | 0.38 | 1.04 | 1.48 | 0.39 | 1.11 | 1.51 |
+//! | false-share-active | 1.01 | 1.00 | 0.98 | 0.98 | 0.99 | 0.99 |
+//! | false-share-passive | 0.99 | 1.00 | 0.99 | 0.99 | 0.98 | 0.98 |
+//! | thread-churn | 0.38 | 0.84 | 0.48 | 0.34 | 1.19 | 0.55 |
+//! | vec-push | 0.69 | 1.10 | 0.96 | 0.22 | 1.07 | 0.96 |
+//! | hashmap | 0.61 | 1.07 | 0.94 | 0.63 | 0.99 | 0.91 |
+//! | json | 0.54 | 1.03 | 0.84 | 0.56 | 0.98 | 0.84 |
+//! | regex | 0.75 | 0.94 | 0.98 | 0.74 | 0.99 | 1.00 |
+//! | large | 0.81 | 5.63 | 0.12 | 0.48 | 0.54 | 0.09 |
+//! | vec-grow | 0.93 | 1.07 | 0.90 | 0.95 | 0.92 | 0.86 |
+//! | big-replace | 1.27 | 0.95 | 0.34 | 1.03 | 0.78 | 0.29 |
+//! | rayon | 0.28 | 1.01 | 0.66 | 0.29 | 0.91 | 0.68 |
+//! | footprint | 1.72 | 1.65 | 1.27 | (one count) | (one count) | (one count) |
+//! | **geometric mean** | **0.60** | **1.08** | **0.74** | **0.53** | **0.98** | **0.77** |
 //!
-//! The 1-thread geometric means include `footprint` (20 workloads), the
-//! 2-thread ones do not (19). The summary of `benches/results/results.md`
-//! lists `footprint` in its 2-thread column as well. At 4 threads (19
-//! workloads): 0.68 of glibc's time, 0.98 of mimalloc's, 0.82 of jemalloc's.
-//! The previous full run (commit db7d858, library as 1afd010: every refill
-//! up to 8 KiB of chunks) had 0.89 / 0.94 / 0.91 against mimalloc at 1 / 2 /
-//! 4 threads, 0.65 / 0.62 / 0.68 against glibc, 0.75 / 0.79 / 0.76 against
-//! jemalloc. This round's change is about memory; under cachegrind the
-//! suite's workloads moved by 0.3% or less but `json` (1.8% more), `hashmap`
-//! (0.9%), `thread-churn` (0.7%) and `mixed-sizes` (1.1% less), so the cells
-//! moved with the host. The host moves whole geometric means by 0.1 to 0.15
-//! and single cells far more: `churn-medium` 1.71 / 1.99 times mimalloc's
-//! median here, 0.93 / 1.41 in the previous run, on code whose estimated
-//! cycles stayed at 558 M (mimalloc's runs are bimodal there: 0.20-0.39 s at
-//! 1 thread in this run, arenapool's 0.40-0.41 s); `live-100k` at 1 thread
-//! 1.15 here, 1.60 in the previous run; `larson` at 2 threads 0.90 here,
-//! 0.93 and 1.16 in the two runs before, 2.63 in the one before those
-//! (bimodal for every allocator: interleaved runs of two builds took
-//! 0.95-2.97 s, mimalloc's 1.13-4.60 s, `suite --worker larson 2 3`, five
-//! runs each). Read single cells with their spread and with the cachegrind
-//! figures.
+//! The 1-thread geometric means include `footprint` (21 workloads), the
+//! 2-thread ones do not (20). The summary of `benches/results/results.md`
+//! lists `footprint` in its 2-thread column as well. At 4 threads (20
+//! workloads): 0.62 of glibc's time, 0.96 of mimalloc's, 0.81 of jemalloc's.
+//! A second full run of the same build right after (not kept: 384 s) had
+//! 1.02 / 1.01 / 1.01 against mimalloc at 1 / 2 / 4 threads, 0.61 / 0.58 /
+//! 0.69 against glibc, 0.74 / 0.80 / 0.82 against jemalloc. The previous
+//! round's run (commit 79c60cc, library as 948365a, on the noisier VM) had
+//! 0.87 / 0.86 / 0.98 against mimalloc, 0.67 / 0.56 / 0.68 against glibc,
+//! 0.75 / 0.80 / 0.82 against jemalloc. This round's library change acts
+//! only on `realloc` of blocks over 128 KiB; interleaved runs of the two
+//! builds (`suite --worker W 2 3`, medians of 3) left `live-100k`,
+//! `churn-medium`, `xmalloc`, `thread-churn` and `hashmap` within 5% of each
+//! other, so the move against mimalloc is the host: on the quieter VM
+//! mimalloc gains more than the others. Its runs are bimodal on `large`
+//! (0.0089 s at 1 thread in all three runs here, 0.0095-0.24 s in the
+//! second run, 0.23-0.49 s in the previous round's: arenapool 5.63 times
+//! its median here, 0.51 in the second run) and on `churn-medium` (0.050-0.17
+//! s at 1 thread; arenapool 1.65 / 2.63 times its median here, 2.92 / 4.90
+//! in the second run). Read single cells with their spread and with the
+//! cachegrind figures.
 //!
 //! Peak RSS, geometric mean of arenapool's divided by each other's, at 1 / 2 /
-//! 4 threads: 1.09 / 1.12 / 1.12 of glibc's, 0.56 / 0.51 / 0.49 of mimalloc's,
-//! 1.09 / 1.06 / 1.03 of jemalloc's (previous run: 1.11 / 1.13 / 1.13 of
-//! glibc's). Where this round's change acts, a thread touching many size
-//! classes once or twice: `mixed-sizes` 1.23 -> 1.05 of glibc's at 1 thread
-//! (5,292 -> 4,624 KiB), `regex` 1.32 -> 1.23, `false-share-active` 1.07 ->
-//! 0.98 at 2 threads. `regex` at 2 threads reads 1.43 in this run (15,924
-//! KiB, 14,908 in the previous one); back to back, medians of 3, the two
-//! builds peaked at 15,040 and 14,932 KiB there, and `mixed-sizes` at 6,136
-//! and 5,436 KiB. The churns stay at 1.10-1.24: see Open, below.
+//! 4 threads: 1.09 / 1.11 / 1.12 of glibc's, 0.56 / 0.52 / 0.50 of mimalloc's,
+//! 1.06 / 1.03 / 1.02 of jemalloc's (previous run: 1.09 / 1.12 / 1.12 of
+//! glibc's; the second run: 1.08 / 1.13 / 1.10). Where this round's change
+//! acts, blocks over 128 KiB grown by `realloc`: `regex` 1.23 / 1.43 -> 1.19
+//! / 1.07 of glibc's at 1 / 2 threads (its compiler grows vectors to 1 MiB;
+//! back to back, medians of 3, `suite --worker regex 1 3`: 10,808 -> 9,540
+//! KiB), and `vec-grow` (new) 42,056 -> 37,092 KiB at 1 thread (1.19 of
+//! glibc's in the suite run, 0.60 of mimalloc's). The churns stay at
+//! 1.13-1.23 at 1 and 2 threads: see Open, below.
 //!
 //! Estimated cycles under cachegrind (instructions + 10 x first-level
 //! misses + 100 x last-level misses; deterministic, one thread, scale 1, same
 //! build), for what the noisy wall times cannot show, in
 //! `benches/results/cachegrind.md`: this round's build against the previous
-//! round's, 1.00 on geometric mean of 17 workloads (above), and 0.97 of
-//! mimalloc's. `binary_trees` at depth 18, one thread: 12,871 M -> 12,870 M.
+//! round's, 0.99 on geometric mean of 18 workloads, and 0.96 of
+//! mimalloc's. `binary_trees` at depth 18, one thread: 12,854 M with either library.
 //!
 //! ## Memory that follows the live set
 //!
@@ -131,62 +135,73 @@
 //!
 //! | allocator | RSS after round 1 (MiB) | RSS after round 20 (MiB) | live at end (MiB) | RSS / live | arenapool's RSS / this |
 //! | --- | ---: | ---: | ---: | ---: | ---: |
-//! | arenapool | 58.1 | 249.3 | 77.0 | 3.24 | 1.00 |
-//! | glibc | 418.6 | 796.1 | 77.0 | 10.34 | 0.31 |
-//! | mimalloc | 464.4 | 545.8 | 77.0 | 7.09 | 0.46 |
-//! | jemalloc | 38.9 | 294.9 | 77.0 | 3.83 | 0.85 |
+//! | arenapool | 59.5 | 451.7 | 77.0 | 5.87 | 1.00 |
+//! | glibc | 418.4 | 822.0 | 77.0 | 10.68 | 0.55 |
+//! | mimalloc | 464.5 | 556.0 | 77.0 | 7.22 | 0.81 |
+//! | jemalloc | 39.8 | 301.5 | 77.0 | 3.92 | 1.50 |
 //!
 //! (Full preset: three times the short preset's work per round, so three times
 //! its live data.) The RSS per round is charted in
-//! `benches/results/footprint.svg`; the previous run ended at 232.5 MiB. It
-//! costs time there: 2.69 times glibc's (14.7 s against 5.5 s; peak RSS
-//! 544 MiB against 796). Pages released inside spans that the survivors pin
-//! are faulted in again as the next rounds carve them: 1.79 M page faults and
-//! 14.8 s of system time in one run of the previous round's build
-//! (`perf stat -e page-faults`, `suite --worker footprint 1 3`), against
-//! 196 k faults, 6.7 s and 607 MiB with `ARENAPOOL_PURGE=0`. The previous
-//! round's adaptive delay and deferred purge of exited threads' arenas took
-//! the short preset (scale 1) from 591 k faults and 4.6-4.8 s to 157-247 k
-//! and 2.3-2.5 s, but at scale 3 the reuse that they follow comes later than
-//! eight delays (a ceiling of 64 delays cut it only to 11.3 s, at 672 MiB).
+//! `benches/results/footprint.svg`. The previous round's run ended at 249.3
+//! MiB (0.85 of jemalloc's), the one before at 232.5. What stays resident
+//! follows the host's speed, not this round's change: the purge delay adapts
+//! to how soon released pages come back into use, and on this faster VM the
+//! next round's reuse comes within the delays, so fewer pages go back. One
+//! run each of the two builds back to back (`suite --worker footprint 1 3`)
+//! ended at 555.0 MiB (previous build) and 556.0 MiB (this one). The time:
+//! 1.72 times glibc's here (5.05 s against 2.93 s; peak RSS 654 MiB against
+//! 822), 1.65 times mimalloc's; 2.69 times glibc's in the previous run.
+//! Pages released inside spans that the survivors pin are faulted in again
+//! as the next rounds carve them: in one run of the previous build on this
+//! VM, 4.29 s, 760 k page faults and 2.1 s of system time, mimalloc 3.23 s
+//! and 89 k faults (`perf stat -e page-faults`); on the noisier VM of an
+//! earlier round, 1.79 M faults and 14.8 s of system time, against 196 k
+//! faults, 6.7 s and 607 MiB with `ARENAPOOL_PURGE=0`. An earlier round's
+//! adaptive delay and deferred purge of exited threads' arenas took the short
+//! preset (scale 1) from 591 k faults and 4.6-4.8 s to 157-247 k and 2.3-2.5
+//! s; at scale 3 the reuse that they follow can come later than eight delays
+//! (a ceiling of 64 delays cut the time only to 11.3 s, at 672 MiB, on the
+//! noisier VM).
 //!
 //! Throughput charts (one line per allocator) for every workload, and
 //! `peak-rss.svg`, are in `benches/results/`.
 //!
 //! ## Reading the results honestly
 //!
-//! arenapool is faster than glibc on most workloads (0.67 and 0.56 of its time
+//! arenapool is faster than glibc on most workloads (0.60 and 0.53 of its time
 //! on geometric mean at 1 and 2 threads) and uses about half of mimalloc's
-//! memory; against mimalloc it is within the host's noise of level (0.87,
-//! 0.86 and 0.98 at 1, 2 and 4 threads here; 0.86-1.15 over the full runs of
-//! the last eight days). It is faster on the small-block churns,
-//! `mixed-sizes`, `rayon`, `regex`, `json`, `larson`, `thread-churn`,
-//! `vec-push` (0.84 / 0.85 here, 1.07 under cachegrind), `large` and
-//! `big-replace`; level or mixed on `prodcons` (1.09 / 0.94), `xmalloc`
-//! (0.96 / 1.05 here, 1.48 times mimalloc's estimated cycles: a
-//! compare-and-swap per block on its span's list, and each block's header
-//! touched again when the owner drains it) and the false-sharing tests,
-//! whose cells swing with the host; slower on `hashmap` (1.20 / 1.12; 1.15
-//! under cachegrind: 13-byte strings are 32-byte chunks with the 8-byte
-//! header, 16-byte blocks in mimalloc, so more cache misses), on
-//! `churn-medium` (1.71 / 1.99 here, 0.93 / 1.41 in the previous run, 2.4
+//! memory; against mimalloc it is about level on this VM (1.08, 0.98 and
+//! 0.96 at 1, 2 and 4 threads here, 1.02, 1.01 and 1.01 in a second run;
+//! 0.86-1.15 over the full runs of the nine days before, on the noisier
+//! VM), not ahead. It is faster on the small-block churns, `mixed-sizes`,
+//! `regex`, `larson` at 1 thread, `thread-churn` at 1 thread, `vec-grow` at
+//! 2 threads and `big-replace`; level or mixed on `regex`, `rayon`, `json`,
+//! `prodcons` (0.88 / 1.04), `hashmap` (1.07 / 0.99 here, 1.15 times
+//! mimalloc's estimated cycles: 13-byte strings are 32-byte chunks with the
+//! 8-byte header, 16-byte blocks in mimalloc, so more cache misses), `large`
+//! (mimalloc bimodal, above), `live-100k` (0.89 / 1.21 here, 1.04 / 1.04 in
+//! the second run, 1.19 under cachegrind) and the false-sharing tests,
+//! whose cells swing with the host; slower on `vec-push` (1.10 / 1.07,
+//! 1.08 under cachegrind), `xmalloc` (1.04 / 1.11 here, 1.49 times
+//! mimalloc's estimated cycles: a compare-and-swap per block on its span's
+//! list, and each block's header touched again when the owner drains it),
+//! `churn-medium` (1.65 / 2.63 here, 2.92 / 4.90 in the second run, 2.37
 //! times mimalloc's estimated cycles: blocks from 128 KiB take the one pool
 //! lock, and blocks over 1 KiB that the medium tier does not hold are a
-//! coalescing insert and a split), on `live-100k` (1.15 / 1.46 here, 1.19
-//! under cachegrind), on big buffers against glibc (`big-replace`, 1.21
-//! times at 1 thread, 1.01 at 2: glibc keeps every hole of its heap
-//! resident, the pool up to half the bytes of its live blocks), on
-//! `footprint` (above), and on dropping more small blocks at once than a
-//! thread's cache holds (see Open, below: not in the suite; about 1.4 times
-//! glibc's time, 6 times mimalloc's).
+//! coalescing insert and a split, each touching its neighbours' headers), on
+//! big buffers against glibc (`big-replace`, 1.27 times at 1 thread, 1.03 at
+//! 2: glibc keeps every hole of its heap resident, the pool up to half the
+//! bytes of its live blocks), on `footprint` (above), and on dropping more
+//! small blocks at once than a thread's cache holds (see Open, below: not in
+//! the suite; about 1.4 times glibc's time, 6 times mimalloc's).
 //!
 //! ## Oversubscribed: 4, 8 and 16 threads on 2 cores
 //!
 //! A lock that convoys shows here before it shows on a big machine. Same
-//! machine, 19 workloads (all but `footprint`, which picks its own threads),
+//! machine, 20 workloads (all but `footprint`, which picks its own threads),
 //! 3 runs per cell, median, allocators interleaved, scale 1 (2026-11-30, on
-//! commit 948365a, the build of the main run; tables in
-//! `benches/results/oversubscribed/`; 4 threads is in the main run above; 939 s):
+//! commit 225fd67, the build of the main run; tables in
+//! `benches/results/oversubscribed/`; 4 threads is in the main run above; 364 s):
 //!
 //! ```sh
 //! cargo bench --bench suite -- --threads 8,16 --reps 3 \
@@ -195,33 +210,29 @@
 //!
 //! | time, geometric mean, arenapool / … | glibc | mimalloc | jemalloc |
 //! | --- | ---: | ---: | ---: |
-//! | 4 threads (main run, scale 3) | 0.68 | 0.98 | 0.82 |
-//! | 8 threads | 0.71 | 0.93 | 0.88 |
-//! | 16 threads | 0.75 | 0.91 | 0.85 |
-//! | peak RSS, 4 / 8 / 16 threads | 1.12 / 1.13 / 1.16 | 0.49 / 0.49 / 0.49 | 1.03 / 1.01 / 1.09 |
+//! | 4 threads (main run, scale 3) | 0.62 | 0.96 | 0.81 |
+//! | 8 threads | 0.67 | 1.03 | 0.87 |
+//! | 16 threads | 0.69 | 1.02 | 0.89 |
+//! | peak RSS, 4 / 8 / 16 threads | 1.12 / 1.10 / 1.15 | 0.50 / 0.51 / 0.50 | 1.02 / 1.00 / 1.08 |
 //!
-//! The previous run (commit db7d858, library as 1afd010) had 0.89 and 0.91
-//! against mimalloc at 8 and 16 threads, 0.72 and 0.74 against glibc, and
-//! peak RSS 1.14 and 1.20 of glibc's; the one before (212cc92) 0.95 and
-//! 0.95. `larson` from 4 threads up is bimodal on this host, for every
-//! allocator (8 threads here: arenapool's three runs took 5.33-8.84 s,
-//! mimalloc's 4.74-5.92 s, glibc's 5.70-7.71 s, jemalloc's 2.83-4.21 s; in
-//! the previous run arenapool's took 2.46-6.07 s and mimalloc's 3.63-6.06
-//! s; 16 threads here: arenapool 15.05-18.66 s, mimalloc 15.20-17.45 s). In
-//! an earlier round six standalone runs each of the build before the
-//! per-span lists and of the build after, interleaved (`suite --worker
-//! larson 8 1`), took 2.26-6.69 s and 2.39-6.57 s, with the same profile in
-//! fast and slow runs and under 16 ms of pool-lock waiting (a slow run burns
-//! three times the CPU time of a fast one, 12-15 s against 4.2 s of task
-//! clock in `perf stat`, with three times the context switches: work done
-//! slower everywhere, not waiting). Against mimalloc the losses are the
-//! ones of 1 and 2 threads (at 8 threads: `churn-medium` 1.86, its mimalloc
-//! median 0.44 s from runs of 0.40-1.04 s, `xmalloc` 1.43, `thread-churn`
-//! 1.32, `larson` 1.31, `hashmap` 1.31, `live-100k` 1.25; at 16:
-//! `thread-churn` 1.48, `hashmap` 1.39, `false-share-active` 1.28,
-//! `xmalloc` 1.27, `churn-medium` 1.19); `churn-medium` at 8 / 16 threads
-//! (1.09 / 1.32 of glibc's time; 1.40 / 0.99 in the previous run) is where
-//! the one pool lock shows most. No cell failed (152 cells).
+//! The previous run (commit 79c60cc, library as 948365a, on the noisier VM)
+//! had 0.93 and 0.91 against mimalloc at 8 and 16 threads, 0.71 and 0.75
+//! against glibc, and peak RSS 1.13 and 1.16 of glibc's. The target (at most
+//! mimalloc's time) is not met on this VM. Against mimalloc the losses are
+//! the ones of 1 and 2 threads: at 8 threads `churn-medium` 2.07 (mimalloc's
+//! runs 0.089-0.45 s, arenapool's 0.32-0.35 s), `live-100k` 1.94, `hashmap`
+//! 1.58, `thread-churn` 1.48, `prodcons` 1.28, `xmalloc` 1.16; at 16:
+//! `churn-medium` 3.67 (mimalloc's runs 0.18-0.80 s), `thread-churn` 2.23,
+//! `hashmap` 1.29, `prodcons` 1.23, `xmalloc` 1.21. `churn-medium` at 8 / 16
+//! threads is 0.84 / 0.86 of glibc's time here (1.09 / 1.32 in the previous
+//! run). `larson` was not bimodal this time (8 threads: arenapool's runs
+//! 0.95-1.00 s, mimalloc's 0.97-0.99 s; 16 threads: 3.10-3.31 s and
+//! 3.21-3.48 s); on the noisier VM its runs spread over a factor of two or
+//! three for every allocator (8 threads in the previous run: arenapool
+//! 5.33-8.84 s, mimalloc 4.74-5.92 s), with the same profile in fast and slow
+//! runs and under 16 ms of pool-lock waiting (a slow run burned three times
+//! the CPU time of a fast one, with three times the context switches: work
+//! done slower everywhere, not waiting). No cell failed (160 cells).
 //!
 //! # Fast path
 //!
@@ -264,36 +275,39 @@
 //!
 //! Wall time and peak RSS with default sizes on the 2-core machine, 2 threads,
 //! median of 3 runs with the four allocators interleaved (`/usr/bin/time`, built
-//! with `cargo build --release --examples`; 2026-11-30, commit 948365a, the
+//! with `cargo build --release --examples`; 2026-11-30, commit 225fd67, the
 //! library of the suite run):
 //!
 //! | example | arenapool | system | mimalloc | jemalloc | arenapool/system | arenapool/mimalloc |
 //! |---|---:|---:|---:|---:|---:|---:|
-//! | `binary_trees` | 2.24 s (70 MB) | 3.14 s (83 MB) | 1.84 s (53 MB) | 2.47 s (44 MB) | 0.71 | 1.22 |
-//! | `word_freq` | 3.55 s (155 MB) | 3.31 s (155 MB) | 3.53 s (313 MB) | 2.99 s (234 MB) | 1.07 | 1.01 |
-//! | `sort_dedup` | 6.79 s (577 MB) | 8.77 s (574 MB) | 5.80 s (517 MB) | 5.67 s (517 MB) | 0.77 | 1.17 |
+//! | `binary_trees` | 0.65 s (73 MB) | 1.42 s (87 MB) | 0.54 s (70 MB) | 0.73 s (46 MB) | 0.46 | 1.20 |
+//! | `word_freq` | 1.09 s (163 MB) | 1.14 s (163 MB) | 1.40 s (326 MB) | 1.06 s (246 MB) | 0.96 | 0.78 |
+//! | `sort_dedup` | 3.58 s (605 MB) | 4.04 s (603 MB) | 3.08 s (542 MB) | 2.71 s (542 MB) | 0.89 | 1.16 |
 //!
-//! The previous run (commit db7d858, library as 1afd010) had 1.11, 0.95 and
-//! 1.19 against mimalloc, the one before (212cc92) 1.05, 1.03 and 1.22.
-//! `binary_trees` at 1.22 is the host: its estimated cycles under cachegrind
-//! did not move (12,871 M -> 12,870 M at depth 18, one thread), and its
-//! three runs took 1.78-2.27 s against mimalloc's 1.72-2.01 s. `sort_dedup`
-//! drops millions of Strings in random order, past what a thread's cache
-//! holds. Its phases (printed by the example; three interleaved runs on
-//! 1afd010, last round: this round's change does not touch its frees) show
-//! where it loses: the `drop the clone` pass (0.37-0.43 s, mimalloc 0.09 s), the main
-//! thread's `dedup` (0.73-0.80 s, mimalloc 0.42 s) and the final `drop`
-//! (0.16-0.21 s, mimalloc 0.03 s) free Strings in sorted, so random, address
-//! order: each `free` reads the block's header, a cache miss, where
-//! mimalloc's writes the block's first word. Its sorts, which do not
-//! allocate, take 15-40% longer, the Strings being 32-byte chunks (header
-//! included) where mimalloc packs them in 8 to 24-byte blocks. The workers'
-//! `uppercase` pass that follows `dedup` takes back the 3 million Strings
-//! the main thread freed: 0.12-0.13 s (mimalloc 0.10 s; 1.49-1.53 s with one
-//! remote list per arena, four rounds ago). The target (each example at most
-//! mimalloc's time) is not met: `word_freq` is level with it, `binary_trees`
-//! within the host's noise of it, `sort_dedup` 1.17 times. Single runs of
-//! the same program varied by up to 30%.
+//! On the quieter VM every program ran two to four times faster than in the
+//! previous round's table (commit 79c60cc: 2.24, 3.55 and 6.79 s), and the
+//! ratios to mimalloc hardly moved (1.22, 1.01, 1.17 then). `binary_trees`
+//! is slower than mimalloc in every run here (0.64-0.65 s against
+//! 0.53-0.57 s): the previous round read its 1.22 as the host, and that was
+//! wrong. Its trees are a `Box` per node, 32-byte chunks with the header
+//! where mimalloc packs 24-byte nodes in 32-byte blocks without one, and
+//! each tree is dropped by the thread that built it, node by node, a `free`
+//! per node that reads the header. `sort_dedup` drops millions of Strings in
+//! random order, past what a thread's cache holds. Its phases (printed by
+//! the example; three interleaved runs on 1afd010, two rounds ago: the
+//! changes since do not touch its frees) show where it loses: the `drop the
+//! clone` pass (0.37-0.43 s, mimalloc 0.09 s), the main thread's `dedup`
+//! (0.73-0.80 s, mimalloc 0.42 s) and the final `drop` (0.16-0.21 s,
+//! mimalloc 0.03 s) free Strings in sorted, so random, address order: each
+//! `free` reads the block's header, a cache miss, where mimalloc's writes
+//! the block's first word. Its sorts, which do not allocate, take 15-40%
+//! longer, the Strings being 32-byte chunks (header included) where mimalloc
+//! packs them in 8 to 24-byte blocks. The workers' `uppercase` pass that
+//! follows `dedup` takes back the 3 million Strings the main thread freed:
+//! 0.12-0.13 s (mimalloc 0.10 s; 1.49-1.53 s with one remote list per arena,
+//! five rounds ago). The target (each example at most mimalloc's time) is
+//! met by `word_freq` only: `binary_trees` takes 1.20 times mimalloc's time,
+//! `sort_dedup` 1.16 times.
 //!
 //! # What the checks cost
 //!
@@ -378,9 +392,21 @@
 //! | what a full cache class sheds (its newest chunks, at most 256) is set aside *loose*: marked free in place and counted on its span, merged into the store later by a sweep, one pass over the span's chunks in address order (a span is swept at 64 KiB loose, before the arena takes a new span, and at thread exit; one whose chunks are all free or loose at once, and goes back to the pool); with the cache off (a sparse arena), small frees are set aside loose too | the test program above, one thread (three runs each, mean of 3 drops per run); `sort_dedup` 2 threads, phases `dedup` / `drop` (2 runs); `binary_trees` depth 18, 1 thread, estimated cycles; the suite under cachegrind | 1.52-1.69 s; 1.25 / 0.34 s | 0.81-1.18 s while the change took shape, 0.84-0.96 s on afcd42a after the suite run (glibc 0.48-0.58 s, mimalloc 0.11-0.12 s, jemalloc 0.08-0.10 s); 0.82-0.98 / 0.23-0.31 s (mimalloc 0.35 / 0.03 s); 12,771 -> 12,842 M; 16 workloads within 1%, `churn-medium` 545 -> 558 M (the span header's new counters: 552 M without `Span::used`). At 2 threads, the parallel drop of a shuffled clone 0.51-0.61 -> 0.39-0.42 s (glibc 0.46-0.50, mimalloc 0.09-0.11 s) |
 //! | setting a chunk aside loose reads only its own header: its boundary tags are checked by the sweep, which reads every header it passes in address order anyway (each `prev_size` against the size before it); a sparse arena's cache is emptied with its classes' lists walked a step each per round (their link loads overlap), each span swept once after the whole cache is set aside | the test program above, one thread, under cachegrind (1 M Strings, whole program, 3 rounds): last-level misses / estimated cycles; the same at 4 M, wall time (three interleaved runs, mean of 3 drops each); `sort_dedup` 2 threads, phases `dedup` / `drop the clone` (interleaved runs); `live-100k` estimated cycles; the suite under cachegrind | 26.4 M / 4,797 M; 0.79-1.21 s (median 0.92 s, eight runs); 0.69-0.84 / 0.31-0.44 s; 419 M | 21.0 M / 4,132 M; 0.68-1.23 s (median 0.79 s; glibc 0.55-0.67 s, mimalloc 0.12-0.14 s); 0.73-0.80 / 0.37-0.43 s, the host's noise (mimalloc 0.42 / 0.09 s); 411 M; the other 16 within 0.2%, `binary_trees` depth 18 12,842 -> 12,871 M |
 //! | a cache class's first refills carve 1, 2 and 4 KiB of chunks, then 8 KiB (was 8 KiB from the first; the ramp restarts when the cache is switched off) | peak RSS, 1 thread, medians of 3 (`suite --worker W 1 1`, two builds back to back); the suite's peak RSS / glibc's, 1 / 2 / 4 threads; the suite under cachegrind | `mixed-sizes` 5,440 KiB, `regex` 11,500 KiB, `rayon` 4,672 KiB, `false-share-active` 4,620 KiB; 1.11 / 1.13 / 1.13 | 5,100 / 10,744 / 4,560 / 4,496 KiB, the other 12 within noise; 1.09 / 1.12 / 1.12 (`mixed-sizes` 1.23 -> 1.05 at 1 thread); 1.00 geometric mean, `json` +1.8%, `hashmap` +0.9%, `thread-churn` +0.7%, `mixed-sizes` -1.1% |
+//! | `realloc` of a pool block (128 KiB to 32 MiB) grows into the free run that starts where it ends, and a shrink to under half gives the tail pages back (it was always moved: a new run, a copy, the old run freed) | a C program doubling a buffer by `realloc` from 64 KiB to 16 MiB, one byte written per new page, 300 rounds (`LD_PRELOAD`, 3 runs each); `regex` peak RSS, 1 thread (`suite --worker regex 1 3`, two builds interleaved, medians of 3); `vec-grow` (new), 1 / 2 threads, the same way; the suite under cachegrind | 2.12-2.14 s, 34.5 MB (glibc 0.022 s, 17.9 MB); 10,808 KiB; 0.149 / 0.199 s, 42,056 / 67,684 KiB | 0.023-0.024 s, 32.3 MB; 9,540 KiB (glibc 8,540 KiB in the previous suite run); 0.143 / 0.185 s, 37,092 / 65,872 KiB; `regex` 611 -> 580 M estimated cycles, `vec-grow` 3,280 -> 2,965 M, `churn-medium` 547 -> 550 M (it makes no `realloc`), the other 15 within 1%; 0.99 geometric mean of 18 |
 //!
 //! ## Tried and not kept
 //!
+//! - **Moving a pool block that cannot grow where it lies to a mapping of
+//!   its own by remapping its pages** (blocks of 1 MiB or more; `mremap` with
+//!   `MREMAP_DONTUNMAP` into a new span-aligned mapping, the old run left
+//!   mapped and empty and given back to the pool as clean; own mappings then
+//!   grown by `mremap` at any size), as glibc moves its mapped chunks: a C
+//!   program growing 32 buffers in turn by half each step to 8 MiB in each of
+//!   2 threads took 5.8 s against 5.5 s without it (glibc 2.8 s; 4.7-4.9 M
+//!   page faults against glibc's 2.4 M: the copies fault in fresh pages), and
+//!   one buffer per round took 0.086 s against 0.007 s, 57 k page faults
+//!   against 4 k: its mapping goes at the free, where a pool block's run
+//!   stays warm for the next round. Not kept.
 //! - **Setting a full class's overflow aside per span** (an owner-only list
 //!   in each span's header, taken back a span at a time when the arena needs
 //!   memory, switches its cache off or its thread exits), to give the store
@@ -580,8 +606,10 @@
 //! nor by the purge of a parked arena (its thread swept them at its exit;
 //! what later remote frees set aside stays loose until its span empties or a
 //! thread adopts the arena); medium blocks above 128 KiB share the pool lock
-//! (`churn-medium` at 2 threads: 0.25 acquisitions per operation, 8.6-10.1%
-//! contended over three runs on 948365a, 6.6-20.0% on 1afd010, 19.7-21.7% on afcd42a, 8.3-20.3% on
+//! (`churn-medium` at 2 threads: 0.25 acquisitions per operation, 13.4-13.6%
+//! contended over three runs each of f90aed4 and 948365a on this round's
+//! quieter VM, where the two threads truly run at once, 8.6-10.1% over
+//! three on 948365a on the previous one, 6.6-20.0% on 1afd010, 19.7-21.7% on afcd42a, 8.3-20.3% on
 //! bd9b9c2, 8.7-21.5% on 05e0818, 6.6-7.1% over three on 6e9f0d1, 10-20% over
 //! three on 873061b: the share moves with the host), and blocks over 1 KiB
 //! that the medium tier does not hold pay a split and a coalescing insert
