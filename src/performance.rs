@@ -114,7 +114,7 @@
 //! 1.06 / 1.03 / 1.02 of jemalloc's (previous run: 1.09 / 1.12 / 1.12 of
 //! glibc's; the second run: 1.08 / 1.13 / 1.10). Where this round's change
 //! acts, blocks over 128 KiB grown by `realloc`: `regex` 1.23 / 1.43 -> 1.19
-//! / 1.07 of glibc's at 1 / 2 threads (its compiler grows vectors to 1 MiB;
+//! / 1.07 of glibc's at 1 / 2 threads, 1.09 / 1.23 in the second run (its compiler grows vectors to 1 MiB;
 //! back to back, medians of 3, `suite --worker regex 1 3`: 10,808 -> 9,540
 //! KiB), and `vec-grow` (new) 42,056 -> 37,092 KiB at 1 thread (1.19 of
 //! glibc's in the suite run, 0.60 of mimalloc's). The churns stay at
