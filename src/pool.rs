@@ -227,6 +227,20 @@ impl PoolInner {
         // SAFETY: i < RUN_CAP, inside the table mapping.
         unsafe { *self.runs.add(i) = r }
     }
+    /// Index of the first free run starting at or after `addr` (`nruns` if
+    /// none): a binary search, the runs being sorted by address.
+    fn first_from(&self, addr: usize) -> usize {
+        let (mut lo, mut hi) = (0, self.nruns);
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            if self.run(mid).start < addr {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
+    }
     fn insert_at(&mut self, i: usize, r: Run) -> bool {
         if self.nruns == RUN_CAP {
             return false;
@@ -287,24 +301,15 @@ impl PoolInner {
     /// (`large::realloc_in_place`). False when no free run starts there or
     /// the one that does is shorter.
     pub fn take_at(&mut self, start: usize, len: usize) -> bool {
-        // First run starting at or after `start`.
-        let (mut lo, mut hi) = (0, self.nruns);
-        while lo < hi {
-            let mid = (lo + hi) / 2;
-            if self.run(mid).start < start {
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
-        }
-        if lo == self.nruns {
+        let i = self.first_from(start);
+        if i == self.nruns {
             return false;
         }
-        let r = self.run(lo);
+        let r = self.run(i);
         if r.start != start || r.len & !FLAGS < len {
             return false;
         }
-        self.take(lo, start, len);
+        self.take(i, start, len);
         true
     }
 
@@ -403,16 +408,7 @@ impl PoolInner {
     fn insert_free(&mut self, s: usize, len: usize, clean: bool) {
         let c = if clean { CLEAN } else { 0 };
         // First run starting after s.
-        let (mut lo, mut hi) = (0, self.nruns);
-        while lo < hi {
-            let mid = (lo + hi) / 2;
-            if self.run(mid).start < s {
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
-        }
-        let i = lo;
+        let i = self.first_from(s);
         self.free_bytes += len;
         let merge_prev = i > 0 && {
             let p = self.run(i - 1);
@@ -777,15 +773,7 @@ impl PoolInner {
     /// Whether any byte of `[start, start + len)` lies in a free run.
     pub fn overlaps_free(&self, start: usize, len: usize) -> bool {
         // Last run starting before the end of the range.
-        let (mut lo, mut hi) = (0, self.nruns);
-        while lo < hi {
-            let mid = (lo + hi) / 2;
-            if self.run(mid).start < start + len {
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
-        }
+        let lo = self.first_from(start + len);
         lo > 0 && {
             let r = self.run(lo - 1);
             r.start + (r.len & !FLAGS) > start
