@@ -51,7 +51,12 @@
 //! - regression tests for review findings (`tests/edge.rs`): huge blocks aligned
 //!   to 4 GiB and more, a parked arena adopted after remote frees, and an
 //!   over-aligned block shrunk by realloc; threads mapping and moving huge
-//!   blocks at once (`tests/races.rs`); arena ids repeating after 65,535 arenas,
+//!   blocks at once (`tests/races.rs`); `realloc` of pool blocks
+//!   (`tests/pool_realloc.rs`, a binary of its own so that no other test
+//!   takes pool pages between its steps): a block grows into the free run
+//!   after it, moves with its contents intact past a live neighbour, shrinks
+//!   in place and grows back into its own tail (checked by mutation: with
+//!   the previous `realloc`, which always moved pool blocks, it fails); arena ids repeating after 65,535 arenas,
 //!   where a full class must still send another arena's chunk back to it
 //!   (`tests/ids_repeat.rs`);
 //! - misuse (`tests/misuse.rs`): each class of the misuse tables in
@@ -112,8 +117,9 @@
 //! Tests that measure RSS or count statistics (`rss`, `rss_live`, `warm_pool`,
 //! `warm_share`, `parked_purge`,
 //! `thread_churn`, `stats`) are binaries of their own, so that no other test
-//! disturbs them; so is `ids_repeat`, which makes the pool believe 65,535 arenas
-//! exist.
+//! disturbs them; so are `ids_repeat`, which makes the pool believe 65,535
+//! arenas exist, and `pool_realloc`, which needs the pool's layout to stay put
+//! between its steps.
 //!
 //! # Loom
 //!
@@ -192,7 +198,9 @@
 //! times in a row, all passing. `.ci/run` passed on db7d858 and then failed
 //! once on 07349b3 (a docs change) in `rss_live`, whose peak sample raced
 //! with the other threads' frees (above); e5e255c makes the threads wait for
-//! each other there.
+//! each other there. On 973b3c5 and 845b835 (`realloc` of pool blocks in
+//! place, 2026-11-30, on a quieter VM): one full `cargo test`, then the loop
+//! three times in a row, all passing, and `.ci/run` on a clean clone.
 //!
 //! A threaded test that passes once proves little. The repeated runs of
 //! `.ci/run` take every test binary except `preload` (whose real-program tests
