@@ -422,16 +422,17 @@ pub unsafe fn realloc_in_place(p: *mut u8, new: usize) -> *mut u8 {
         write_tag(np, nlen, off, HUGE);
         return np;
     }
-    if huge || flags & (RIGHT | READONLY) != 0 {
+    if huge {
         return core::ptr::null_mut();
     }
-    // A pool block: grows into the free run that starts where it ends, or
-    // gives its tail pages back (a move would copy it all, and leave the old
-    // block free beside a new one until the next program's need fills it).
-    let Some(nlen) = off.checked_add(new).and_then(|n| n.checked_add(PAGE - 1)) else {
+    // A pool block (without a guard page, so not right-aligned either): grows
+    // into the free run that starts where it ends, or gives its tail pages
+    // back (a move would copy it all, and leave the old block free beside a
+    // new one until the next program's need fills it). Its payload offset is
+    // 16, its alignment, or a page: `geometry` gives the run it needs.
+    let Some((_, nlen)) = geometry(new, off) else {
         return core::ptr::null_mut();
     };
-    let nlen = nlen & !(PAGE - 1);
     if nlen == len {
         return p;
     }

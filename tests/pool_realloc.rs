@@ -70,10 +70,11 @@ fn pool_blocks_resize_in_place_when_their_neighbour_is_free() {
         // over the neighbour's pages.
         let p = malloc(200 * KIB);
         free(q);
-        if p as usize + 204 * KIB != q as usize {
-            // (The freed `moved` left room lower down; this one landed there.)
-            panic!("the block before the freed neighbour was not reused");
-        }
+        assert_eq!(
+            p as usize + 204 * KIB,
+            q as usize,
+            "the block before the freed neighbour was not reused"
+        );
         fill(p, 200 * KIB, 9);
         let g = realloc(p, 400 * KIB);
         assert_eq!(g, p, "a pool block did not grow into the free run after it");
