@@ -15,17 +15,16 @@ fn set_errno(e: i32) {
     unsafe { *libc::__errno_location() = e };
 }
 
-#[inline(always)]
-fn nomem<T>(p: *mut T) -> *mut T {
-    if p.is_null() {
-        set_errno(libc::ENOMEM);
-    }
-    p
+/// A request refused before it reaches `heap` (an overflowing size): null with
+/// `ENOMEM`. (`heap`'s own null returns set `ENOMEM` themselves.)
+#[cold]
+fn too_large() -> *mut c_void {
+    set_errno(libc::ENOMEM);
+    null_mut()
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn malloc(n: usize) -> *mut c_void {
-    // heap::malloc sets ENOMEM itself, on its slow path.
     heap::malloc(n) as *mut c_void
 }
 
@@ -52,8 +51,8 @@ pub unsafe extern "C" fn free_aligned_sized(p: *mut c_void, _align: usize, _size
 #[no_mangle]
 pub unsafe extern "C" fn calloc(n: usize, size: usize) -> *mut c_void {
     match n.checked_mul(size) {
-        Some(total) => nomem(heap::zalloc(total)) as *mut c_void,
-        None => nomem(null_mut()),
+        Some(total) => heap::zalloc(total) as *mut c_void,
+        None => too_large(),
     }
 }
 
@@ -64,14 +63,14 @@ pub unsafe extern "C" fn realloc(p: *mut c_void, n: usize) -> *mut c_void {
         heap::free(p as *mut u8);
         return null_mut();
     }
-    nomem(heap::realloc(p as *mut u8, n)) as *mut c_void
+    heap::realloc(p as *mut u8, n) as *mut c_void
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn reallocarray(p: *mut c_void, n: usize, size: usize) -> *mut c_void {
     match n.checked_mul(size) {
         Some(total) => realloc(p, total),
-        None => nomem(null_mut()),
+        None => too_large(),
     }
 }
 
@@ -94,7 +93,7 @@ pub unsafe extern "C" fn aligned_alloc(align: usize, n: usize) -> *mut c_void {
         set_errno(libc::EINVAL);
         return null_mut();
     }
-    nomem(heap::aligned(align, n)) as *mut c_void
+    heap::aligned(align, n) as *mut c_void
 }
 
 #[no_mangle]
@@ -108,20 +107,20 @@ pub unsafe extern "C" fn memalign(align: usize, n: usize) -> *mut c_void {
     } else {
         align.next_power_of_two()
     };
-    nomem(heap::aligned(align.max(UNIT), n)) as *mut c_void
+    heap::aligned(align.max(UNIT), n) as *mut c_void
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn valloc(n: usize) -> *mut c_void {
-    nomem(heap::aligned(PAGE, n)) as *mut c_void
+    heap::aligned(PAGE, n) as *mut c_void
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn pvalloc(n: usize) -> *mut c_void {
     if n > usize::MAX - PAGE {
-        return nomem(null_mut());
+        return too_large();
     }
-    nomem(heap::aligned(PAGE, align_up(n.max(1), PAGE))) as *mut c_void
+    heap::aligned(PAGE, align_up(n.max(1), PAGE)) as *mut c_void
 }
 
 #[no_mangle]

@@ -48,13 +48,24 @@ pub unsafe fn malloc(n: usize) -> *mut u8 {
 unsafe fn malloc_slow(n: usize) -> *mut u8 {
     let p = malloc_generic(n);
     if p.is_null() {
-        *libc::__errno_location() = libc::ENOMEM;
-    } else {
-        count_alloc(n);
-        arm_exit_report();
-        crate::pool::purge_parked();
+        return out_of_memory();
     }
+    count_alloc(n);
+    arm_exit_report();
+    crate::pool::purge_parked();
     p
+}
+
+/// Every allocating entry point's null return: `errno = ENOMEM`, set last. The
+/// failed `mmap` set it, but a system call made on the way out can overwrite it
+/// (a futex wait or wake on the pool's lock leaves `EAGAIN`; seen with 4 threads
+/// in `tests/oom.rs`), and a request refused before any system call set nothing.
+#[cold]
+#[inline(never)]
+fn out_of_memory() -> *mut u8 {
+    // SAFETY: __errno_location returns this thread's errno slot.
+    unsafe { *libc::__errno_location() = libc::ENOMEM };
+    null_mut()
 }
 
 unsafe fn malloc_generic(n: usize) -> *mut u8 {
@@ -172,7 +183,16 @@ pub unsafe fn usable_size(p: *mut u8) -> usize {
 }
 
 /// Allocates `n` zeroed bytes. Fresh pool and huge blocks are zero already.
+/// Null (and `errno = ENOMEM`) when out of memory.
 pub unsafe fn zalloc(n: usize) -> *mut u8 {
+    let p = zalloc_generic(n);
+    if p.is_null() {
+        return out_of_memory();
+    }
+    p
+}
+
+unsafe fn zalloc_generic(n: usize) -> *mut u8 {
     if config::secure() {
         let p = secure::alloc(n, UNIT);
         if !p.is_null() {
@@ -203,17 +223,19 @@ pub unsafe fn zalloc(n: usize) -> *mut u8 {
     p
 }
 
-/// Allocates `n` bytes aligned to `align` (a power of two).
+/// Allocates `n` bytes aligned to `align` (a power of two). Null (and
+/// `errno = ENOMEM`) when out of memory.
 pub unsafe fn aligned(align: usize, n: usize) -> *mut u8 {
     if align <= UNIT {
         return malloc(n);
     }
     let p = aligned_generic(align, n);
-    if !p.is_null() {
-        count_alloc(n);
-        arm_exit_report();
-        crate::pool::purge_parked();
+    if p.is_null() {
+        return out_of_memory();
     }
+    count_alloc(n);
+    arm_exit_report();
+    crate::pool::purge_parked();
     p
 }
 
@@ -231,12 +253,20 @@ unsafe fn aligned_generic(align: usize, n: usize) -> *mut u8 {
     large::alloc(n, align).0
 }
 
-/// Resizes `p` (16-byte alignment) to `n > 0` bytes; null (with `p` untouched)
-/// when out of memory.
+/// Resizes `p` (16-byte alignment) to `n > 0` bytes; null (with `p` untouched
+/// and `errno = ENOMEM`) when out of memory.
 pub unsafe fn realloc(p: *mut u8, n: usize) -> *mut u8 {
     if p.is_null() {
         return malloc(n);
     }
+    let q = realloc_generic(p, n);
+    if q.is_null() {
+        return out_of_memory();
+    }
+    q
+}
+
+unsafe fn realloc_generic(p: *mut u8, n: usize) -> *mut u8 {
     if config::secure() {
         return secure::realloc(p, n);
     }

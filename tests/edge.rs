@@ -1,6 +1,7 @@
 //! Edge cases found by review, each a regression test: a huge block aligned to
 //! 4 GiB, a parked arena adopted by a new thread after remote frees were
-//! drained into it, and an over-aligned block shrunk by realloc.
+//! drained into it, an over-aligned block shrunk by realloc, and `ENOMEM` on
+//! every null return of `arenapool::raw`.
 
 #![allow(clippy::disallowed_types, clippy::disallowed_macros)]
 
@@ -92,5 +93,50 @@ fn over_aligned_realloc_shrinks_big_blocks() {
             );
             a.dealloc(q, Layout::from_size_align(100, align).unwrap());
         }
+    }
+}
+
+/// Every `raw` entry point's null return sets `errno = ENOMEM` itself, whatever
+/// errno held before: a system call after the failed one (a futex wait on the
+/// pool's lock leaves `EAGAIN`) used to show through `aligned`, and a request
+/// refused before any system call left errno as it was (tests/oom.rs caught the
+/// first, with 4 threads in secure mode).
+#[test]
+fn every_null_return_sets_enomem() {
+    // Past the largest request (refused before any system call), and one that
+    // reaches `mmap` and fails there.
+    const SIZES: [usize; 2] = [usize::MAX / 2 + 1, usize::MAX / 4];
+    fn set_errno(e: i32) {
+        // SAFETY: this thread's errno slot.
+        unsafe { *libc::__errno_location() = e }
+    }
+    fn errno() -> i32 {
+        // SAFETY: this thread's errno slot.
+        unsafe { *libc::__errno_location() }
+    }
+    // SAFETY: each request is refused, so nothing is allocated; p is live until freed.
+    unsafe {
+        let p = raw::malloc(100);
+        assert!(!p.is_null());
+        let ops: [(&str, &dyn Fn(usize) -> *mut u8); 5] = [
+            ("malloc", &|n| raw::malloc(n)),
+            ("zalloc", &|n| raw::zalloc(n)),
+            ("realloc", &|n| raw::realloc(p, n)),
+            ("aligned(64)", &|n| raw::aligned(64, n)),
+            ("aligned(1 MiB)", &|n| raw::aligned(1 << 20, n)),
+        ];
+        for n in SIZES {
+            for (what, op) in ops {
+                set_errno(libc::EAGAIN);
+                let q = op(n);
+                assert!(q.is_null(), "{what}: a request of {n} bytes succeeded");
+                assert_eq!(
+                    errno(),
+                    libc::ENOMEM,
+                    "{what}({n}): errno after a null return"
+                );
+            }
+        }
+        raw::free(p);
     }
 }
