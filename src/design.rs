@@ -335,7 +335,7 @@
 //! | `CACHE_MAX_CHUNK` | 1 KiB | cached chunk sizes (one bin per 16 bytes) / store-only chunks | |
 //! | `CACHE_BYTES` | 64 KiB | how much each cache class may hold at first (32 to 2048 chunks) | |
 //! | `MEDIUM_BYTES`, `MEDIUM_SHARE` | 256 KiB, 16 | how much the medium tier (chunks over 1 KiB) holds: this, or a sixteenth of the arena's chunks in use if more | |
-//! | `CACHE_GROW`, `CACHE_GROWN_MAX` | 16, 16 MiB | how far a class that overflows may grow (times its first limit), and the growth of all classes together | |
+//! | `CACHE_GROW`, `CACHE_GROWN_MAX` | 128, 16 MiB | how far a class that overflows may grow (times its first limit), and the growth of all classes together | |
 //! | `ARENA_MAX_CHUNK` | 128 KiB | arena chunks / pool blocks | `ARENAPOOL_ARENA_MAX` (1K..128K) |
 //! | `SPAN` | 256 KiB | arena span size and alignment | |
 //! | `HUGE_MIN` | 32 MiB | pool blocks / huge blocks with a mapping of their own | `ARENAPOOL_HUGE_MIN` (1M..1G) |
