@@ -396,6 +396,14 @@
 //!
 //! ## Tried and not kept
 //!
+//! - **Reading the purge clock on one check in 16** while a pass is
+//!   scheduled (a countdown in `PurgeClock`, as jemalloc's decay ticker
+//!   counts events between clock reads): `perf` put 8% of `churn-medium`'s
+//!   samples at 1 thread in `clock_gettime` and `due_now`, but two builds
+//!   interleaved (`suite --worker W 1 3`, medians of 3) gave `churn-medium`
+//!   0.1677 -> 0.1675 s, `churn-random` and `live-100k` within 2%, and
+//!   `large` 0.043 -> 0.054 s with peak RSS 107 -> 133 MB (its passes came
+//!   later). The coarse clock is a few nanoseconds a read; not kept.
 //! - **Moving a pool block that cannot grow where it lies to a mapping of
 //!   its own by remapping its pages** (blocks of 1 MiB or more; `mremap` with
 //!   `MREMAP_DONTUNMAP` into a new span-aligned mapping, the old run left
