@@ -183,6 +183,8 @@ pub struct Arena {
     pub xfree: [[u64; 2]; XMAX],
     /// Secure mode: blocks this arena's owner freed, held back from reuse.
     pub quarantine: Quarantine,
+    /// Pool blocks this arena's owner freed, kept for its next ones.
+    pub shelf: Shelf,
     /// All arenas ever made, for statistics and fork handling (never unlinked).
     pub all_next: *mut Arena,
     /// Next arena on the pool's list of parked arenas.
@@ -219,6 +221,8 @@ pub trait SpanSource {
     fn take_span(&mut self) -> *mut u8;
     /// Returns a span whose chunks are all free.
     fn give_span(&mut self, base: *mut u8);
+    /// Takes back pool block run `start` of `len` bytes, off a shelf.
+    fn give_run(&mut self, start: *mut u8, len: usize);
     /// Resolves the remote frees of `a` if it is parked (after a push onto it).
     ///
     /// # Safety
@@ -397,6 +401,13 @@ impl Arena {
         src.drain_if_parked(owner);
     }
 
+    /// Gives the shelf's pool blocks back to the pool.
+    pub fn flush_shelf(&mut self, src: &mut impl SpanSource) {
+        while let Some((start, len)) = self.shelf.pop() {
+            src.give_run(start as *mut u8, len);
+        }
+    }
+
     /// Empties the quarantine (thread exit, secure mode).
     pub unsafe fn flush_quarantine(&mut self, src: &mut impl SpanSource) {
         while self.quarantine.len > 0 {
@@ -405,6 +416,78 @@ impl Arena {
             self.quarantine.bytes -= span::size(p.sub(HDR), span::key_of(p.sub(HDR)));
             self.unquarantine(p, src);
         }
+    }
+}
+
+/// Pool blocks an arena's owner freed, kept for its next pool-block
+/// allocations (`large` puts and takes them, without the pool lock): runs of
+/// the pool, in use to it, as (start, length); an empty slot has length 0.
+/// Emptied back into the pool at the owner's exit and when the pool cannot
+/// serve the owner ([`Arena::flush_shelf`]).
+#[derive(Clone, Copy)]
+pub struct Shelf {
+    runs: [(usize, usize); SHELF_SLOTS],
+    /// The runs' lengths added up.
+    pub bytes: usize,
+}
+
+impl Shelf {
+    /// Keeps run `start` of `len` bytes if it is short enough and there is room.
+    pub fn put(&mut self, start: usize, len: usize) -> bool {
+        if len > SHELF_BLOCK_MAX || self.bytes + len > SHELF_BYTES {
+            return false;
+        }
+        let Some(slot) = self.runs.iter_mut().find(|r| r.1 == 0) else {
+            return false;
+        };
+        *slot = (start, len);
+        self.bytes += len;
+        true
+    }
+
+    /// Takes the shortest run of `len` to `max` bytes, if there is one.
+    #[inline]
+    pub fn take(&mut self, len: usize, max: usize) -> Option<(usize, usize)> {
+        if self.bytes < len {
+            return None;
+        }
+        let mut best: Option<usize> = None;
+        for (i, r) in self.runs.iter().enumerate() {
+            if r.1 >= len && r.1 <= max && best.map_or(true, |b| r.1 < self.runs[b].1) {
+                best = Some(i);
+            }
+        }
+        let i = best?;
+        Some(self.remove(i))
+    }
+
+    /// Takes any run (to empty the shelf).
+    pub fn pop(&mut self) -> Option<(usize, usize)> {
+        let i = self.runs.iter().position(|r| r.1 != 0)?;
+        Some(self.remove(i))
+    }
+
+    /// Checks that `bytes` adds up the runs' lengths, each run page-aligned
+    /// and within the bounds.
+    pub fn check(&self) -> Result<(), &'static str> {
+        let mut sum = 0;
+        for &(start, len) in &self.runs {
+            if len != 0 && (start % PAGE != 0 || len % PAGE != 0 || len > SHELF_BLOCK_MAX) {
+                return Err("shelf run misaligned or too long");
+            }
+            sum += len;
+        }
+        if sum != self.bytes || sum > SHELF_BYTES {
+            return Err("shelf bytes do not add up");
+        }
+        Ok(())
+    }
+
+    fn remove(&mut self, i: usize) -> (usize, usize) {
+        let r = self.runs[i];
+        self.runs[i] = (0, 0);
+        self.bytes -= r.1;
+        r
     }
 }
 

@@ -195,7 +195,7 @@ unsafe fn classify_slow(p: *mut u8, op: &[u8]) -> Block {
         if large::validate(p) {
             return Block::Large;
         }
-        if large::is_buried(p) {
+        if large::is_freed(p) {
             misuse(op, b" of a block already freed (double free):", p);
         }
         if kind == registry::NONE {

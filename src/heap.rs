@@ -323,7 +323,7 @@ unsafe fn move_known(p: *mut u8, b: Block, n: usize, q: *mut u8) -> *mut u8 {
     count_free();
     match b {
         Block::Chunk(owner, size) => release(p, owner, size),
-        Block::Large => large::free(p),
+        Block::Large => large::free_moved(p),
     }
     q
 }

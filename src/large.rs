@@ -59,7 +59,10 @@ pub const RIGHT: u64 = 32;
 /// boundary and the pages before it (tag, size word, canary) are read-only
 /// until the free, so a write just before the block faults.
 pub const READONLY: u64 = 64;
-const TAG_FLAGS: u64 = MARK | LARGE | HUGE | GUARD | FREED | RIGHT | READONLY;
+/// Tag flag: the pool block was freed onto its freeing thread's shelf (see
+/// [`shelve`]); it is in use to the pool until the shelf gives it back.
+pub const SHELVED: u64 = 128;
+const TAG_FLAGS: u64 = MARK | LARGE | HUGE | GUARD | FREED | RIGHT | READONLY | SHELVED;
 
 /// Tombstones kept, most recent first out of a ring; the oldest is unmapped
 /// when a new one comes.
@@ -136,14 +139,69 @@ unsafe fn bury(p: *mut u8, start: *mut u8, len: usize, flags: u64) {
     }
 }
 
-/// Whether `p` is a block freed from its own mapping whose tombstone is still
-/// there (see `bury`). Reads the 8 bytes before `p` (readable: `free` read
-/// them).
-pub unsafe fn is_buried(p: *mut u8) -> bool {
+/// Whether `p` is a freed block that still says so: one freed from its own
+/// mapping whose tombstone is still there (see `bury`), or a pool block on a
+/// thread's shelf (see [`shelve`]). Reads the 8 bytes before `p` (readable:
+/// `free` read them).
+pub unsafe fn is_freed(p: *mut u8) -> bool {
     let tag = *(p.sub(8) as *const u64) ^ config::secret();
     let off_bits = if tag & RIGHT != 0 { !0 << 32 } else { 63 << 32 };
     tag & !(off_bits | TAG_FLAGS) == 0
-        && tag & (MARK | LARGE | HUGE | FREED) == MARK | LARGE | HUGE | FREED
+        && (tag & (MARK | LARGE | HUGE | FREED) == MARK | LARGE | HUGE | FREED
+            || (tag & (MARK | LARGE | HUGE | SHELVED) == MARK | LARGE | SHELVED
+                && registry::get(p as usize) == registry::POOL))
+}
+
+/// Pool block `p` (run `start`, `len` bytes) freed: kept on the calling
+/// thread's shelf if it has room (see [`crate::arena::Shelf`]) and the block is
+/// plain (16-aligned, no guard page: not secure mode's), so that the thread's
+/// next pool block of about its size needs no pool lock. True if shelved.
+#[inline]
+unsafe fn shelve(p: *mut u8, start: *mut u8, len: usize, flags: u64) -> bool {
+    if flags & !(MARK | LARGE) != 0
+        || p as usize - start as usize != 16
+        || !crate::thread::has_arena()
+    {
+        return false;
+    }
+    let a = crate::thread::arena();
+    if !(*a).shelf.put(start as usize, len) {
+        return false;
+    }
+    write_tag(p, len, 16, SHELVED);
+    true
+}
+
+/// A pool block of run length `len` or up to a quarter more, 16-aligned, off
+/// the calling thread's shelf; null if none fits.
+#[inline]
+unsafe fn unshelve(len: usize) -> *mut u8 {
+    if !crate::thread::has_arena() {
+        return core::ptr::null_mut();
+    }
+    let a = crate::thread::arena();
+    let Some((start, rlen)) = (*a).shelf.take(len, len + len / 4) else {
+        return core::ptr::null_mut();
+    };
+    let p = (start as *mut u8).add(16);
+    write_tag(p, rlen, 16, 0);
+    p
+}
+
+/// A pool-block request the shelf did not serve: what the shelf holds is not
+/// what the program asks for now, so it goes back to the pool, where its runs
+/// can serve this request or merge with their neighbours.
+unsafe fn flush_own_shelf() {
+    if crate::thread::has_arena() && (*crate::thread::arena()).shelf.bytes != 0 {
+        give_back_shelf(&mut pool::lock());
+    }
+}
+
+/// Gives the calling thread's shelf back to `pool` (locked).
+unsafe fn give_back_shelf(pool: &mut pool::PoolInner) {
+    if crate::thread::has_arena() {
+        (*crate::thread::arena()).flush_shelf(&mut pool::Locked(pool));
+    }
 }
 
 /// Payload offset and run length for `size` bytes at `align`.
@@ -216,6 +274,13 @@ pub unsafe fn alloc_with(size: usize, align: usize, guard: bool) -> (*mut u8, bo
     } else {
         (off, len + extra, 0)
     };
+    if !guard && align <= 16 {
+        let p = unshelve(len);
+        if !p.is_null() {
+            return (p, false);
+        }
+    }
+    flush_own_shelf();
     let (start, clean) = crate::pool::take_run(len, align, lead, |p| p.large_in_use += len);
     if start.is_null() {
         return (start, false);
@@ -309,7 +374,8 @@ pub unsafe fn validate(p: *mut u8) -> bool {
     let k = config::secret();
     let tag = *(p.sub(8) as *const u64) ^ k;
     let off_bits = if tag & RIGHT != 0 { !0 << 32 } else { 63 << 32 };
-    if tag & !(off_bits | TAG_FLAGS) != 0 || tag & (MARK | LARGE | FREED) != MARK | LARGE {
+    if tag & !(off_bits | TAG_FLAGS) != 0 || tag & (MARK | LARGE | FREED | SHELVED) != MARK | LARGE
+    {
         return false;
     }
     let off = tag_offset(tag);
@@ -342,6 +408,20 @@ pub unsafe fn usable(p: *mut u8) -> usize {
 /// # Safety
 /// `p` is a live block returned by [`alloc`].
 pub unsafe fn free(p: *mut u8) {
+    free_with(p, true)
+}
+
+/// Frees pool or huge block `p` that `realloc` moved out of: not onto the
+/// shelf, since the program now wants a bigger block, and the run, back in
+/// the pool, can merge with its neighbours into one.
+///
+/// # Safety
+/// As [`free`].
+pub unsafe fn free_moved(p: *mut u8) {
+    free_with(p, false)
+}
+
+unsafe fn free_with(p: *mut u8, may_shelve: bool) {
     let (start, len, flags) = tag_of(p);
     if flags & RIGHT != 0 {
         checked_end(p, start as usize, start as usize + len - PAGE);
@@ -363,6 +443,9 @@ pub unsafe fn free(p: *mut u8) {
         }
         bury(p, start, len, flags & !GUARD);
     } else {
+        if may_shelve && shelve(p, start, len, flags) {
+            return;
+        }
         let mut pool = crate::pool::lock();
         if pool.overlaps_free(start as usize, len) {
             drop(pool);
@@ -374,9 +457,7 @@ pub unsafe fn free(p: *mut u8) {
         if flags & GUARD != 0 {
             os::protect(start.add(len - PAGE), PAGE, true);
         }
-        pool.large_in_use -= len;
-        pool.largest_freed = pool.largest_freed.max(len);
-        pool.free_run(start, len, false);
+        pool.free_block(start, len);
         drop(pool);
         crate::pool::purge_parked();
     }
@@ -439,6 +520,9 @@ pub unsafe fn realloc_in_place(p: *mut u8, new: usize) -> *mut u8 {
     let end = start as usize + len;
     let mut pool = pool::lock();
     if nlen > len {
+        // A pool request the shelf cannot serve, as a miss: the shelf goes
+        // back first (the run after the block may be on it).
+        give_back_shelf(&mut pool);
         if !pool.take_at(end, nlen - len) {
             return core::ptr::null_mut();
         }

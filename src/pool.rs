@@ -390,6 +390,13 @@ impl PoolInner {
         self.unmapped_total += len as u64;
     }
 
+    /// Takes back the run of a freed pool block (`start`, `len` bytes).
+    pub fn free_block(&mut self, start: *mut u8, len: usize) {
+        self.large_in_use -= len;
+        self.largest_freed = self.largest_freed.max(len);
+        self.free_run(start, len, false);
+    }
+
     /// Returns `len` bytes at `start` (page-aligned) to the pool, merging with free
     /// neighbours, then trims the pool down if it holds too much.
     pub fn free_run(&mut self, start: *mut u8, len: usize, clean: bool) {
@@ -813,6 +820,9 @@ impl SpanSource for Locked<'_> {
     fn give_span(&mut self, base: *mut u8) {
         self.0.give_span(base)
     }
+    fn give_run(&mut self, start: *mut u8, len: usize) {
+        self.0.free_block(start, len)
+    }
     unsafe fn drain_if_parked(&mut self, a: *mut Arena) {
         self.0.drain_parked(a)
     }
@@ -831,6 +841,10 @@ impl SpanSource for Global {
     }
     fn give_span(&mut self, base: *mut u8) {
         lock().give_span(base);
+        purge_parked();
+    }
+    fn give_run(&mut self, start: *mut u8, len: usize) {
+        lock().free_block(start, len);
         purge_parked();
     }
     #[inline]

@@ -53,6 +53,14 @@ pub const MEDIUM_BYTES: usize = 256 * 1024;
 /// The medium tier may hold `1 / MEDIUM_SHARE` of the arena's chunks in use.
 pub const MEDIUM_SHARE: usize = 16;
 
+/// The shelf: pool blocks a thread frees are kept, up to [`SHELF_SLOTS`] blocks
+/// and [`SHELF_BYTES`] bytes of runs up to [`SHELF_BLOCK_MAX`] each, for its
+/// next pool-block allocations of about their size, which take them without
+/// the pool lock (see `large`).
+pub const SHELF_SLOTS: usize = 8;
+pub const SHELF_BYTES: usize = 1024 * 1024;
+pub const SHELF_BLOCK_MAX: usize = 264 * 1024;
+
 /// Requests of at least this many bytes get a mapping of their own, unmapped on
 /// free (glibc's adaptive mmap threshold tops out at the same 32 MiB).
 pub const HUGE_MIN: usize = 32 * 1024 * 1024;

@@ -21,8 +21,11 @@ pub struct Stats {
     pub requested_bytes: u64,
     /// Bytes in live blocks now (chunk sizes, pool block and huge mapping sizes).
     pub in_use_bytes: usize,
-    /// Bytes held in thread caches (freed, ready for reuse by the same thread).
+    /// Bytes held in thread caches (freed, ready for reuse by the same thread),
+    /// the shelves' pool blocks included.
     pub cached_bytes: usize,
+    /// Of `cached_bytes`: freed pool blocks on thread shelves.
+    pub shelved_bytes: usize,
     /// Bytes freed by threads other than their owner's and not yet taken back
     /// by the owner (on remote-free lists); not counted in `in_use_bytes`.
     pub remote_pending_bytes: usize,
@@ -49,7 +52,7 @@ pub struct Stats {
     /// Free bytes and free runs in the page pool.
     pub pool_free_bytes: usize,
     pub pool_free_runs: usize,
-    /// Bytes of pool blocks in use and of huge blocks.
+    /// Bytes of pool blocks in use (not shelved) and of huge blocks.
     pub pool_block_bytes: usize,
     pub huge_bytes: usize,
     /// Bytes returned to the OS so far (unmapped).
@@ -113,6 +116,9 @@ unsafe fn read_arena_once(a: *const Arena) -> Stats {
     s.requested_bytes = c.fast_req_bytes + c.slow_req_bytes;
     s.cached_bytes = cached_bytes;
     s.in_use_bytes = read_volatile(&(*a).used).saturating_sub(cached_bytes);
+    // (Shelved pool blocks are not arena chunks: not in `used`.)
+    s.shelved_bytes = read_volatile(&(*a).shelf.bytes);
+    s.cached_bytes += s.shelved_bytes;
     s.arena_spans = read_volatile(&(*a).nspans);
     s.span_released_bytes = read_volatile(&(*a).released);
     s.remote_pending_bytes = 0usize.wrapping_sub(c.remote_drained_bytes as usize);
@@ -130,6 +136,7 @@ fn add_arena(s: &mut Stats, p: &Stats) {
     s.frees += p.frees;
     s.requested_bytes += p.requested_bytes;
     s.cached_bytes += p.cached_bytes;
+    s.shelved_bytes += p.shelved_bytes;
     s.in_use_bytes += p.in_use_bytes;
     s.arena_spans += p.arena_spans;
     s.span_released_bytes += p.span_released_bytes;
@@ -161,7 +168,7 @@ pub fn stats() -> Stats {
         s.peak_mapped_bytes = pool.peak_mapped.max(s.mapped_bytes);
         s.pool_free_bytes = pool.free_bytes;
         s.pool_free_runs = pool.runs();
-        s.pool_block_bytes = pool.large_in_use;
+        s.pool_block_bytes = pool.large_in_use.saturating_sub(s.shelved_bytes);
         s.returned_bytes = pool.unmapped_total + crate::pool::huge_returned() as u64;
         s.pool_purged_bytes = pool.purged_total;
         s.retain = pool.retain();

@@ -473,8 +473,9 @@ impl Arena {
     /// chunks instead of carving them again, and the exiting thread's frees are
     /// not sent through the store one by one. A sparse one is emptied as by
     /// [`Arena::flush_all`], so its empty spans go back to the pool. Remote frees
-    /// are drained either way.
+    /// are drained either way, and the shelf's pool blocks go back to the pool.
     pub unsafe fn retire(&mut self, src: &mut impl SpanSource) {
+        self.flush_shelf(src);
         self.drain_remote(src);
         self.sweep_all(0, src);
         if self.uncached || !self.dense() {

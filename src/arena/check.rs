@@ -50,6 +50,7 @@ impl Arena {
     /// # Safety
     /// Nobody may modify the arena meanwhile.
     pub unsafe fn check(&self) -> Result<usize, &'static str> {
+        self.shelf.check()?;
         let me = self as *const Arena as *mut Arena;
         let mut free = 0;
         let mut free_chunks = 0usize;

@@ -488,6 +488,10 @@ impl Arena {
 
     /// Gets a new span from `src` and puts its one free chunk in the store.
     pub(super) unsafe fn add_span(&mut self, src: &mut impl SpanSource) -> *mut u8 {
+        // The shelf's pool blocks go back first: memory kept for big blocks
+        // must not make the pool map more for a span (a span may be carved
+        // from them, or they merge with the free runs around them).
+        self.flush_shelf(src);
         let base = src.take_span();
         if base.is_null() {
             return null_mut();
