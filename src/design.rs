@@ -27,6 +27,8 @@
 //!    |  bins -> chunks  |<--frees----|                  |
 //!    |  of its spans    |  (atomic   |                  |
 //!    |  remote lists    |   push)    |  remote lists    |
+//!    |  shelf: freed    |            |  shelf           |
+//!    |  pool blocks     |            |                  |
 //!    +--------+---------+            +---------+--------+
 //!             | spans (256 KiB, aligned)       |
 //!             v                                v
@@ -136,6 +138,23 @@
 //! exit. Its chunks are flagged as cached chunks are, so a second free of one
 //! is reported the same way, and a free into it checks the boundary tags as a
 //! free into the store does.
+//!
+//! The **shelf** does for pool blocks what the cache does for chunks: a pool
+//! block a thread frees (up to a run of 264 KiB, plain: 16-aligned, no guard
+//! page) stays in that thread's arena, up to 8 blocks and 1 MiB
+//! (`SHELF_SLOTS`, `SHELF_BYTES`, `SHELF_BLOCK_MAX`), and the thread's next
+//! pool block of the same run length or up to a quarter more is that one,
+//! taken without the pool lock. A request the shelf cannot serve (a miss, a
+//! pool block's growth by `realloc`) gives the whole shelf back to the pool
+//! under the lock it takes anyway, so shelved runs merge with their
+//! neighbours and serve other sizes instead of making the pool map more; so
+//! do the thread's exit and its arena's need for a new span. A block
+//! `realloc` moved out of goes straight back to the pool: the program now
+//! wants a bigger one. On `churn-medium` (1 KiB to 256 KiB) this halved the
+//! pool lock's acquisitions (0.25 per operation before, 0.14 after). A
+//! shelved block's tag carries a flag, so its double free (or `realloc`, or
+//! `malloc_usable_size`) is reported as a double free; the statistics count
+//! it as cached; the heap map draws it as a pool block.
 //!
 //! # One `malloc`
 //!
@@ -338,6 +357,7 @@
 //! | `CACHE_GROW`, `CACHE_GROWN_MAX` | 128, 16 MiB | how far a class that overflows may grow (times its first limit), and the growth of all classes together | |
 //! | `ARENA_MAX_CHUNK` | 128 KiB | arena chunks / pool blocks | `ARENAPOOL_ARENA_MAX` (1K..128K) |
 //! | `SPAN` | 256 KiB | arena span size and alignment | |
+//! | `SHELF_SLOTS`, `SHELF_BYTES`, `SHELF_BLOCK_MAX` | 8, 1 MiB, 264 KiB | how many freed pool blocks, how many bytes of them, and how long a run a thread's shelf keeps | |
 //! | `HUGE_MIN` | 32 MiB | pool blocks / huge blocks with a mapping of their own | `ARENAPOOL_HUGE_MIN` (1M..1G) |
 //! | `RETAIN` | 32 MiB | free pool memory always kept for reuse; the bound grows to twice the largest pool block freed per live thread (at most 64 MiB each), or half the bytes in live pool blocks (`WARM_SHARE`), 256 MiB in all | `ARENAPOOL_RETAIN` |
 //! | `REGION` | 4 MiB | how much the pool maps at a time | |
@@ -504,7 +524,8 @@
 //! # Statistics
 //!
 //! [`stats()`](crate::stats()) returns a snapshot, a [`Stats`](crate::Stats):
-//! bytes requested (total), in use, in thread caches, mapped (and peak), resident
+//! bytes requested (total), in use, in thread caches (shelved pool blocks
+//! among them, also apart), mapped (and peak), resident
 //! (and peak, for the process), allocation and free counts, cross-thread frees,
 //! arena spans, pool free bytes and runs, pool and huge block bytes, bytes
 //! returned to the OS, arenas, and the pool lock's acquisitions, contended

@@ -56,7 +56,14 @@
 //!   takes pool pages between its steps): a block grows into the free run
 //!   after it, moves with its contents intact past a live neighbour, shrinks
 //!   in place and grows back into its own tail (checked by mutation: with
-//!   the previous `realloc`, which always moved pool blocks, it fails); arena ids repeating after 65,535 arenas,
+//!   the previous `realloc`, which always moved pool blocks, it fails); the
+//!   shelf (`tests/shelf.rs`, a binary of its own: it counts the pool lock's
+//!   acquisitions): a freed pool block comes back to its thread's next one
+//!   of about its size with no pool lock taken, and goes back to the pool on
+//!   a miss, at a new span, at the thread's exit and when `realloc` moved
+//!   out of it, never past the shelf's bounds (checked by mutation: without
+//!   any one of those give-backs, or with `realloc`'s old blocks shelved, it
+//!   fails); arena ids repeating after 65,535 arenas,
 //!   where a full class must still send another arena's chunk back to it
 //!   (`tests/ids_repeat.rs`);
 //! - misuse (`tests/misuse.rs`): each class of the misuse tables in
@@ -118,8 +125,8 @@
 //! `warm_share`, `parked_purge`,
 //! `thread_churn`, `stats`) are binaries of their own, so that no other test
 //! disturbs them; so are `ids_repeat`, which makes the pool believe 65,535
-//! arenas exist, and `pool_realloc`, which needs the pool's layout to stay put
-//! between its steps.
+//! arenas exist, `pool_realloc`, which needs the pool's layout to stay put
+//! between its steps, and `shelf`, which counts the pool lock's acquisitions.
 //!
 //! # Loom
 //!
