@@ -141,7 +141,7 @@ unsafe fn bury(p: *mut u8, start: *mut u8, len: usize, flags: u64) {
 
 /// Whether `p` is a freed block that still says so: one freed from its own
 /// mapping whose tombstone is still there (see `bury`), or a pool block on a
-/// thread's shelf (see [`shelve`]). Reads the 8 bytes before `p` (readable:
+/// thread's shelf (see `shelve`). Reads the 8 bytes before `p` (readable:
 /// `free` read them).
 pub unsafe fn is_freed(p: *mut u8) -> bool {
     let tag = *(p.sub(8) as *const u64) ^ config::secret();
