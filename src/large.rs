@@ -60,7 +60,7 @@ pub const RIGHT: u64 = 32;
 /// until the free, so a write just before the block faults.
 pub const READONLY: u64 = 64;
 /// Tag flag: the pool block was freed onto its freeing thread's shelf (see
-/// [`shelve`]); it is in use to the pool until the shelf gives it back.
+/// `shelve`); it is in use to the pool until the shelf gives it back.
 pub const SHELVED: u64 = 128;
 const TAG_FLAGS: u64 = MARK | LARGE | HUGE | GUARD | FREED | RIGHT | READONLY | SHELVED;
 
