@@ -45,11 +45,13 @@
 //! Machine: a 2-core AMD EPYC virtual machine, Linux 6.18, 24 GiB, on a
 //! shared host (the spread column in `benches/results/results.md` shows how
 //! much: cells with 20-100% between their fastest and slowest run are
-//! common). This round's VM (kernel build `fc-v857`) was much quieter than
-//! the previous rounds' (`fc-v657`): the full run took 340 s, the previous
-//! one 766 s with one workload fewer. Run on 2026-11-30 on commit 225fd67
-//! (library as f90aed4: `realloc` resizes pool blocks in place; the suite
-//! gains `vec-grow`; the full preset, scale 3, 3 runs per cell, threads 1, 2
+//! common). This round ran on the same VM kind as the previous one (kernel
+//! build `fc-v857`, much quieter than the `fc-v657` of the rounds before),
+//! but while its host was busier: the full run took 348 s (340 s last
+//! round), and glibc's own times rose on the workloads with big blocks and
+//! many threads (`churn-medium` at 2 threads 0.266 -> 0.299 s). Run on
+//! 2026-11-30 on commit a87250d (the shelf: a thread keeps the pool blocks
+//! it frees for its next ones; the full preset, scale 3, 3 runs per cell, threads 1, 2
 //! and 4; 8 and 16 threads left out for time, see below), with:
 //!
 //! ```sh
@@ -64,68 +66,68 @@
 //!
 //! | workload | 1 thread: /system | /mimalloc | /jemalloc | 2 threads: /system | /mimalloc | /jemalloc |
 //! | --- | ---: | ---: | ---: | ---: | ---: | ---: |
-//! | churn-lifo | 0.47 | 0.58 | 0.84 | 0.51 | 0.61 | 0.86 |
-//! | churn-fifo | 0.37 | 0.89 | 0.81 | 0.42 | 0.94 | 0.87 |
-//! | churn-random | 0.41 | 0.92 | 0.81 | 0.41 | 0.91 | 0.81 |
-//! | churn-medium | 0.65 | 1.65 | 0.54 | 0.73 | 2.63 | 0.64 |
-//! | mixed-sizes | 0.75 | 0.91 | 0.82 | 0.76 | 0.90 | 0.81 |
-//! | live-100k | 0.30 | 0.89 | 0.69 | 0.32 | 1.21 | 0.74 |
-//! | larson | 0.45 | 0.88 | 0.81 | 0.60 | 1.00 | 2.00 |
-//! | prodcons | 0.49 | 0.88 | 0.85 | 0.32 | 1.04 | 1.35 |
-//! | xmalloc | 0.38 | 1.04 | 1.48 | 0.39 | 1.11 | 1.51 |
-//! | false-share-active | 1.01 | 1.00 | 0.98 | 0.98 | 0.99 | 0.99 |
-//! | false-share-passive | 0.99 | 1.00 | 0.99 | 0.99 | 0.98 | 0.98 |
-//! | thread-churn | 0.38 | 0.84 | 0.48 | 0.34 | 1.19 | 0.55 |
-//! | vec-push | 0.69 | 1.10 | 0.96 | 0.22 | 1.07 | 0.96 |
-//! | hashmap | 0.61 | 1.07 | 0.94 | 0.63 | 0.99 | 0.91 |
-//! | json | 0.54 | 1.03 | 0.84 | 0.56 | 0.98 | 0.84 |
-//! | regex | 0.75 | 0.94 | 0.98 | 0.74 | 0.99 | 1.00 |
-//! | large | 0.81 | 5.63 | 0.12 | 0.48 | 0.54 | 0.09 |
-//! | vec-grow | 0.93 | 1.07 | 0.90 | 0.95 | 0.92 | 0.86 |
-//! | big-replace | 1.27 | 0.95 | 0.34 | 1.03 | 0.78 | 0.29 |
-//! | rayon | 0.28 | 1.01 | 0.66 | 0.29 | 0.91 | 0.68 |
-//! | footprint | 1.72 | 1.65 | 1.27 | (one count) | (one count) | (one count) |
-//! | **geometric mean** | **0.60** | **1.08** | **0.74** | **0.53** | **0.98** | **0.77** |
+//! | churn-lifo | 0.50 | 0.62 | 0.83 | 0.50 | 0.40 | 0.84 |
+//! | churn-fifo | 0.40 | 0.87 | 0.79 | 0.40 | 0.73 | 0.79 |
+//! | churn-random | 0.41 | 0.92 | 0.82 | 0.65 | 1.33 | 1.31 |
+//! | churn-medium | 0.60 | 2.72 | 0.50 | 0.88 | 3.63 | 0.78 |
+//! | mixed-sizes | 0.76 | 0.89 | 0.82 | 0.74 | 0.88 | 0.80 |
+//! | live-100k | 0.32 | 1.33 | 0.75 | 0.36 | 0.80 | 0.80 |
+//! | larson | 0.43 | 0.87 | 0.80 | 0.68 | 0.96 | 2.05 |
+//! | prodcons | 0.48 | 0.87 | 0.85 | 0.32 | 1.02 | 1.36 |
+//! | xmalloc | 0.38 | 1.09 | 1.44 | 0.39 | 1.08 | 1.45 |
+//! | false-share-active | 1.00 | 0.99 | 1.00 | 1.00 | 1.00 | 1.00 |
+//! | false-share-passive | 1.00 | 1.01 | 1.00 | 1.00 | 0.98 | 0.98 |
+//! | thread-churn | 0.37 | 0.82 | 0.47 | 0.33 | 1.02 | 0.53 |
+//! | vec-push | 0.70 | 1.10 | 0.96 | 0.24 | 1.01 | 0.95 |
+//! | hashmap | 0.60 | 1.07 | 0.95 | 0.62 | 1.02 | 0.91 |
+//! | json | 0.54 | 1.00 | 0.82 | 0.54 | 0.92 | 0.83 |
+//! | regex | 0.72 | 0.98 | 0.99 | 0.74 | 0.99 | 0.99 |
+//! | large | 0.79 | 2.93 | 0.12 | 0.49 | 0.41 | 0.09 |
+//! | vec-grow | 0.95 | 0.84 | 0.91 | 0.97 | 1.08 | 0.91 |
+//! | big-replace | 1.26 | 0.84 | 0.34 | 1.11 | 0.85 | 0.29 |
+//! | rayon | 0.27 | 0.97 | 0.63 | 0.28 | 0.95 | 0.63 |
+//! | footprint | 1.80 | 1.77 | 1.29 | (one count) | (one count) | (one count) |
+//! | **geometric mean** | **0.61** | **1.07** | **0.74** | **0.55** | **0.95** | **0.79** |
 //!
 //! The 1-thread geometric means include `footprint` (21 workloads), the
 //! 2-thread ones do not (20). The summary of `benches/results/results.md`
 //! lists `footprint` in its 2-thread column as well. At 4 threads (20
-//! workloads): 0.62 of glibc's time, 0.96 of mimalloc's, 0.81 of jemalloc's.
-//! A second full run of the same build right after (not kept: 384 s) had
-//! 1.02 / 1.01 / 1.01 against mimalloc at 1 / 2 / 4 threads, 0.61 / 0.58 /
-//! 0.69 against glibc, 0.74 / 0.80 / 0.82 against jemalloc. The previous
-//! round's run (commit 79c60cc, library as 948365a, on the noisier VM) had
-//! 0.87 / 0.86 / 0.98 against mimalloc, 0.67 / 0.56 / 0.68 against glibc,
-//! 0.75 / 0.80 / 0.82 against jemalloc. This round's library change acts
-//! only on `realloc` of blocks over 128 KiB; interleaved runs of the two
-//! builds (`suite --worker W 2 3`, medians of 3) left `live-100k`,
-//! `churn-medium`, `xmalloc`, `thread-churn` and `hashmap` within 5% of each
-//! other, so the move against mimalloc is the host: on the quieter VM
-//! mimalloc gains more than the others. Its runs are bimodal on `large`
-//! (0.0089 s at 1 thread in all three runs here, 0.0095-0.24 s in the
-//! second run, 0.23-0.49 s in the previous round's: arenapool 5.63 times
-//! its median here, 0.51 in the second run) and on `churn-medium` (0.050-0.17
-//! s at 1 thread; arenapool 1.65 / 2.63 times its median here, 2.92 / 4.90
-//! in the second run). Read single cells with their spread and with the
-//! cachegrind figures.
+//! workloads): 0.63 of glibc's time, 0.93 of mimalloc's, 0.78 of jemalloc's.
+//! The previous round's run (commit 225fd67, library as f90aed4, on a
+//! quieter host) had 1.08 / 0.98 / 0.96 against mimalloc at 1 / 2 / 4
+//! threads (a second run 1.02 / 1.01 / 1.01), 0.60 / 0.53 / 0.62 against
+//! glibc, 0.74 / 0.77 / 0.81 against jemalloc. This round's library change
+//! acts only on pool blocks (over 128 KiB) freed and made again. Where it
+//! acts, two builds run in turn (`suite --worker churn-medium T 3`, medians
+//! of 3): `churn-medium` 0.158 -> 0.151 s at 1 thread, 0.207 -> 0.181 s at
+//! 2; later, with the host busier, 0.356 -> 0.243 s at 2 threads and 0.764
+//! -> 0.527 s at 4. In the suite run its cells read 2.72 / 3.63 times
+//! mimalloc's median, which is bimodal there (0.045-0.20 s at 1 thread,
+//! 0.071-0.21 s at 2): against glibc, which is not, 0.60 / 0.88 / 0.91 at 1
+//! / 2 / 4 threads (0.65 / 0.73 / 0.79 in the previous run, with glibc's own
+//! times a tenth lower). `large` is bimodal for mimalloc too (0.0086-0.10 s
+//! at 1 thread: arenapool 2.93 times its median). The other workloads, run
+//! in turn the same way at 1 and 2 threads, stayed within the host's noise
+//! (`thread-churn`, whose threads make one pool block each, read 7% slower at 2 threads
+//! in one such comparison and 7% faster in five runs at 8 threads). Read
+//! single cells with their spread and with the cachegrind figures.
 //!
 //! Peak RSS, geometric mean of arenapool's divided by each other's, at 1 / 2 /
-//! 4 threads: 1.09 / 1.11 / 1.12 of glibc's, 0.56 / 0.52 / 0.50 of mimalloc's,
-//! 1.06 / 1.03 / 1.02 of jemalloc's (previous run: 1.09 / 1.12 / 1.12 of
-//! glibc's; the second run: 1.08 / 1.13 / 1.10). Where this round's change
-//! acts, blocks over 128 KiB grown by `realloc`: `regex` 1.23 / 1.43 -> 1.19
-//! / 1.07 of glibc's at 1 / 2 threads, 1.09 / 1.23 in the second run (its compiler grows vectors to 1 MiB;
-//! back to back, medians of 3, `suite --worker regex 1 3`: 10,808 -> 9,540
-//! KiB), and `vec-grow` (new) 42,056 -> 37,092 KiB at 1 thread (1.19 of
-//! glibc's in the suite run, 0.60 of mimalloc's). The churns stay at
-//! 1.13-1.23 at 1 and 2 threads: see Open, below.
+//! 4 threads: 1.10 / 1.13 / 1.11 of glibc's, 0.57 / 0.52 / 0.51 of mimalloc's,
+//! 1.08 / 1.05 / 1.02 of jemalloc's (previous run: 1.09 / 1.11 / 1.12 of
+//! glibc's). Run in turn with the previous build, medians of 3, the shelf
+//! left peak RSS within the noise: `churn-medium` 28,064 -> 28,080 KiB at 1
+//! thread and 45,784 -> 44,888 KiB at 2, `regex` 9,504 -> 9,604 KiB,
+//! `mixed-sizes` 5,070 -> 5,076 KiB (six runs each). The churns stay at
+//! 1.10-1.42 of glibc's: see Open, below.
 //!
 //! Estimated cycles under cachegrind (instructions + 10 x first-level
 //! misses + 100 x last-level misses; deterministic, one thread, scale 1, same
 //! build), for what the noisy wall times cannot show, in
 //! `benches/results/cachegrind.md`: this round's build against the previous
-//! round's, 0.99 on geometric mean of 18 workloads, and 0.96 of
-//! mimalloc's. `binary_trees` at depth 18, one thread: 12,854 M with either library.
+//! round's, 1.00 on geometric mean of 18 workloads (`churn-medium` 550 -> 543
+//! M; valgrind runs one thread at a time, so the lock waits the shelf saves
+//! do not show), and 0.96 of mimalloc's.
 //!
 //! ## Memory that follows the live set
 //!
@@ -200,8 +202,8 @@
 //! A lock that convoys shows here before it shows on a big machine. Same
 //! machine, 20 workloads (all but `footprint`, which picks its own threads),
 //! 3 runs per cell, median, allocators interleaved, scale 1 (2026-11-30, on
-//! commit 225fd67, the build of the main run; tables in
-//! `benches/results/oversubscribed/`; 4 threads is in the main run above; 364 s):
+//! commit a87250d, the build of the main run; tables in
+//! `benches/results/oversubscribed/`; 4 threads is in the main run above; about 8 min):
 //!
 //! ```sh
 //! cargo bench --bench suite -- --threads 8,16 --reps 3 \
@@ -210,29 +212,25 @@
 //!
 //! | time, geometric mean, arenapool / … | glibc | mimalloc | jemalloc |
 //! | --- | ---: | ---: | ---: |
-//! | 4 threads (main run, scale 3) | 0.62 | 0.96 | 0.81 |
-//! | 8 threads | 0.67 | 1.03 | 0.87 |
-//! | 16 threads | 0.69 | 1.02 | 0.89 |
-//! | peak RSS, 4 / 8 / 16 threads | 1.12 / 1.10 / 1.15 | 0.50 / 0.51 / 0.50 | 1.02 / 1.00 / 1.08 |
+//! | 4 threads (main run, scale 3) | 0.63 | 0.93 | 0.78 |
+//! | 8 threads | 0.66 | 1.01 | 0.88 |
+//! | 16 threads | 0.71 | 1.10 | 0.90 |
+//! | peak RSS, 4 / 8 / 16 threads | 1.11 / 1.12 / 1.16 | 0.51 / 0.52 / 0.51 | 1.02 / 1.01 / 1.09 |
 //!
-//! The previous run (commit 79c60cc, library as 948365a, on the noisier VM)
-//! had 0.93 and 0.91 against mimalloc at 8 and 16 threads, 0.71 and 0.75
-//! against glibc, and peak RSS 1.13 and 1.16 of glibc's. The target (at most
-//! mimalloc's time) is not met on this VM. Against mimalloc the losses are
-//! the ones of 1 and 2 threads: at 8 threads `churn-medium` 2.07 (mimalloc's
-//! runs 0.089-0.45 s, arenapool's 0.32-0.35 s), `live-100k` 1.94, `hashmap`
-//! 1.58, `thread-churn` 1.48, `prodcons` 1.28, `xmalloc` 1.16; at 16:
-//! `churn-medium` 3.67 (mimalloc's runs 0.18-0.80 s), `thread-churn` 2.23,
-//! `hashmap` 1.29, `prodcons` 1.23, `xmalloc` 1.21. `churn-medium` at 8 / 16
-//! threads is 0.84 / 0.86 of glibc's time here (1.09 / 1.32 in the previous
-//! run). `larson` was not bimodal this time (8 threads: arenapool's runs
-//! 0.95-1.00 s, mimalloc's 0.97-0.99 s; 16 threads: 3.10-3.31 s and
-//! 3.21-3.48 s); on the noisier VM its runs spread over a factor of two or
-//! three for every allocator (8 threads in the previous run: arenapool
-//! 5.33-8.84 s, mimalloc 4.74-5.92 s), with the same profile in fast and slow
-//! runs and under 16 ms of pool-lock waiting (a slow run burned three times
-//! the CPU time of a fast one, with three times the context switches: work
-//! done slower everywhere, not waiting). No cell failed (160 cells).
+//! The previous run (commit 225fd67, library as f90aed4, on a quieter host)
+//! had 1.03 and 1.02 against mimalloc at 8 and 16 threads, 0.67 and 0.69
+//! against glibc, and peak RSS 1.10 and 1.15 of glibc's. The target (at most
+//! mimalloc's time) is not met. Against mimalloc the losses at 8 threads:
+//! `hashmap` 1.80, `thread-churn` 1.80, `live-100k` 1.47, `churn-medium`
+//! 1.33, `prodcons` 1.22, `xmalloc` 1.18; at 16: `churn-medium` 2.68
+//! (mimalloc bimodal), `thread-churn` 2.11, `large` 1.81 (mimalloc bimodal),
+//! `hashmap` 1.38, `xmalloc` 1.26, `prodcons` 1.24. `thread-churn` at 16
+//! threads read 1.52 -> 1.79 s against glibc's 1.45 -> 1.53 s and
+//! mimalloc's 0.68 -> 0.85 s; five runs of each build in turn at 8 threads
+//! gave 0.530 s before the shelf and 0.491 s with it (medians), so the move
+//! is the host. `churn-medium`, where the shelf acts, is 0.76 / 0.80 of
+//! glibc's time at 8 / 16 threads (0.84 / 0.86 in the previous run). No
+//! cell failed (160 cells).
 //!
 //! # Fast path
 //!
@@ -275,14 +273,21 @@
 //!
 //! Wall time and peak RSS with default sizes on the 2-core machine, 2 threads,
 //! median of 3 runs with the four allocators interleaved (`/usr/bin/time`, built
-//! with `cargo build --release --examples`; 2026-11-30, commit 225fd67, the
-//! library of the suite run):
+//! with `cargo build --release --examples`; 2026-11-30, commit a87250d, the
+//! library of the suite run, while the host was busier than for the previous
+//! table: every allocator's times rose, glibc's by 6-15%):
 //!
 //! | example | arenapool | system | mimalloc | jemalloc | arenapool/system | arenapool/mimalloc |
 //! |---|---:|---:|---:|---:|---:|---:|
-//! | `binary_trees` | 0.65 s (73 MB) | 1.42 s (87 MB) | 0.54 s (70 MB) | 0.73 s (46 MB) | 0.46 | 1.20 |
-//! | `word_freq` | 1.09 s (163 MB) | 1.14 s (163 MB) | 1.40 s (326 MB) | 1.06 s (246 MB) | 0.96 | 0.78 |
-//! | `sort_dedup` | 3.58 s (605 MB) | 4.04 s (603 MB) | 3.08 s (542 MB) | 2.71 s (542 MB) | 0.89 | 1.16 |
+//! | `binary_trees` | 0.70 s (73 MB) | 1.50 s (87 MB) | 0.55 s (70 MB) | 0.78 s (46 MB) | 0.47 | 1.27 |
+//! | `word_freq` | 1.20 s (163 MB) | 1.24 s (163 MB) | 1.53 s (328 MB) | 1.15 s (246 MB) | 0.97 | 0.78 |
+//! | `sort_dedup` | 4.00 s (605 MB) | 4.63 s (602 MB) | 3.33 s (542 MB) | 3.04 s (542 MB) | 0.86 | 1.20 |
+//!
+//! The previous round's table (commit 225fd67, on a quieter host): 0.65 s,
+//! 1.09 s and 3.58 s, 1.20, 0.78 and 1.16 times mimalloc's. The shelf does
+//! not act on `binary_trees` (a `Box` per node, no pool blocks); its 1.27
+//! against 1.20 is the host (arenapool's runs 0.67-0.71 s, mimalloc's
+//! 0.55-0.62 s).
 //!
 //! On the quieter VM every program ran two to four times faster than in the
 //! previous round's table (commit 79c60cc: 2.24, 3.55 and 6.79 s), and the
@@ -393,7 +398,7 @@
 //! | setting a chunk aside loose reads only its own header: its boundary tags are checked by the sweep, which reads every header it passes in address order anyway (each `prev_size` against the size before it); a sparse arena's cache is emptied with its classes' lists walked a step each per round (their link loads overlap), each span swept once after the whole cache is set aside | the test program above, one thread, under cachegrind (1 M Strings, whole program, 3 rounds): last-level misses / estimated cycles; the same at 4 M, wall time (three interleaved runs, mean of 3 drops each); `sort_dedup` 2 threads, phases `dedup` / `drop the clone` (interleaved runs); `live-100k` estimated cycles; the suite under cachegrind | 26.4 M / 4,797 M; 0.79-1.21 s (median 0.92 s, eight runs); 0.69-0.84 / 0.31-0.44 s; 419 M | 21.0 M / 4,132 M; 0.68-1.23 s (median 0.79 s; glibc 0.55-0.67 s, mimalloc 0.12-0.14 s); 0.73-0.80 / 0.37-0.43 s, the host's noise (mimalloc 0.42 / 0.09 s); 411 M; the other 16 within 0.2%, `binary_trees` depth 18 12,842 -> 12,871 M |
 //! | a cache class's first refills carve 1, 2 and 4 KiB of chunks, then 8 KiB (was 8 KiB from the first; the ramp restarts when the cache is switched off) | peak RSS, 1 thread, medians of 3 (`suite --worker W 1 1`, two builds back to back); the suite's peak RSS / glibc's, 1 / 2 / 4 threads; the suite under cachegrind | `mixed-sizes` 5,440 KiB, `regex` 11,500 KiB, `rayon` 4,672 KiB, `false-share-active` 4,620 KiB; 1.11 / 1.13 / 1.13 | 5,100 / 10,744 / 4,560 / 4,496 KiB, the other 12 within noise; 1.09 / 1.12 / 1.12 (`mixed-sizes` 1.23 -> 1.05 at 1 thread); 1.00 geometric mean, `json` +1.8%, `hashmap` +0.9%, `thread-churn` +0.7%, `mixed-sizes` -1.1% |
 //! | `realloc` of a pool block (128 KiB to 32 MiB) grows into the free run that starts where it ends, and a shrink to under half gives the tail pages back (it was always moved: a new run, a copy, the old run freed) | a C program doubling a buffer by `realloc` from 64 KiB to 16 MiB, one byte written per new page, 300 rounds (`LD_PRELOAD`, 3 runs each); `regex` peak RSS, 1 thread (`suite --worker regex 1 3`, two builds interleaved, medians of 3); `vec-grow` (new), 1 / 2 threads, the same way; the suite under cachegrind | 2.12-2.14 s, 34.5 MB (glibc 0.022 s, 17.9 MB); 10,808 KiB; 0.149 / 0.199 s, 42,056 / 67,684 KiB | 0.023-0.024 s, 32.3 MB; 9,540 KiB (glibc 8,540 KiB in the previous suite run); 0.143 / 0.185 s, 37,092 / 65,872 KiB; `regex` 611 -> 580 M estimated cycles, `vec-grow` 3,280 -> 2,965 M, `churn-medium` 547 -> 550 M (it makes no `realloc`), the other 15 within 1%; 0.99 geometric mean of 18 |
-//! | the shelf: a thread keeps the pool blocks it frees (up to 8, 1 MiB, runs of 264 KiB) for its next pool block of the same run length or up to a quarter more, taken without the pool lock; a miss, a pool block's growth by `realloc`, a new span and the thread's exit give the shelf back to the pool | `churn-medium`, `suite --worker churn-medium T 3`, two builds interleaved, medians of 3, at 1 / 2 threads; pool lock acquisitions per 400 k operations (`ARENAPOOL_SHOW_STATS=1`, 1 thread); the other workloads the same way | 0.158 / 0.207 s, 28,064 / 45,784 KiB; 101 k | 0.151 / 0.181 s, 28,080 / 44,888 KiB; 56 k; the other workloads within the host's noise (`large` 0.046 -> 0.043 s and `json` 0.098 -> 0.093 s at 2 threads, `regex` 0.088 -> 0.093 s, `thread-churn`, which makes no pool blocks, 0.156 -> 0.168 s) |
+//! | the shelf: a thread keeps the pool blocks it frees (up to 8, 1 MiB, runs of 264 KiB) for its next pool block of the same run length or up to a quarter more, taken without the pool lock; a miss, a pool block's growth by `realloc`, a new span and the thread's exit give the shelf back to the pool | `churn-medium`, `suite --worker churn-medium T 3`, two builds interleaved, medians of 3, at 1 / 2 threads; pool lock acquisitions per 400 k operations (`ARENAPOOL_SHOW_STATS=1`, 1 thread); the other workloads the same way | 0.158 / 0.207 s, 28,064 / 45,784 KiB; 101 k | 0.151 / 0.181 s, 28,080 / 44,888 KiB; 56 k; the other workloads within the host's noise (`large` 0.046 -> 0.043 s and `json` 0.098 -> 0.093 s at 2 threads, `regex` 0.088 -> 0.093 s, `thread-churn`, whose threads make one pool block each, 0.156 -> 0.168 s, and 0.530 -> 0.491 s in five runs at 8 threads) |
 //!
 //! ## Tried and not kept
 //!
