@@ -132,9 +132,11 @@ pub unsafe extern "C" fn malloc_usable_size(p: *mut c_void) -> usize {
     }
 }
 
-/// Returns free pool memory to the OS; 1 if any was released.
+/// Returns free pool memory to the OS (the calling thread's shelf first goes
+/// back to the pool); 1 if any was released.
 #[no_mangle]
 pub unsafe extern "C" fn malloc_trim(_pad: usize) -> i32 {
+    crate::large::flush_own_shelf();
     let mut pool = crate::pool::lock();
     let before = pool.unmapped_total;
     pool.trim(0);

@@ -190,8 +190,9 @@ unsafe fn unshelve(len: usize) -> *mut u8 {
 
 /// A pool-block request the shelf did not serve: what the shelf holds is not
 /// what the program asks for now, so it goes back to the pool, where its runs
-/// can serve this request or merge with their neighbours.
-unsafe fn flush_own_shelf() {
+/// can serve this request or merge with their neighbours. (Also `malloc_trim`'s
+/// first step.)
+pub unsafe fn flush_own_shelf() {
     if crate::thread::has_arena() && (*crate::thread::arena()).shelf.bytes != 0 {
         give_back_shelf(&mut pool::lock());
     }

@@ -36,6 +36,24 @@ int main(void) {
     struct mallinfo2 after = mallinfo2();
     CHECK(after.uordblks + N * SZ / 2 < held.uordblks && after.hblkhd == 0,
           "in use after free %zu (held %zu), huge %zu", after.uordblks, held.uordblks, after.hblkhd);
+    /* A freed big block of 200 KiB waits on this thread's shelf: cached
+     * (fsmblks), not in use; malloc_trim gives the shelf back to the pool. (A
+     * program's first big blocks are mappings of their own, until it frees
+     * one under 32 MiB; volatile, or the compiler drops the pair.) */
+    void *volatile first = malloc(200 << 10);
+    free(first);
+    void *b = malloc(200 << 10);
+    memset(b, 3, 200 << 10);
+    struct mallinfo2 live = mallinfo2();
+    free(b);
+    struct mallinfo2 shelved = mallinfo2();
+    CHECK(shelved.fsmblks >= live.fsmblks + (200 << 10) && shelved.uordblks + (200 << 10) <= live.uordblks,
+          "a freed 200 KiB block: cached %zu -> %zu, in use %zu -> %zu", live.fsmblks, shelved.fsmblks,
+          live.uordblks, shelved.uordblks);
+    malloc_trim(0);
+    struct mallinfo2 trimmed = mallinfo2();
+    CHECK(trimmed.fsmblks + (200 << 10) <= shelved.fsmblks,
+          "malloc_trim kept the shelf: cached %zu -> %zu", shelved.fsmblks, trimmed.fsmblks);
     /* cross-thread frees show in the matrix printed by malloc_stats */
     for (int i = 0; i < 1000; i++) cross[i] = malloc(100);
     pthread_t t;
