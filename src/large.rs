@@ -188,20 +188,22 @@ unsafe fn unshelve(len: usize) -> *mut u8 {
     p
 }
 
-/// A pool-block request the shelf did not serve: what the shelf holds is not
-/// what the program asks for now, so it goes back to the pool, where its runs
-/// can serve this request or merge with their neighbours. (Also `malloc_trim`'s
-/// first step.)
+/// Gives the calling thread's shelf back to the pool (`malloc_trim`'s first
+/// step).
 pub unsafe fn flush_own_shelf() {
     if crate::thread::has_arena() && (*crate::thread::arena()).shelf.bytes != 0 {
         give_back_shelf(&mut pool::lock());
     }
 }
 
-/// Gives the calling thread's shelf back to `pool` (locked).
-unsafe fn give_back_shelf(pool: &mut pool::PoolInner) {
+/// Gives the calling thread's shelf back to `pool` (locked). On a pool-block
+/// request the shelf did not serve: what the shelf holds is not what the
+/// program asks for now, so it goes back, where its runs can serve this
+/// request or merge with their neighbours.
+fn give_back_shelf(pool: &mut pool::PoolInner) {
     if crate::thread::has_arena() {
-        (*crate::thread::arena()).flush_shelf(&mut pool::Locked(pool));
+        // SAFETY: the calling thread's own arena, touched by no other thread.
+        unsafe { (*crate::thread::arena()).flush_shelf(&mut pool::Locked(pool)) };
     }
 }
 
@@ -281,8 +283,10 @@ pub unsafe fn alloc_with(size: usize, align: usize, guard: bool) -> (*mut u8, bo
             return (p, false);
         }
     }
-    flush_own_shelf();
-    let (start, clean) = crate::pool::take_run(len, align, lead, |p| p.large_in_use += len);
+    // A miss: the shelf goes back, in the lock acquisition that serves the
+    // request (see `give_back_shelf`).
+    let (start, clean) =
+        crate::pool::take_run(len, align, lead, give_back_shelf, |p| p.large_in_use += len);
     if start.is_null() {
         return (start, false);
     }

@@ -833,7 +833,7 @@ pub struct Global;
 
 impl SpanSource for Global {
     fn take_span(&mut self) -> *mut u8 {
-        let s = take_run(SPAN, SPAN, 0, |_| ()).0;
+        let s = take_run(SPAN, SPAN, 0, |_| (), |_| ()).0;
         if !s.is_null() {
             registry::set(s as usize, SPAN, registry::ARENA);
         }
@@ -920,12 +920,14 @@ fn purge_parked_from(at: u64) {
 }
 
 /// [`PoolInner::alloc_run`] from a thread not holding the lock: a new region,
-/// when one is needed, is mapped with the lock released. `then` runs under the
-/// lock on the run taken (for accounting).
+/// when one is needed, is mapped with the lock released. `first` runs under
+/// the lock before the first try (a caller's shelf given back, in the same
+/// acquisition); `then` runs under the lock on the run taken (for accounting).
 pub fn take_run(
     len: usize,
     align: usize,
     lead: usize,
+    first: impl FnOnce(&mut PoolInner),
     then: impl Fn(&mut PoolInner),
 ) -> (*mut u8, bool) {
     purge_parked();
@@ -936,9 +938,12 @@ pub fn take_run(
         }
         Some(r)
     };
-    if let Some(r) = fit(&mut lock()) {
+    let mut g = lock();
+    first(&mut g);
+    if let Some(r) = fit(&mut g) {
         return r;
     }
+    drop(g);
     let mut region = map_region(len, align, lead);
     // SAFETY: under the lock (the guard lives to the end of the condition).
     if region.is_none() && unsafe { lock().reclaim_parked() } {
