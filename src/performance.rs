@@ -47,11 +47,10 @@
 //! much: cells with 20-100% between their fastest and slowest run are
 //! common). This round ran on the same VM kind as the previous one (kernel
 //! build `fc-v857`, much quieter than the `fc-v657` of the rounds before),
-//! but while its host was busier: the full run took 348 s (340 s last
-//! round), and glibc's own times rose on the workloads with big blocks and
-//! many threads (`churn-medium` at 2 threads 0.266 -> 0.299 s). Run on
-//! 2026-11-30 on commit a87250d (the shelf: a thread keeps the pool blocks
-//! it frees for its next ones; the full preset, scale 3, 3 runs per cell, threads 1, 2
+//! with its host busier at times: the full run took 360 s (340 s last
+//! round). Run on 2026-11-30 on commit bf57184 (the shelf: a thread keeps
+//! the pool blocks it frees for its next ones; the full preset, scale 3, 3
+//! runs per cell, threads 1, 2
 //! and 4; 8 and 16 threads left out for time, see below), with:
 //!
 //! ```sh
@@ -66,56 +65,60 @@
 //!
 //! | workload | 1 thread: /system | /mimalloc | /jemalloc | 2 threads: /system | /mimalloc | /jemalloc |
 //! | --- | ---: | ---: | ---: | ---: | ---: | ---: |
-//! | churn-lifo | 0.50 | 0.62 | 0.83 | 0.50 | 0.40 | 0.84 |
-//! | churn-fifo | 0.40 | 0.87 | 0.79 | 0.40 | 0.73 | 0.79 |
-//! | churn-random | 0.41 | 0.92 | 0.82 | 0.65 | 1.33 | 1.31 |
-//! | churn-medium | 0.60 | 2.72 | 0.50 | 0.88 | 3.63 | 0.78 |
-//! | mixed-sizes | 0.76 | 0.89 | 0.82 | 0.74 | 0.88 | 0.80 |
-//! | live-100k | 0.32 | 1.33 | 0.75 | 0.36 | 0.80 | 0.80 |
-//! | larson | 0.43 | 0.87 | 0.80 | 0.68 | 0.96 | 2.05 |
-//! | prodcons | 0.48 | 0.87 | 0.85 | 0.32 | 1.02 | 1.36 |
-//! | xmalloc | 0.38 | 1.09 | 1.44 | 0.39 | 1.08 | 1.45 |
-//! | false-share-active | 1.00 | 0.99 | 1.00 | 1.00 | 1.00 | 1.00 |
-//! | false-share-passive | 1.00 | 1.01 | 1.00 | 1.00 | 0.98 | 0.98 |
-//! | thread-churn | 0.37 | 0.82 | 0.47 | 0.33 | 1.02 | 0.53 |
-//! | vec-push | 0.70 | 1.10 | 0.96 | 0.24 | 1.01 | 0.95 |
-//! | hashmap | 0.60 | 1.07 | 0.95 | 0.62 | 1.02 | 0.91 |
-//! | json | 0.54 | 1.00 | 0.82 | 0.54 | 0.92 | 0.83 |
-//! | regex | 0.72 | 0.98 | 0.99 | 0.74 | 0.99 | 0.99 |
-//! | large | 0.79 | 2.93 | 0.12 | 0.49 | 0.41 | 0.09 |
-//! | vec-grow | 0.95 | 0.84 | 0.91 | 0.97 | 1.08 | 0.91 |
-//! | big-replace | 1.26 | 0.84 | 0.34 | 1.11 | 0.85 | 0.29 |
-//! | rayon | 0.27 | 0.97 | 0.63 | 0.28 | 0.95 | 0.63 |
-//! | footprint | 1.80 | 1.77 | 1.29 | (one count) | (one count) | (one count) |
-//! | **geometric mean** | **0.61** | **1.07** | **0.74** | **0.55** | **0.95** | **0.79** |
+//! | churn-lifo | 0.51 | 0.62 | 0.85 | 0.54 | 0.64 | 0.85 |
+//! | churn-fifo | 0.39 | 0.89 | 0.79 | 0.39 | 0.85 | 0.81 |
+//! | churn-random | 0.42 | 0.91 | 0.82 | 0.41 | 0.90 | 0.80 |
+//! | churn-medium | 0.64 | 2.82 | 0.54 | 0.64 | 2.24 | 0.57 |
+//! | mixed-sizes | 0.76 | 0.88 | 0.79 | 0.76 | 0.88 | 0.80 |
+//! | live-100k | 0.50 | 1.27 | 1.23 | 0.20 | 0.66 | 0.72 |
+//! | larson | 0.44 | 0.85 | 0.79 | 0.63 | 0.89 | 2.81 |
+//! | prodcons | 0.50 | 0.88 | 0.86 | 0.32 | 1.06 | 1.45 |
+//! | xmalloc | 0.38 | 1.06 | 1.46 | 0.38 | 1.08 | 1.43 |
+//! | false-share-active | 0.99 | 0.99 | 0.99 | 1.00 | 1.00 | 1.00 |
+//! | false-share-passive | 1.01 | 1.00 | 1.01 | 1.00 | 1.00 | 0.99 |
+//! | thread-churn | 0.37 | 0.81 | 0.48 | 0.33 | 1.19 | 0.54 |
+//! | vec-push | 0.70 | 1.09 | 0.94 | 0.38 | 1.07 | 0.97 |
+//! | hashmap | 0.61 | 1.05 | 0.93 | 0.63 | 0.99 | 0.98 |
+//! | json | 0.55 | 1.04 | 0.84 | 0.57 | 0.64 | 0.87 |
+//! | regex | 0.74 | 0.86 | 0.98 | 0.75 | 0.94 | 1.01 |
+//! | large | 0.60 | 0.16 | 0.09 | 0.51 | 1.97 | 0.09 |
+//! | vec-grow | 0.94 | 1.00 | 0.88 | 0.96 | 1.07 | 0.87 |
+//! | big-replace | 1.25 | 0.73 | 0.34 | 1.01 | 0.61 | 0.27 |
+//! | rayon | 0.28 | 0.98 | 0.66 | 0.28 | 0.97 | 0.65 |
+//! | footprint | 1.75 | 1.63 | 1.31 | (one count) | (one count) | (one count) |
+//! | **geometric mean** | **0.61** | **0.92** | **0.75** | **0.53** | **0.97** | **0.78** |
 //!
 //! The 1-thread geometric means include `footprint` (21 workloads), the
 //! 2-thread ones do not (20). The summary of `benches/results/results.md`
 //! lists `footprint` in its 2-thread column as well. At 4 threads (20
-//! workloads): 0.63 of glibc's time, 0.93 of mimalloc's, 0.78 of jemalloc's.
-//! The previous round's run (commit 225fd67, library as f90aed4, on a
-//! quieter host) had 1.08 / 0.98 / 0.96 against mimalloc at 1 / 2 / 4
-//! threads (a second run 1.02 / 1.01 / 1.01), 0.60 / 0.53 / 0.62 against
-//! glibc, 0.74 / 0.77 / 0.81 against jemalloc. This round's library change
-//! acts only on pool blocks (over 128 KiB) freed and made again. Where it
-//! acts, two builds run in turn (`suite --worker churn-medium T 3`, medians
-//! of 3): `churn-medium` 0.158 -> 0.151 s at 1 thread, 0.207 -> 0.181 s at
-//! 2; later, with the host busier, 0.356 -> 0.243 s at 2 threads and 0.764
-//! -> 0.527 s at 4. In the suite run its cells read 2.72 / 3.63 times
-//! mimalloc's median, which is bimodal there (0.045-0.20 s at 1 thread,
-//! 0.071-0.21 s at 2): against glibc, which is not, 0.60 / 0.88 / 0.91 at 1
-//! / 2 / 4 threads (0.65 / 0.73 / 0.79 in the previous run, with glibc's own
-//! times a tenth lower). `large` is bimodal for mimalloc too (0.0086-0.10 s
-//! at 1 thread: arenapool 2.93 times its median). The other workloads, run
-//! in turn the same way at 1 and 2 threads, stayed within the host's noise
-//! (`thread-churn`, whose threads make one pool block each, read 7% slower at 2 threads
-//! in one such comparison and 7% faster in five runs at 8 threads). Read
-//! single cells with their spread and with the cachegrind figures.
+//! workloads): 0.60 of glibc's time, 0.96 of mimalloc's, 0.78 of jemalloc's.
+//! A full run just before (commit a87250d: the shelf, but a miss took the
+//! lock once to give the shelf back and again for the request; the host
+//! busier) had 1.07 / 0.95 / 0.93 against mimalloc at 1 / 2 / 4 threads,
+//! 0.61 / 0.55 / 0.63 against glibc, 0.74 / 0.79 / 0.78 against jemalloc.
+//! The previous round's run (commit 225fd67, library as f90aed4) had 1.08 /
+//! 0.98 / 0.96 against mimalloc (a second run 1.02 / 1.01 / 1.01), 0.60 /
+//! 0.53 / 0.62 against glibc, 0.74 / 0.77 / 0.81 against jemalloc. This
+//! round's library change acts only on pool blocks (over 128 KiB) freed and
+//! made again. Where it acts, two builds run in turn (`suite --worker
+//! churn-medium T 3`, medians of 3): `churn-medium` 0.158 -> 0.151 s at 1
+//! thread, 0.207 -> 0.181 s at 2; later, with the host busier, 0.356 ->
+//! 0.243 s at 2 threads and 0.764 -> 0.527 s at 4. In this suite run it is
+//! 0.64 of glibc's time at 1, 2 and 4 threads (0.65 / 0.73 / 0.79 in the
+//! previous round's run; 0.60 / 0.88 / 0.91 in a87250d's, on the busier
+//! host), and 2.82 / 2.24 / 1.35 times mimalloc's median, which is bimodal
+//! (0.057-0.19 s at 1 thread). mimalloc is bimodal on `large` too: 0.21-0.28
+//! s at 1 thread here (arenapool 0.16 of it), 0.0086-0.10 s in a87250d's
+//! run (arenapool 2.93 of it). The other workloads, run in turn the same way
+//! at 1 and 2 threads, stayed within the host's noise (`thread-churn`,
+//! whose threads make one pool block each, read 7% slower at 2 threads in
+//! one such comparison and 7% faster in five runs at 8 threads). Read single
+//! cells with their spread and with the cachegrind figures.
 //!
 //! Peak RSS, geometric mean of arenapool's divided by each other's, at 1 / 2 /
-//! 4 threads: 1.10 / 1.13 / 1.11 of glibc's, 0.57 / 0.52 / 0.51 of mimalloc's,
-//! 1.08 / 1.05 / 1.02 of jemalloc's (previous run: 1.09 / 1.11 / 1.12 of
-//! glibc's). Run in turn with the previous build, the shelf costs what it
+//! 4 threads: 1.07 / 1.13 / 1.08 of glibc's, 0.56 / 0.52 / 0.50 of mimalloc's,
+//! 1.05 / 1.05 / 1.00 of jemalloc's (a87250d's run: 1.10 / 1.13 / 1.11 of
+//! glibc's; the previous round's: 1.09 / 1.11 / 1.12). Run in turn with the previous build, the shelf costs what it
 //! holds, up to 1 MiB a thread: `churn-medium` at 2 threads 44,260 ->
 //! 46,320 KiB (medians of 9 runs each, ranges 42,800-46,692 and
 //! 44,240-48,012), at 1 thread 28,064 -> 28,080 KiB (medians of 3);
@@ -139,22 +142,22 @@
 //!
 //! | allocator | RSS after round 1 (MiB) | RSS after round 20 (MiB) | live at end (MiB) | RSS / live | arenapool's RSS / this |
 //! | --- | ---: | ---: | ---: | ---: | ---: |
-//! | arenapool | 59.5 | 451.7 | 77.0 | 5.87 | 1.00 |
-//! | glibc | 418.4 | 822.0 | 77.0 | 10.68 | 0.55 |
-//! | mimalloc | 464.5 | 556.0 | 77.0 | 7.22 | 0.81 |
-//! | jemalloc | 39.8 | 301.5 | 77.0 | 3.92 | 1.50 |
+//! | arenapool | 104.0 | 420.6 | 77.0 | 5.46 | 1.00 |
+//! | glibc | 418.4 | 800.9 | 77.0 | 10.41 | 0.53 |
+//! | mimalloc | 464.5 | 547.4 | 77.0 | 7.11 | 0.77 |
+//! | jemalloc | 39.1 | 301.3 | 77.0 | 3.92 | 1.40 |
 //!
 //! (Full preset: three times the short preset's work per round, so three times
 //! its live data.) The RSS per round is charted in
-//! `benches/results/footprint.svg`. The previous round's run ended at 249.3
-//! MiB (0.85 of jemalloc's), the one before at 232.5. What stays resident
-//! follows the host's speed, not this round's change: the purge delay adapts
-//! to how soon released pages come back into use, and on this faster VM the
-//! next round's reuse comes within the delays, so fewer pages go back. One
-//! run each of the two builds back to back (`suite --worker footprint 1 3`)
-//! ended at 555.0 MiB (previous build) and 556.0 MiB (this one). The time:
-//! 1.72 times glibc's here (5.05 s against 2.93 s; peak RSS 654 MiB against
-//! 822), 1.65 times mimalloc's; 2.69 times glibc's in the previous run.
+//! `benches/results/footprint.svg`. a87250d's run, just before, ended at 533.1
+//! MiB, the previous round's at 451.7 MiB, the two before at 249.3 and 232.5
+//! (on the noisier VM). What stays resident follows the host's speed more
+//! than any change: the purge delay adapts to how soon released pages come
+//! back into use, so when the next round's reuse comes within the delays,
+//! fewer pages go back (last round, one run each of two builds back to back
+//! ended at 555.0 and 556.0 MiB). The time: 1.75 times glibc's here (5.46 s
+//! against 3.12 s; peak RSS 618 MiB against 801), 1.63 times mimalloc's;
+//! 1.72 times glibc's in the previous round's run.
 //! Pages released inside spans that the survivors pin are faulted in again
 //! as the next rounds carve them: in one run of the previous build on this
 //! VM, 4.29 s, 760 k page faults and 2.1 s of system time, mimalloc 3.23 s
@@ -204,7 +207,7 @@
 //! A lock that convoys shows here before it shows on a big machine. Same
 //! machine, 20 workloads (all but `footprint`, which picks its own threads),
 //! 3 runs per cell, median, allocators interleaved, scale 1 (2026-11-30, on
-//! commit a87250d, the build of the main run; tables in
+//! commit 927afad, library bf57184, the build of the main run; tables in
 //! `benches/results/oversubscribed/`; 4 threads is in the main run above; about 8 min):
 //!
 //! ```sh
@@ -214,25 +217,27 @@
 //!
 //! | time, geometric mean, arenapool / … | glibc | mimalloc | jemalloc |
 //! | --- | ---: | ---: | ---: |
-//! | 4 threads (main run, scale 3) | 0.63 | 0.93 | 0.78 |
-//! | 8 threads | 0.66 | 1.01 | 0.88 |
-//! | 16 threads | 0.71 | 1.10 | 0.90 |
-//! | peak RSS, 4 / 8 / 16 threads | 1.11 / 1.12 / 1.16 | 0.51 / 0.52 / 0.51 | 1.02 / 1.01 / 1.09 |
+//! | 4 threads (main run, scale 3) | 0.60 | 0.96 | 0.78 |
+//! | 8 threads | 0.68 | 1.02 | 0.89 |
+//! | 16 threads | 0.71 | 1.13 | 0.90 |
+//! | peak RSS, 4 / 8 / 16 threads | 1.08 / 1.12 / 1.16 | 0.50 / 0.51 / 0.53 | 1.00 / 1.02 / 1.10 |
 //!
-//! The previous run (commit 225fd67, library as f90aed4, on a quieter host)
-//! had 1.03 and 1.02 against mimalloc at 8 and 16 threads, 0.67 and 0.69
-//! against glibc, and peak RSS 1.10 and 1.15 of glibc's. The target (at most
+//! A run on a87250d just before had 1.01 and 1.10 against mimalloc at 8
+//! and 16 threads, 0.66 and 0.71 against glibc; the previous round's
+//! (commit 225fd67, library as f90aed4, on a quieter host) 1.03 and 1.02,
+//! 0.67 and 0.69, peak RSS 1.10 and 1.15 of glibc's. The target (at most
 //! mimalloc's time) is not met. Against mimalloc the losses at 8 threads:
-//! `hashmap` 1.80, `thread-churn` 1.80, `live-100k` 1.47, `churn-medium`
-//! 1.33, `prodcons` 1.22, `xmalloc` 1.18; at 16: `churn-medium` 2.68
-//! (mimalloc bimodal), `thread-churn` 2.11, `large` 1.81 (mimalloc bimodal),
-//! `hashmap` 1.38, `xmalloc` 1.26, `prodcons` 1.24. `thread-churn` at 16
-//! threads read 1.52 -> 1.79 s against glibc's 1.45 -> 1.53 s and
-//! mimalloc's 0.68 -> 0.85 s; five runs of each build in turn at 8 threads
-//! gave 0.530 s before the shelf and 0.491 s with it (medians), so the move
-//! is the host. `churn-medium`, where the shelf acts, is 0.76 / 0.80 of
-//! glibc's time at 8 / 16 threads (0.84 / 0.86 in the previous run). No
-//! cell failed (160 cells).
+//! `thread-churn` 1.92, `churn-medium` 1.67 (mimalloc's runs 0.089-0.34 s,
+//! arenapool's 0.29-0.30 s), `hashmap` 1.42, `live-100k` 1.34, `xmalloc`
+//! 1.11, `prodcons` 1.10, `vec-grow` 1.10; at 16: `large` 3.70 (mimalloc's
+//! runs 0.032-0.83 s), `churn-medium` 1.90, `thread-churn` 1.79, `hashmap`
+//! 1.50, `live-100k` 1.47, `xmalloc` 1.29, `prodcons` 1.20. `thread-churn`
+//! at 16 threads is 1.06 of glibc's time (1.54-1.76 s against 1.46-1.72 s);
+//! five runs of each build in turn at 8 threads gave 0.530 s before the
+//! shelf and 0.491 s with it (medians), so the shelf is not what it pays.
+//! `churn-medium`, where the shelf acts, is 0.73 / 0.80 of glibc's time at 8
+//! / 16 threads (0.84 / 0.86 in the previous round's run). No cell failed
+//! (160 cells).
 //!
 //! # Fast path
 //!
@@ -275,21 +280,21 @@
 //!
 //! Wall time and peak RSS with default sizes on the 2-core machine, 2 threads,
 //! median of 3 runs with the four allocators interleaved (`/usr/bin/time`, built
-//! with `cargo build --release --examples`; 2026-11-30, commit a87250d, the
-//! library of the suite run, while the host was busier than for the previous
-//! table: every allocator's times rose, glibc's by 6-15%):
+//! with `cargo build --release --examples`; 2026-11-30, commit 927afad, the
+//! library of the suite run, bf57184):
 //!
 //! | example | arenapool | system | mimalloc | jemalloc | arenapool/system | arenapool/mimalloc |
 //! |---|---:|---:|---:|---:|---:|---:|
-//! | `binary_trees` | 0.70 s (73 MB) | 1.50 s (87 MB) | 0.55 s (70 MB) | 0.78 s (46 MB) | 0.47 | 1.27 |
-//! | `word_freq` | 1.20 s (163 MB) | 1.24 s (163 MB) | 1.53 s (328 MB) | 1.15 s (246 MB) | 0.97 | 0.78 |
-//! | `sort_dedup` | 4.00 s (605 MB) | 4.63 s (602 MB) | 3.33 s (542 MB) | 3.04 s (542 MB) | 0.86 | 1.20 |
+//! | `binary_trees` | 0.68 s (73 MB) | 1.47 s (87 MB) | 0.65 s (70 MB) | 0.76 s (46 MB) | 0.46 | 1.05 |
+//! | `word_freq` | 1.20 s (163 MB) | 1.16 s (163 MB) | 1.50 s (328 MB) | 1.11 s (246 MB) | 1.03 | 0.80 |
+//! | `sort_dedup` | 3.87 s (605 MB) | 4.33 s (603 MB) | 3.28 s (542 MB) | 2.90 s (542 MB) | 0.89 | 1.18 |
 //!
-//! The previous round's table (commit 225fd67, on a quieter host): 0.65 s,
-//! 1.09 s and 3.58 s, 1.20, 0.78 and 1.16 times mimalloc's. The shelf does
-//! not act on `binary_trees` (a `Box` per node, no pool blocks); its 1.27
-//! against 1.20 is the host (arenapool's runs 0.67-0.71 s, mimalloc's
-//! 0.55-0.62 s).
+//! A run on a87250d just before, with the host busier: 0.70, 1.20 and 4.00
+//! s, 1.27, 0.78 and 1.20 times mimalloc's. The previous round's table
+//! (commit 225fd67, on a quieter host): 0.65 s, 1.09 s and 3.58 s, 1.20,
+//! 0.78 and 1.16 times mimalloc's. The shelf does not act on
+//! `binary_trees` (a `Box` per node, no pool blocks); its ratio moves with
+//! mimalloc's runs (0.55-0.67 s here, arenapool's 0.65-0.70 s).
 //!
 //! On the quieter VM every program ran two to four times faster than in the
 //! previous round's table (commit 79c60cc: 2.24, 3.55 and 6.79 s), and the
@@ -400,7 +405,7 @@
 //! | setting a chunk aside loose reads only its own header: its boundary tags are checked by the sweep, which reads every header it passes in address order anyway (each `prev_size` against the size before it); a sparse arena's cache is emptied with its classes' lists walked a step each per round (their link loads overlap), each span swept once after the whole cache is set aside | the test program above, one thread, under cachegrind (1 M Strings, whole program, 3 rounds): last-level misses / estimated cycles; the same at 4 M, wall time (three interleaved runs, mean of 3 drops each); `sort_dedup` 2 threads, phases `dedup` / `drop the clone` (interleaved runs); `live-100k` estimated cycles; the suite under cachegrind | 26.4 M / 4,797 M; 0.79-1.21 s (median 0.92 s, eight runs); 0.69-0.84 / 0.31-0.44 s; 419 M | 21.0 M / 4,132 M; 0.68-1.23 s (median 0.79 s; glibc 0.55-0.67 s, mimalloc 0.12-0.14 s); 0.73-0.80 / 0.37-0.43 s, the host's noise (mimalloc 0.42 / 0.09 s); 411 M; the other 16 within 0.2%, `binary_trees` depth 18 12,842 -> 12,871 M |
 //! | a cache class's first refills carve 1, 2 and 4 KiB of chunks, then 8 KiB (was 8 KiB from the first; the ramp restarts when the cache is switched off) | peak RSS, 1 thread, medians of 3 (`suite --worker W 1 1`, two builds back to back); the suite's peak RSS / glibc's, 1 / 2 / 4 threads; the suite under cachegrind | `mixed-sizes` 5,440 KiB, `regex` 11,500 KiB, `rayon` 4,672 KiB, `false-share-active` 4,620 KiB; 1.11 / 1.13 / 1.13 | 5,100 / 10,744 / 4,560 / 4,496 KiB, the other 12 within noise; 1.09 / 1.12 / 1.12 (`mixed-sizes` 1.23 -> 1.05 at 1 thread); 1.00 geometric mean, `json` +1.8%, `hashmap` +0.9%, `thread-churn` +0.7%, `mixed-sizes` -1.1% |
 //! | `realloc` of a pool block (128 KiB to 32 MiB) grows into the free run that starts where it ends, and a shrink to under half gives the tail pages back (it was always moved: a new run, a copy, the old run freed) | a C program doubling a buffer by `realloc` from 64 KiB to 16 MiB, one byte written per new page, 300 rounds (`LD_PRELOAD`, 3 runs each); `regex` peak RSS, 1 thread (`suite --worker regex 1 3`, two builds interleaved, medians of 3); `vec-grow` (new), 1 / 2 threads, the same way; the suite under cachegrind | 2.12-2.14 s, 34.5 MB (glibc 0.022 s, 17.9 MB); 10,808 KiB; 0.149 / 0.199 s, 42,056 / 67,684 KiB | 0.023-0.024 s, 32.3 MB; 9,540 KiB (glibc 8,540 KiB in the previous suite run); 0.143 / 0.185 s, 37,092 / 65,872 KiB; `regex` 611 -> 580 M estimated cycles, `vec-grow` 3,280 -> 2,965 M, `churn-medium` 547 -> 550 M (it makes no `realloc`), the other 15 within 1%; 0.99 geometric mean of 18 |
-//! | the shelf: a thread keeps the pool blocks it frees (up to 8, 1 MiB, runs of 264 KiB) for its next pool block of the same run length or up to a quarter more, taken without the pool lock; a miss, a pool block's growth by `realloc`, a new span and the thread's exit give the shelf back to the pool | `churn-medium`, `suite --worker churn-medium T 3`, two builds interleaved, medians of 3, at 1 / 2 threads; pool lock acquisitions per 400 k operations (`ARENAPOOL_SHOW_STATS=1`, 1 thread); the other workloads the same way | 0.158 / 0.207 s, 28,064 / 45,784 KiB; 101 k | 0.151 / 0.181 s, 28,080 / 44,888 KiB (at 2 threads, medians of 9 runs: 44,260 -> 46,320 KiB, what the shelves hold); 56 k; at 2 threads, three runs each, 0.254 -> 0.140 acquisitions per operation, 13.3-13.5% -> 5.6-5.7% contended, 7.1-7.9 -> 2.6-2.7 ms waited; the other workloads within the host's noise (`large` 0.046 -> 0.043 s and `json` 0.098 -> 0.093 s at 2 threads, `regex` 0.088 -> 0.093 s, `thread-churn`, whose threads make one pool block each, 0.156 -> 0.168 s, and 0.530 -> 0.491 s in five runs at 8 threads) |
+//! | the shelf: a thread keeps the pool blocks it frees (up to 8, 1 MiB, runs of 264 KiB) for its next pool block of the same run length or up to a quarter more, taken without the pool lock; a miss, a pool block's growth by `realloc`, a new span and the thread's exit give the shelf back to the pool | `churn-medium`, `suite --worker churn-medium T 3`, two builds interleaved, medians of 3, at 1 / 2 threads; pool lock acquisitions per 400 k operations (`ARENAPOOL_SHOW_STATS=1`, 1 thread); the other workloads the same way | 0.158 / 0.207 s, 28,064 / 45,784 KiB; 101 k | 0.151 / 0.181 s, 28,080 / 44,888 KiB (at 2 threads, medians of 9 runs: 44,260 -> 46,320 KiB, what the shelves hold); 56 k, and 39.8 k once a miss gave the shelf back in the acquisition that serves it (bf57184); at 2 threads, three runs each, 0.254 -> 0.140 -> 0.100 acquisitions per operation, 13.3-13.5% -> 5.6-5.7% -> 7.0-7.2% contended, 7.1-7.9 -> 2.6-2.7 -> 1.9-2.3 ms waited; the other workloads within the host's noise (`large` 0.046 -> 0.043 s and `json` 0.098 -> 0.093 s at 2 threads, `regex` 0.088 -> 0.093 s, `thread-churn`, whose threads make one pool block each, 0.156 -> 0.168 s, and 0.530 -> 0.491 s in five runs at 8 threads) |
 //!
 //! ## Tried and not kept
 //!
