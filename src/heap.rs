@@ -68,6 +68,16 @@ fn out_of_memory() -> *mut u8 {
     null_mut()
 }
 
+/// `p`, or [`out_of_memory`]'s null if `p` is null.
+#[inline(always)]
+fn or_enomem(p: *mut u8) -> *mut u8 {
+    if p.is_null() {
+        out_of_memory()
+    } else {
+        p
+    }
+}
+
 unsafe fn malloc_generic(n: usize) -> *mut u8 {
     config::load();
     if config::secure() {
@@ -185,11 +195,7 @@ pub unsafe fn usable_size(p: *mut u8) -> usize {
 /// Allocates `n` zeroed bytes. Fresh pool and huge blocks are zero already.
 /// Null (and `errno = ENOMEM`) when out of memory.
 pub unsafe fn zalloc(n: usize) -> *mut u8 {
-    let p = zalloc_generic(n);
-    if p.is_null() {
-        return out_of_memory();
-    }
-    p
+    or_enomem(zalloc_generic(n))
 }
 
 unsafe fn zalloc_generic(n: usize) -> *mut u8 {
@@ -259,11 +265,7 @@ pub unsafe fn realloc(p: *mut u8, n: usize) -> *mut u8 {
     if p.is_null() {
         return malloc(n);
     }
-    let q = realloc_generic(p, n);
-    if q.is_null() {
-        return out_of_memory();
-    }
-    q
+    or_enomem(realloc_generic(p, n))
 }
 
 unsafe fn realloc_generic(p: *mut u8, n: usize) -> *mut u8 {

@@ -158,29 +158,23 @@ pub unsafe fn is_freed(p: *mut u8) -> bool {
 /// next pool block of about its size needs no pool lock. True if shelved.
 #[inline]
 unsafe fn shelve(p: *mut u8, start: *mut u8, len: usize, flags: u64) -> bool {
-    if flags & !(MARK | LARGE) != 0
-        || p as usize - start as usize != 16
-        || !crate::thread::has_arena()
-    {
+    if flags & !(MARK | LARGE) != 0 || p as usize - start as usize != 16 {
         return false;
     }
-    let a = crate::thread::arena();
-    if !(*a).shelf.put(start as usize, len) {
-        return false;
+    match my_arena() {
+        Some(a) if (*a).shelf.put(start as usize, len) => {
+            write_tag(p, len, 16, SHELVED);
+            true
+        }
+        _ => false,
     }
-    write_tag(p, len, 16, SHELVED);
-    true
 }
 
 /// A pool block of run length `len` or up to a quarter more, 16-aligned, off
 /// the calling thread's shelf; null if none fits.
 #[inline]
 unsafe fn unshelve(len: usize) -> *mut u8 {
-    if !crate::thread::has_arena() {
-        return core::ptr::null_mut();
-    }
-    let a = crate::thread::arena();
-    let Some((start, rlen)) = (*a).shelf.take(len, len + len / 4) else {
+    let Some((start, rlen)) = my_arena().and_then(|a| (*a).shelf.take(len, len + len / 4)) else {
         return core::ptr::null_mut();
     };
     let p = (start as *mut u8).add(16);
@@ -188,10 +182,17 @@ unsafe fn unshelve(len: usize) -> *mut u8 {
     p
 }
 
+/// The calling thread's own arena, whose shelf it alone touches; None for a
+/// thread without one (or past its exit cleanup).
+#[inline]
+fn my_arena() -> Option<*mut crate::arena::Arena> {
+    crate::thread::has_arena().then(crate::thread::arena)
+}
+
 /// Gives the calling thread's shelf back to the pool (`malloc_trim`'s first
 /// step).
 pub unsafe fn flush_own_shelf() {
-    if crate::thread::has_arena() && (*crate::thread::arena()).shelf.bytes != 0 {
+    if my_arena().is_some_and(|a| (*a).shelf.bytes != 0) {
         give_back_shelf(&mut pool::lock());
     }
 }
@@ -201,9 +202,9 @@ pub unsafe fn flush_own_shelf() {
 /// program asks for now, so it goes back, where its runs can serve this
 /// request or merge with their neighbours.
 fn give_back_shelf(pool: &mut pool::PoolInner) {
-    if crate::thread::has_arena() {
+    if let Some(a) = my_arena() {
         // SAFETY: the calling thread's own arena, touched by no other thread.
-        unsafe { (*crate::thread::arena()).flush_shelf(&mut pool::Locked(pool)) };
+        unsafe { (*a).flush_shelf(&mut pool::Locked(pool)) };
     }
 }
 
