@@ -12,13 +12,7 @@ use crate::size::*;
 use crate::span::{self, CACHED, FENCE, FIRST, FREE, SIZE_MASK};
 use crate::thread;
 use core::ptr::null_mut;
-use core::sync::atomic::{AtomicU64, Ordering};
-
-/// Counters of threads without an arena of their own (rare: before the first
-/// allocation, or after exit cleanup).
-static STRAY_ALLOCS: AtomicU64 = AtomicU64::new(0);
-static STRAY_REQ_BYTES: AtomicU64 = AtomicU64::new(0);
-static STRAY_FREES: AtomicU64 = AtomicU64::new(0);
+use core::sync::atomic::Ordering;
 
 /// Counts an allocation off the fast path.
 pub(crate) fn count_alloc(n: usize) {
@@ -30,8 +24,9 @@ pub(crate) fn count_alloc(n: usize) {
             c.slow_req_bytes += n as u64;
         }
     } else {
-        STRAY_ALLOCS.fetch_add(1, Ordering::Relaxed);
-        STRAY_REQ_BYTES.fetch_add(n as u64, Ordering::Relaxed);
+        let t = thread::tally();
+        t.add(&t.allocs, 1);
+        t.add(&t.req_bytes, n as u64);
     }
 }
 
@@ -41,17 +36,9 @@ pub(crate) fn count_free() {
         // SAFETY: the calling thread owns its arena's counters.
         unsafe { (*thread::arena()).counters.slow_frees += 1 };
     } else {
-        STRAY_FREES.fetch_add(1, Ordering::Relaxed);
+        let t = thread::tally();
+        t.add(&t.frees, 1);
     }
-}
-
-/// Allocations, bytes requested and frees counted outside any arena.
-pub fn stray_counts() -> (u64, u64, u64) {
-    (
-        STRAY_ALLOCS.load(Ordering::Relaxed),
-        STRAY_REQ_BYTES.load(Ordering::Relaxed),
-        STRAY_FREES.load(Ordering::Relaxed),
-    )
 }
 
 /// Allocates `n` bytes at `align` from the calling thread's arena (`n` fits one:
@@ -127,16 +114,12 @@ pub(crate) unsafe fn count_cross(owner: *mut Arena, size: usize) {
     if thread::has_arena() {
         (*thread::arena()).count_cross(owner, size);
     } else {
-        let col = arena::xcol(owner);
-        STRAY_XFREE[col][0].fetch_add(1, Ordering::Relaxed);
-        STRAY_XFREE[col][1].fetch_add(size as u64, Ordering::Relaxed);
+        let t = thread::tally();
+        let x = &t.xfree[arena::xcol(owner)];
+        t.add(&x[0], 1);
+        t.add(&x[1], size as u64);
     }
 }
-
-#[allow(clippy::declare_interior_mutable_const)]
-const ZERO2: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
-/// Cross-thread frees (count, bytes) by threads without an arena, per owner.
-pub(crate) static STRAY_XFREE: [[AtomicU64; 2]; arena::XMAX] = [ZERO2; arena::XMAX];
 
 /// What a pointer handed to `free`, `realloc` or `malloc_usable_size` is.
 #[derive(Clone, Copy)]

@@ -174,14 +174,15 @@ pub fn stats() -> Stats {
         s.retain = pool.retain();
         s.active_arenas = pool.active;
     }
-    let (allocs, req, frees) = crate::block::stray_counts();
-    s.allocs += allocs;
-    s.requested_bytes += req;
-    s.frees += frees;
-    for cell in crate::block::STRAY_XFREE.iter() {
-        s.cross_thread_frees += cell[0].load(Ordering::Relaxed);
-        s.cross_thread_free_bytes += cell[1].load(Ordering::Relaxed);
-    }
+    crate::thread::each_tally(|t| {
+        s.allocs += t.allocs.load(Ordering::Relaxed);
+        s.requested_bytes += t.req_bytes.load(Ordering::Relaxed);
+        s.frees += t.frees.load(Ordering::Relaxed);
+        for cell in t.xfree.iter() {
+            s.cross_thread_frees += cell[0].load(Ordering::Relaxed);
+            s.cross_thread_free_bytes += cell[1].load(Ordering::Relaxed);
+        }
+    });
     // Chunks pushed onto remote lists (counted by their freeing threads) less
     // those drained by their owners: freed, though their owners' `used` still
     // holds them. (Wrapping: the counters are read at slightly different times.)
@@ -263,10 +264,12 @@ pub fn cross_thread_frees() -> CrossFrees {
         stray_count: [0; XMAX],
         stray_bytes: [0; XMAX],
     };
-    for (j, cell) in crate::block::STRAY_XFREE.iter().enumerate() {
-        m.stray_count[j] = cell[0].load(Ordering::Relaxed);
-        m.stray_bytes[j] = cell[1].load(Ordering::Relaxed);
-    }
+    crate::thread::each_tally(|t| {
+        for (j, cell) in t.xfree.iter().enumerate() {
+            m.stray_count[j] += cell[0].load(Ordering::Relaxed);
+            m.stray_bytes[j] += cell[1].load(Ordering::Relaxed);
+        }
+    });
     let pool = crate::pool::lock();
     let mut a = pool.arenas;
     while !a.is_null() {

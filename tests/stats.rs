@@ -68,6 +68,55 @@ fn cross_thread_frees_land_in_the_matrix() {
     assert_ne!(m.tid[best.0], 0);
 }
 
+/// Threads that only free (and so have no arena) count in tallies of their
+/// own, given back at their exit: more such threads than there are tallies,
+/// two at a time, are all counted, and leave the tallies free. (Other tests'
+/// threads may hold a few meanwhile: a thread that frees before its first
+/// allocation holds one until it exits.)
+#[test]
+fn frees_by_threads_without_an_arena_are_counted() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    const EACH: usize = 2_000;
+    const ROUNDS: usize = arenapool::thread::TALLIES / 2 + 8;
+    let stray = || -> u64 { arenapool::cross_thread_frees().stray_count.iter().sum() };
+    let (m0, s0) = (stray(), arenapool::stats());
+    static SEEN: AtomicUsize = AtomicUsize::new(0);
+    for _ in 0..ROUNDS {
+        let hs: Vec<_> = (0..2)
+            .map(|_| {
+                let blocks: Vec<Box<[u64; 4]>> =
+                    (0..EACH).map(|i| Box::new([i as u64; 4])).collect();
+                std::thread::spawn(move || {
+                    drop(blocks);
+                    SEEN.fetch_max(arenapool::thread::tallies_in_use(), Ordering::Relaxed);
+                })
+            })
+            .collect();
+        for h in hs {
+            h.join().unwrap();
+        }
+    }
+    let (m1, s1) = (stray(), arenapool::stats());
+    // Each thread frees its boxes and their vector's buffer, and a few blocks
+    // of the spawn's own (its closure, its result: 4 each with Rust 1.95), far
+    // fewer than one thread's boxes.
+    let least = (2 * ROUNDS * (EACH + 1)) as u64;
+    assert!(
+        (least..=least + 2 * 16 * ROUNDS as u64).contains(&(m1 - m0)),
+        "{} stray cross-thread frees, {least} expected",
+        m1 - m0
+    );
+    assert!(s1.frees - s0.frees >= least);
+    assert!(s1.cross_thread_frees - s0.cross_thread_frees >= least);
+    // Without the give-back at exit, the table would be full by now.
+    let held = arenapool::thread::tallies_in_use();
+    assert!(held < arenapool::thread::TALLIES / 2, "{held} tallies held");
+    if cfg!(target_arch = "x86_64") {
+        assert!(SEEN.load(Ordering::Relaxed) >= 1, "no thread held a tally");
+    }
+}
+
 #[test]
 fn heap_map_is_written() {
     let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
