@@ -263,7 +263,7 @@
 //!
 //! The pool keeps its free runs sorted by address and merges neighbours on
 //! return. Its retain bound is twice the largest pool block freed so far for
-//! each live thread (at most 64 MiB each), or half the bytes that live pool
+//! each live thread (at most 64 MiB each), or the bytes that live pool
 //! blocks hold if that is more, never under 32 MiB nor over 256 MiB; past it,
 //! the pool unmaps its highest runs until half the bound is left.
 //!
@@ -277,7 +277,7 @@
 //! before it saw unchanged: memory goes back one to two delays after it was last
 //! freed, and memory reused sooner never does. In the pool, the lowest dirty
 //! free runs, up to twice the largest pool block freed so far (at most
-//! 64 MiB) or half the bytes in live pool blocks, are left resident: first
+//! 64 MiB) or the bytes in live pool blocks, are left resident: first
 //! fit hands them out first, so a program that keeps replacing big buffers
 //! reuses warm pages instead of faulting released ones in again
 //! (`big-replace`: 380k page faults before, 309k after, glibc 255k; peak RSS
@@ -285,8 +285,12 @@
 //! mixed sizes leave between the live ones, which glibc's heap keeps too: at
 //! `big-replace`'s scale 3 (20 live blocks of 5 to 25 MiB, 450 replaced) the
 //! pool unmapped 2.9 GiB and took 763k page faults, 2.8 s against glibc's
-//! 1.6-2.0 s; with the share, 293k faults and 1.5 s (peak RSS 463 -> 526 MB,
-//! glibc 556 MB).
+//! 1.6-2.0 s; with half the live bytes as the share, 293k faults and 1.5 s
+//! (peak RSS 463 -> 526 MB, glibc 556 MB). mimalloc-bench's `malloc-large`
+//! (the same pattern, 2,000 replacements) still unmapped 7.0 GiB with that
+//! share and took 1.89 M faults and 4.1-4.3 s (glibc 1.5-1.8 s); with the live
+//! bytes themselves, 0.38 M faults and 1.4-1.6 s (peak RSS 541 -> 591 MB,
+//! glibc 534 MB, mimalloc 602 MB).
 //!
 //! The delay adapts, per arena: a free chunk carved again records how many of
 //! its released pages come back into use, and when half or more of what a
@@ -360,7 +364,7 @@
 //! | `SPAN` | 256 KiB | arena span size and alignment | |
 //! | `SHELF_SLOTS`, `SHELF_BYTES`, `SHELF_BLOCK_MAX` | 8, 1 MiB, 264 KiB | how many freed pool blocks, how many bytes of them, and how long a run a thread's shelf keeps | |
 //! | `HUGE_MIN` | 32 MiB | pool blocks / huge blocks with a mapping of their own | `ARENAPOOL_HUGE_MIN` (1M..1G) |
-//! | `RETAIN` | 32 MiB | free pool memory always kept for reuse; the bound grows to twice the largest pool block freed per live thread (at most 64 MiB each), or half the bytes in live pool blocks (`WARM_SHARE`), 256 MiB in all | `ARENAPOOL_RETAIN` |
+//! | `RETAIN` | 32 MiB | free pool memory always kept for reuse; the bound grows to twice the largest pool block freed per live thread (at most 64 MiB each), or the bytes in live pool blocks (`WARM_SHARE`), 256 MiB in all | `ARENAPOOL_RETAIN` |
 //! | `REGION` | 4 MiB | how much the pool maps at a time | |
 //!
 //! ## How they were chosen

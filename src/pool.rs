@@ -44,13 +44,16 @@ pub fn huge_returned() -> usize {
 /// mmap threshold up to 64 MiB, so a loop over big blocks reuses warm pages
 /// instead of faulting fresh ones in.
 pub const RETAIN_PER_THREAD: usize = 64 * 1024 * 1024;
-/// The pool may also keep free, and resident, up to half the bytes that pool
-/// blocks hold (the divisor): a program that replaces big blocks of mixed
+/// The pool may also keep free, and resident, as many bytes as pool blocks
+/// hold (over this divisor): a program that replaces big blocks of mixed
 /// sizes leaves holes between the live ones, and glibc, which keeps every hole
 /// of its heap, reuses them warm. With 20 live blocks of 5 to 25 MiB replaced
 /// at random (`big-replace`), twice the largest block (50 MiB) left the pool
-/// unmapping 2.9 GiB in 450 replacements and faulting it in again.
-pub const WARM_SHARE: usize = 2;
+/// unmapping 2.9 GiB in 450 replacements and faulting it in again; half the
+/// bytes in live blocks still left it unmapping 7.0 GiB in mimalloc-bench's
+/// `malloc-large` (the same pattern, 2,000 replacements: the holes outgrow
+/// half the live bytes, and each trim gives back half of what may stay).
+pub const WARM_SHARE: usize = 1;
 /// The bound never grows past this.
 pub const RETAIN_MAX: usize = 256 * 1024 * 1024;
 /// Bytes mapped from the OS at a time when the pool runs dry.
@@ -497,7 +500,7 @@ impl PoolInner {
     /// (see [`PoolGuard`]): a run being purged must not be handed out meanwhile.
     fn purge_pass(&mut self, all: bool) -> usize {
         // The lowest dirty runs, up to `warm` bytes (twice the largest pool
-        // block freed so far, or half the bytes in pool blocks), stay
+        // block freed so far, or the bytes in pool blocks), stay
         // resident: first fit hands them out first, so a program that replaces
         // big buffers gets warm memory instead of faulting released pages in
         // again (`big-replace`). (Whole runs only: a part purged would merge

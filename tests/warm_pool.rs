@@ -12,8 +12,10 @@ use common::{let_purge_passes_run, resident_blocks, MIB, PAGE};
 
 #[test]
 fn lowest_freed_pool_runs_stay_warm_the_rest_go_back() {
-    // Four 4 MiB blocks freed, each made before one that stays live.
-    let (starts, live) = common::free_between_live(4, 4 * MIB, 4 * MIB, 1);
+    // Four 4 MiB blocks freed, each made before a 2 MiB one that stays live
+    // (8 MiB live: the pool's other bound, the bytes live blocks hold, is no
+    // more than this one).
+    let (starts, live) = common::free_between_live(4, 4 * MIB, 2 * MIB, 1);
     let_purge_passes_run();
     let pages = 4 * MIB / PAGE;
     let res = resident_blocks(&starts, 4 * MIB);
