@@ -38,10 +38,12 @@
 //! no code.
 //!
 //! The core uses `core` only: no `Vec`, no `Box`, no formatting, no panics. The
-//! crate links `std` only so that the shared library has a panic handler; clippy's
+//! crate is `no_std`, and links `std` only for a panic handler, except in the
+//! preload library, which has its own; clippy's
 //! `disallowed_types` and `disallowed_macros` (see `.clippy.toml`) keep heap types
 //! and formatting out of `src/`.
 
+#![no_std]
 #![warn(clippy::undocumented_unsafe_blocks)]
 #![warn(clippy::std_instead_of_core)]
 #![allow(clippy::missing_safety_doc)]
@@ -74,6 +76,41 @@ mod heap;
 mod capi;
 #[cfg(feature = "preload")]
 mod cxx;
+
+// The preload library (release, `panic = "abort"`) has a panic handler of
+// its own, which aborts with a message: std's brought its backtrace
+// symbolizer, two thirds of the library's code, and libgcc_s, into every
+// program it was preloaded into. Every other build takes std's (tests and
+// Rust programs link std anyway).
+#[cfg(not(all(feature = "preload", panic = "abort")))]
+extern crate std;
+
+/// A panic here is a bug (the core has no panicking paths it takes on
+/// purpose): abort with a message, never unwind.
+#[cfg(all(feature = "preload", panic = "abort"))]
+#[panic_handler]
+fn on_panic(_: &core::panic::PanicInfo) -> ! {
+    os::fatal(b"internal error (a panic)")
+}
+
+// The unwinding personality that precompiled `core`'s unwind tables name.
+// Nothing unwinds in a `panic = "abort"` build, so it is never called; it is
+// hidden, so that it never stands in for the personality of a Rust library
+// that the program loads.
+#[cfg(all(feature = "preload", panic = "abort", target_arch = "x86_64"))]
+core::arch::global_asm!(
+    ".pushsection .text.rust_eh_personality,\"ax\",@progbits",
+    ".globl rust_eh_personality",
+    ".hidden rust_eh_personality",
+    ".type rust_eh_personality,@function",
+    "rust_eh_personality:",
+    "ud2",
+    ".size rust_eh_personality, . - rust_eh_personality",
+    ".popsection",
+);
+#[cfg(all(feature = "preload", panic = "abort", not(target_arch = "x86_64")))]
+#[no_mangle]
+extern "C" fn rust_eh_personality() {}
 
 pub use global::ArenaPool;
 pub use heapmap::write_heap_map;
