@@ -93,12 +93,19 @@ impl Arena {
     /// Puts payload `p` into class `cls` (which has room), setting `CACHED`.
     #[inline]
     pub(super) unsafe fn cache_push(&mut self, cls: usize, p: *mut u8) {
+        span::toggle_cached(p.sub(HDR));
+        self.cache_push_flagged(cls, p);
+    }
+
+    /// [`Arena::cache_push`] of a chunk whose header has `CACHED` set already
+    /// (a remote free being drained: its pusher set it).
+    #[inline]
+    pub(super) unsafe fn cache_push_flagged(&mut self, cls: usize, p: *mut u8) {
         let key = self.link_key as usize;
         let bin = &mut self.cache[cls];
         *(p as *mut usize) = bin.head as usize ^ key;
         bin.head = p;
         bin.room -= 1;
-        span::toggle_cached(p.sub(HDR));
         self.counters.cache_in += 1;
     }
 
