@@ -239,6 +239,19 @@
 //! `src/remote.rs` and are model checked with loom under every interleaving of
 //! small models (`tests/loom.rs`, see [testing](crate::testing#loom)).
 //!
+//! When the owner drains a list, a small chunk whose cache class has room goes
+//! straight onto the class with the `CACHED` flag its pusher set; the others
+//! have the flag cleared and go through the owner's own `free`. A thread that
+//! frees without ever allocating (a queue's consumer) has no arena, and counts
+//! its frees for the statistics in a **tally** of its own, claimed from a
+//! table of 64 at its first free and given back by the exit key's destructor
+//! (the key holds the tally while the thread has no arena); past the table, or
+//! past its exit cleanup, it counts in a shared tally with atomic additions.
+//! (Every such thread used to count in that shared one: three atomic additions
+//! per free to one cache line, which halved the consumers' throughput in
+//! mimalloc-bench's `xmalloc-test`; see
+//! [performance](crate::performance#performance-log).)
+//!
 //! # Thread exit and parked arenas
 //!
 //! A `pthread` key made at start-up has a destructor that takes the arena's
@@ -618,14 +631,18 @@
 //! - **Giving memory back costs time on programs that churn whole thread
 //!   pools over a big heap**: pages inside spans that survivors pin are
 //!   released and faulted in again when later rounds carve them (`footprint`
-//!   at the full preset: 2.65 times glibc's time at 0.74 of its peak memory;
+//!   at the full preset: 1.66 times glibc's time at 0.80 of its peak memory in
+//!   the last run, 2.65 times on the noisier VM of earlier rounds;
 //!   at the short preset about 1.3 times, where the adaptive delay catches the
 //!   reuse). `ARENAPOOL_PURGE=0` trades the memory back for the time.
 //! - Outside x86-64 the thread's arena is found through `pthread_getspecific`
-//!   (slower; not tested here).
+//!   (slower; not tested here), and threads without an arena all count in the
+//!   shared tally.
 //! - The release build contains no panic paths in arenapool's own functions
 //!   (checked in the disassembly of the preload library); debug builds do have
-//!   bounds checks.
+//!   bounds checks. The preload library (release) is `no_std`, with a panic
+//!   handler that aborts with `arenapool: internal error (a panic)`; every other
+//!   build uses std's.
 //!
 //! The measured losses against other allocators (where arenapool is slower) are
 //! listed in [performance](crate::performance#reading-the-results-honestly).

@@ -45,13 +45,12 @@
 //! Machine: a 2-core AMD EPYC virtual machine, Linux 6.18, 24 GiB, on a
 //! shared host (the spread column in `benches/results/results.md` shows how
 //! much: cells with 20-100% between their fastest and slowest run are
-//! common). This round ran on the same VM kind as the previous one (kernel
-//! build `fc-v857`, much quieter than the `fc-v657` of the rounds before),
-//! with its host busier at times: the full run took 360 s (340 s last
-//! round). Run on 2026-11-30 on commit bf57184 (the shelf: a thread keeps
-//! the pool blocks it frees for its next ones; the full preset, scale 3, 3
-//! runs per cell, threads 1, 2
-//! and 4; 8 and 16 threads left out for time, see below), with:
+//! common), the same VM kind as the last rounds (kernel build `fc-v857`).
+//! Run on 2026-11-30 on commit ab6c4d6 (this round's library: threads
+//! without an arena count in tallies of their own, the pool keeps free up to
+//! the bytes in live pool blocks, drained remote frees go straight onto their
+//! cache class; the full preset, scale 3, 3 runs per cell, threads 1, 2 and
+//! 4; 8 and 16 threads left out for time, see below; 356 s), with:
 //!
 //! ```sh
 //! cargo bench --bench suite -- --full --threads 1,2,4 --out benches/results
@@ -65,74 +64,108 @@
 //!
 //! | workload | 1 thread: /system | /mimalloc | /jemalloc | 2 threads: /system | /mimalloc | /jemalloc |
 //! | --- | ---: | ---: | ---: | ---: | ---: | ---: |
-//! | churn-lifo | 0.51 | 0.62 | 0.85 | 0.54 | 0.64 | 0.85 |
-//! | churn-fifo | 0.39 | 0.89 | 0.79 | 0.39 | 0.85 | 0.81 |
-//! | churn-random | 0.42 | 0.91 | 0.82 | 0.41 | 0.90 | 0.80 |
-//! | churn-medium | 0.64 | 2.82 | 0.54 | 0.64 | 2.24 | 0.57 |
-//! | mixed-sizes | 0.76 | 0.88 | 0.79 | 0.76 | 0.88 | 0.80 |
-//! | live-100k | 0.50 | 1.27 | 1.23 | 0.20 | 0.66 | 0.72 |
-//! | larson | 0.44 | 0.85 | 0.79 | 0.63 | 0.89 | 2.81 |
-//! | prodcons | 0.50 | 0.88 | 0.86 | 0.32 | 1.06 | 1.45 |
-//! | xmalloc | 0.38 | 1.06 | 1.46 | 0.38 | 1.08 | 1.43 |
-//! | false-share-active | 0.99 | 0.99 | 0.99 | 1.00 | 1.00 | 1.00 |
-//! | false-share-passive | 1.01 | 1.00 | 1.01 | 1.00 | 1.00 | 0.99 |
-//! | thread-churn | 0.37 | 0.81 | 0.48 | 0.33 | 1.19 | 0.54 |
-//! | vec-push | 0.70 | 1.09 | 0.94 | 0.38 | 1.07 | 0.97 |
-//! | hashmap | 0.61 | 1.05 | 0.93 | 0.63 | 0.99 | 0.98 |
-//! | json | 0.55 | 1.04 | 0.84 | 0.57 | 0.64 | 0.87 |
-//! | regex | 0.74 | 0.86 | 0.98 | 0.75 | 0.94 | 1.01 |
-//! | large | 0.60 | 0.16 | 0.09 | 0.51 | 1.97 | 0.09 |
-//! | vec-grow | 0.94 | 1.00 | 0.88 | 0.96 | 1.07 | 0.87 |
-//! | big-replace | 1.25 | 0.73 | 0.34 | 1.01 | 0.61 | 0.27 |
-//! | rayon | 0.28 | 0.98 | 0.66 | 0.28 | 0.97 | 0.65 |
-//! | footprint | 1.75 | 1.63 | 1.31 | (one count) | (one count) | (one count) |
-//! | **geometric mean** | **0.61** | **0.92** | **0.75** | **0.53** | **0.97** | **0.78** |
+//! | churn-lifo | 0.50 | 0.63 | 0.83 | 0.50 | 0.57 | 0.82 |
+//! | churn-fifo | 0.40 | 0.90 | 0.80 | 0.40 | 0.88 | 0.80 |
+//! | churn-random | 0.41 | 0.84 | 0.80 | 0.42 | 0.90 | 0.81 |
+//! | churn-medium | 0.69 | 2.16 | 0.52 | 0.67 | 3.22 | 0.57 |
+//! | mixed-sizes | 0.75 | 0.86 | 0.82 | 0.75 | 0.87 | 0.81 |
+//! | live-100k | 0.34 | 1.29 | 0.74 | 0.32 | 0.98 | 0.69 |
+//! | larson | 0.46 | 0.90 | 0.79 | 0.63 | 0.96 | 2.03 |
+//! | prodcons | 0.49 | 0.88 | 0.86 | 0.34 | 1.06 | 1.43 |
+//! | xmalloc | 0.36 | 1.00 | 1.34 | 0.35 | 0.97 | 1.25 |
+//! | false-share-active | 1.00 | 1.00 | 1.00 | 0.98 | 1.00 | 1.00 |
+//! | false-share-passive | 1.00 | 1.02 | 1.02 | 1.01 | 1.02 | 1.01 |
+//! | thread-churn | 0.38 | 0.75 | 0.49 | 0.33 | 1.68 | 0.91 |
+//! | vec-push | 0.69 | 1.10 | 0.97 | 0.43 | 0.82 | 0.96 |
+//! | hashmap | 0.61 | 1.07 | 0.96 | 0.59 | 0.98 | 0.96 |
+//! | json | 0.55 | 1.03 | 0.85 | 0.55 | 1.00 | 0.84 |
+//! | regex | 0.76 | 0.98 | 1.01 | 0.74 | 0.85 | 1.02 |
+//! | large | 0.78 | 5.65 | 0.12 | 0.52 | 0.74 | 0.09 |
+//! | vec-grow | 0.93 | 0.85 | 0.89 | 0.96 | 0.97 | 0.87 |
+//! | big-replace | 0.82 | 0.40 | 0.22 | 1.00 | 0.60 | 0.27 |
+//! | rayon | 0.27 | 1.02 | 0.66 | 0.28 | 0.97 | 0.66 |
+//! | footprint | 1.66 | 1.58 | 1.09 | (one count) | (one count) | (one count) |
+//! | **geometric mean** | **0.60** | **1.04** | **0.72** | **0.54** | **0.97** | **0.78** |
 //!
 //! The 1-thread geometric means include `footprint` (21 workloads), the
 //! 2-thread ones do not (20). The summary of `benches/results/results.md`
 //! lists `footprint` in its 2-thread column as well. At 4 threads (20
-//! workloads): 0.60 of glibc's time, 0.96 of mimalloc's, 0.78 of jemalloc's.
-//! A full run just before (commit a87250d: the shelf, but a miss took the
-//! lock once to give the shelf back and again for the request; the host
-//! busier) had 1.07 / 0.95 / 0.93 against mimalloc at 1 / 2 / 4 threads,
-//! 0.61 / 0.55 / 0.63 against glibc, 0.74 / 0.79 / 0.78 against jemalloc.
-//! The previous round's run (commit 225fd67, library as f90aed4) had 1.08 /
-//! 0.98 / 0.96 against mimalloc (a second run 1.02 / 1.01 / 1.01), 0.60 /
-//! 0.53 / 0.62 against glibc, 0.74 / 0.77 / 0.81 against jemalloc. This
-//! round's library change acts only on pool blocks (over 128 KiB) freed and
-//! made again. Where it acts, two builds run in turn (`suite --worker
-//! churn-medium T 3`, medians of 3): `churn-medium` 0.158 -> 0.151 s at 1
-//! thread, 0.207 -> 0.181 s at 2; later, with the host busier, 0.356 ->
-//! 0.243 s at 2 threads and 0.764 -> 0.527 s at 4. In this suite run it is
-//! 0.64 of glibc's time at 1, 2 and 4 threads (0.65 / 0.73 / 0.79 in the
-//! previous round's run; 0.60 / 0.88 / 0.91 in a87250d's, on the busier
-//! host), and 2.82 / 2.24 / 1.35 times mimalloc's median, which is bimodal
-//! (0.057-0.19 s at 1 thread). mimalloc is bimodal on `large` too: 0.21-0.28
-//! s at 1 thread here (arenapool 0.16 of it), 0.0086-0.10 s in a87250d's
-//! run (arenapool 2.93 of it). The other workloads, run in turn the same way
-//! at 1 and 2 threads, stayed within the host's noise (`thread-churn`,
-//! whose threads make one pool block each, read 7% slower at 2 threads in
-//! one such comparison and 7% faster in five runs at 8 threads). Read single
-//! cells with their spread and with the cachegrind figures.
+//! workloads): 0.69 of glibc's time, 0.98 of mimalloc's, 0.82 of jemalloc's.
+//! mimalloc is bimodal on `large` and `churn-medium`, and one cell moves the
+//! 1-thread mean: `large` at 1 thread took mimalloc 0.0083-0.14 s here
+//! (median 0.0085 s: arenapool 5.65 times it), 0.21-0.28 s in the previous
+//! round's last run (arenapool 0.16 of it); with that run's `large` cell the
+//! mean here would be 0.88. Over this round's full runs and the last
+//! round's two the geometric mean against mimalloc read 0.92-1.07 at 1
+//! thread and 0.95-0.97 at 2: level, not ahead. The previous round's final
+//! run (commit 927afad, library bf57184) had 0.92 / 0.97 / 0.96 against
+//! mimalloc at 1 / 2 / 4 threads, 0.61 / 0.53 / 0.60 against glibc, 0.75 /
+//! 0.78 / 0.78 against jemalloc.
+//!
+//! Where this round's changes act in the suite, two builds run in turn
+//! (`suite --worker W T 3`, medians of 3 or 5): `big-replace` 1.03 -> 0.68 s
+//! at 1 thread and 1.16 -> 0.98 s at 2 (the pool's bound; 0.82 and 1.00 of
+//! glibc's time in the run above, 1.25 and 1.01 in the previous round's);
+//! `larson` 0.551 -> 0.516 s at 2 threads (the drain). The suite's
+//! `xmalloc` and `prodcons` free through threads that allocate too, so the
+//! tallies do not act there; mimalloc-bench's `xmalloc-test`, whose
+//! consumers only free, is below. The other workloads did not move beyond
+//! the host's noise.
 //!
 //! Peak RSS, geometric mean of arenapool's divided by each other's, at 1 / 2 /
-//! 4 threads: 1.07 / 1.13 / 1.08 of glibc's, 0.56 / 0.52 / 0.50 of mimalloc's,
-//! 1.05 / 1.05 / 1.00 of jemalloc's (a87250d's run: 1.10 / 1.13 / 1.11 of
-//! glibc's; the previous round's: 1.09 / 1.11 / 1.12). Run in turn with the previous build, the shelf costs what it
-//! holds, up to 1 MiB a thread: `churn-medium` at 2 threads 44,260 ->
-//! 46,320 KiB (medians of 9 runs each, ranges 42,800-46,692 and
-//! 44,240-48,012), at 1 thread 28,064 -> 28,080 KiB (medians of 3);
-//! `regex` 9,504 -> 9,604 KiB, `mixed-sizes` 5,070 -> 5,076 KiB (six runs
-//! each), within the noise. The churns stay at 1.10-1.42 of glibc's: see
-//! Open, below.
+//! 4 threads: 1.08 / 1.12 / 1.12 of glibc's, 0.56 / 0.53 / 0.51 of mimalloc's,
+//! 1.07 / 1.05 / 1.03 of jemalloc's (the previous round's final run: 1.07 /
+//! 1.13 / 1.08 of glibc's). `big-replace` holds up to the bytes of its live
+//! blocks free now: 1.00 / 0.91 / 0.88 of glibc's peak at 1 / 2 / 4 threads.
+//! The churns stay at 1.08-1.39 of glibc's: see Open, below.
 //!
 //! Estimated cycles under cachegrind (instructions + 10 x first-level
 //! misses + 100 x last-level misses; deterministic, one thread, scale 1, same
 //! build), for what the noisy wall times cannot show, in
-//! `benches/results/cachegrind.md`: this round's build against the previous
-//! round's, 1.00 on geometric mean of 18 workloads (`churn-medium` 550 -> 543
-//! M; valgrind runs one thread at a time, so the lock waits the shelf saves
-//! do not show), and 0.96 of mimalloc's.
+//! `benches/results/cachegrind.md`: this round's library against the
+//! previous round's, 1.00 on geometric mean of 18 workloads (`xmalloc` 504
+//! -> 479 M), and 0.96 of mimalloc's.
+//!
+//! ## Classic C benchmarks under `LD_PRELOAD`
+//!
+//! Fourteen programs of mimalloc-bench (github.com/daanx/mimalloc-bench),
+//! built from its sources outside this repository with `gcc -O2`, run with
+//! each allocator preloaded (glibc: none; mimalloc 2.3.2 built from the
+//! `libmimalloc-sys` crate's sources; jemalloc 5.3.0, Debian), 2 threads
+//! where the program takes a count (`larson 2 8 1000 5000 100 4141 2`,
+//! `xmalloc-test -w 2 -t 3 -s 64`, `mstress 2 50 500`, `rptest 2 0 1 2 500
+//! 1000 100 8 16000`, `glibc-thread 2`, `cache-scratch` and `cache-thrash`
+//! at 1 and 2, `alloc-test` 1 and 2, `glibc-simple`, `malloc-large`), three
+//! runs each, the four allocators interleaved, medians, `/usr/bin/time` for
+//! time and peak RSS (for `larson`, `xmalloc-test`, `rptest` and
+//! `glibc-thread`, which run for a fixed time, the throughput they print,
+//! inverted). `larson`'s run time and `mstress`'s iterations were changed
+//! from mimalloc-bench's to fit this machine; `cfrac`, `espresso` and the
+//! `sh*bench` programs were not available. arenapool's time (or inverse
+//! throughput) and peak RSS divided by each other's:
+//!
+//! | program | /glibc | /mimalloc | /jemalloc | RSS /glibc | RSS /mimalloc |
+//! | --- | ---: | ---: | ---: | ---: | ---: |
+//! | larson | 0.62 | 1.06 | 1.20 | 1.25 | 0.95 |
+//! | larson (sized frees) | 0.69 | 1.03 | 0.98 | 1.23 | 0.91 |
+//! | xmalloc-test | 0.51 | 1.53 | 0.50 | 1.24 | 0.76 |
+//! | mstress | 0.96 | 1.28 | 0.55 | 1.14 | 0.62 |
+//! | rptest | 0.33 | 0.67 | 0.95 | 0.21 | 0.44 |
+//! | glibc-simple | 0.47 | 0.92 | 0.75 | 1.23 | 0.33 |
+//! | glibc-thread | 0.70 | 0.95 | 1.01 | 1.27 | 0.19 |
+//! | malloc-large | 0.84 | 0.63 | 0.10 | 1.11 | 0.99 |
+//! | cache-scratch, 1 / 2 threads | 1.00 / 1.02 | 0.98 / 1.02 | 1.00 / 1.02 | 1.06 / 1.09 | 0.64 / 0.66 |
+//! | cache-thrash, 1 / 2 threads | 1.00 / 1.02 | 1.00 / 1.00 | 0.99 / 1.00 | 1.07 / 1.06 | 0.64 / 0.63 |
+//! | alloc-test, 1 / 2 threads | 0.82 / 0.81 | 1.01 / 1.01 | 1.02 / 0.99 | 1.06 / 1.09 | 1.01 / 1.02 |
+//! | **geometric mean (14)** | **0.74** | **0.98** | **0.76** | **1.01** | **0.64** |
+//!
+//! The same programs on the previous round's library (474f8e6), earlier the
+//! same day: 0.86 / 1.12 / 0.87 of glibc's, mimalloc's and jemalloc's time,
+//! 1.09 of glibc's peak RSS; `xmalloc-test` 3.49 times mimalloc's time (1.19
+//! times glibc's), `malloc-large` 2.42 times glibc's. Throughput of the
+//! fixed-time programs moves with the host from run to run (`xmalloc-test`
+//! under glibc read 37.5, 14.5 and 38.0 M frees/s in three sessions of three
+//! runs), so read single cells as about +-10%.
 //!
 //! ## Memory that follows the live set
 //!
@@ -142,22 +175,22 @@
 //!
 //! | allocator | RSS after round 1 (MiB) | RSS after round 20 (MiB) | live at end (MiB) | RSS / live | arenapool's RSS / this |
 //! | --- | ---: | ---: | ---: | ---: | ---: |
-//! | arenapool | 104.0 | 420.6 | 77.0 | 5.46 | 1.00 |
-//! | glibc | 418.4 | 800.9 | 77.0 | 10.41 | 0.53 |
-//! | mimalloc | 464.5 | 547.4 | 77.0 | 7.11 | 0.77 |
-//! | jemalloc | 39.1 | 301.3 | 77.0 | 3.92 | 1.40 |
+//! | arenapool | 101.5 | 493.5 | 77.0 | 6.41 | 1.00 |
+//! | glibc | 418.4 | 875.2 | 77.0 | 11.37 | 0.56 |
+//! | mimalloc | 464.5 | 551.0 | 77.0 | 7.16 | 0.90 |
+//! | jemalloc | 39.8 | 300.2 | 77.0 | 3.90 | 1.64 |
 //!
 //! (Full preset: three times the short preset's work per round, so three times
 //! its live data.) The RSS per round is charted in
-//! `benches/results/footprint.svg`. a87250d's run, just before, ended at 533.1
-//! MiB, the previous round's at 451.7 MiB, the two before at 249.3 and 232.5
-//! (on the noisier VM). What stays resident follows the host's speed more
-//! than any change: the purge delay adapts to how soon released pages come
-//! back into use, so when the next round's reuse comes within the delays,
-//! fewer pages go back (last round, one run each of two builds back to back
-//! ended at 555.0 and 556.0 MiB). The time: 1.75 times glibc's here (5.46 s
-//! against 3.12 s; peak RSS 618 MiB against 801), 1.63 times mimalloc's;
-//! 1.72 times glibc's in the previous round's run.
+//! `benches/results/footprint.svg`. The previous round's two runs ended at
+//! 420.6 and 533.1 MiB, the round before at 451.7 MiB, the two before at
+//! 249.3 and 232.5 (on the noisier VM). What stays resident follows the
+//! host's speed more than any change: the purge delay adapts to how soon
+//! released pages come back into use, so when the next round's reuse comes
+//! within the delays, fewer pages go back (one run each of two builds back
+//! to back, two rounds ago, ended at 555.0 and 556.0 MiB). The time: 1.66
+//! times glibc's here (4.73 s against 2.85 s; peak RSS 697 MiB against 875),
+//! 1.58 times mimalloc's; 1.75 times glibc's in the previous round's run.
 //! Pages released inside spans that the survivors pin are faulted in again
 //! as the next rounds carve them: in one run of the previous build on this
 //! VM, 4.29 s, 760 k page faults and 2.1 s of system time, mimalloc 3.23 s
@@ -175,40 +208,40 @@
 //!
 //! ## Reading the results honestly
 //!
-//! arenapool is faster than glibc on most workloads (0.60 and 0.53 of its time
+//! arenapool is faster than glibc on most workloads (0.60 and 0.54 of its time
 //! on geometric mean at 1 and 2 threads) and uses about half of mimalloc's
-//! memory; against mimalloc it is about level on this VM (1.08, 0.98 and
-//! 0.96 at 1, 2 and 4 threads here, 1.02, 1.01 and 1.01 in a second run;
-//! 0.86-1.15 over the full runs of the nine days before, on the noisier
-//! VM), not ahead. It is faster on the small-block churns, `mixed-sizes`,
-//! `regex`, `larson` at 1 thread, `thread-churn` at 1 thread, `vec-grow` at
-//! 2 threads and `big-replace`; level or mixed on `regex`, `rayon`, `json`,
-//! `prodcons` (0.88 / 1.04), `hashmap` (1.07 / 0.99 here, 1.15 times
-//! mimalloc's estimated cycles: 13-byte strings are 32-byte chunks with the
-//! 8-byte header, 16-byte blocks in mimalloc, so more cache misses), `large`
-//! (mimalloc bimodal, above), `live-100k` (0.89 / 1.21 here, 1.04 / 1.04 in
-//! the second run, 1.19 under cachegrind) and the false-sharing tests,
-//! whose cells swing with the host; slower on `vec-push` (1.10 / 1.07,
-//! 1.08 under cachegrind), `xmalloc` (1.04 / 1.11 here, 1.49 times
-//! mimalloc's estimated cycles: a compare-and-swap per block on its span's
-//! list, and each block's header touched again when the owner drains it),
-//! `churn-medium` (1.65 / 2.63 here, 2.92 / 4.90 in the second run, 2.37
-//! times mimalloc's estimated cycles: blocks from 128 KiB take the one pool
-//! lock, and blocks over 1 KiB that the medium tier does not hold are a
-//! coalescing insert and a split, each touching its neighbours' headers), on
-//! big buffers against glibc (`big-replace`, 1.27 times at 1 thread, 1.03 at
-//! 2: glibc keeps every hole of its heap resident, the pool up to half the
-//! bytes of its live blocks), on `footprint` (above), and on dropping more
-//! small blocks at once than a thread's cache holds (see Open, below: not in
-//! the suite; about 1.4 times glibc's time, 6 times mimalloc's).
+//! memory; against mimalloc it is about level on this VM (1.04, 0.97 and
+//! 0.98 at 1, 2 and 4 threads here, `large`'s bimodal cell moving the first;
+//! 0.92-1.07 at 1 thread over the last three full runs), not ahead. It is
+//! faster on the small-block churns, `mixed-sizes`, `regex`, `larson`,
+//! `thread-churn` at 1 thread, `vec-grow` and `big-replace`; level or mixed on
+//! `rayon`, `json`, `prodcons` (0.88 / 1.06), `xmalloc` (1.00 / 0.97 here,
+//! 1.40 times mimalloc's estimated cycles: a compare-and-swap per block on
+//! its span's list, and each block's header read again when the owner drains
+//! it), `hashmap` (1.07 / 0.98 here, 1.15 times mimalloc's estimated cycles:
+//! 13-byte strings are 32-byte chunks with the 8-byte header, 16-byte blocks
+//! in mimalloc, so more cache misses), `large` (mimalloc bimodal, above),
+//! `live-100k` (1.29 / 0.98 here, 1.19 under cachegrind), `vec-push` (1.10 /
+//! 0.82, 1.08 under cachegrind) and the false-sharing tests, whose cells
+//! swing with the host; slower on `thread-churn` at 2 threads (1.68 here,
+//! 1.19 in the previous round's run), `churn-medium` (2.16 / 3.22 here, 2.35
+//! times mimalloc's estimated cycles: blocks from 128 KiB that the shelf
+//! cannot serve take the one pool lock, and blocks over 1 KiB that the
+//! medium tier does not hold are a coalescing insert and a split, each
+//! touching its neighbours' headers), on `footprint` (above), and on dropping
+//! more small blocks at once than a thread's cache holds (see Open, below:
+//! not in the suite; about 1.4 times glibc's time, 6 times mimalloc's).
+//! Against glibc, `big-replace` is now 0.82 / 1.00 of its time (1.25 / 1.01
+//! in the previous round's run).
 //!
 //! ## Oversubscribed: 4, 8 and 16 threads on 2 cores
 //!
 //! A lock that convoys shows here before it shows on a big machine. Same
 //! machine, 20 workloads (all but `footprint`, which picks its own threads),
-//! 3 runs per cell, median, allocators interleaved, scale 1 (2026-11-30, on
-//! commit 927afad, library bf57184, the build of the main run; tables in
-//! `benches/results/oversubscribed/`; 4 threads is in the main run above; about 8 min):
+//! 3 runs per cell, median, allocators interleaved, scale 1 (2026-11-30, the
+//! library of the main run, ab6c4d6; tables in
+//! `benches/results/oversubscribed/`; 4 threads is in the main run above;
+//! about 6 min):
 //!
 //! ```sh
 //! cargo bench --bench suite -- --threads 8,16 --reps 3 \
@@ -217,27 +250,23 @@
 //!
 //! | time, geometric mean, arenapool / … | glibc | mimalloc | jemalloc |
 //! | --- | ---: | ---: | ---: |
-//! | 4 threads (main run, scale 3) | 0.60 | 0.96 | 0.78 |
-//! | 8 threads | 0.68 | 1.02 | 0.89 |
-//! | 16 threads | 0.71 | 1.13 | 0.90 |
-//! | peak RSS, 4 / 8 / 16 threads | 1.08 / 1.12 / 1.16 | 0.50 / 0.51 / 0.53 | 1.00 / 1.02 / 1.10 |
+//! | 4 threads (main run, scale 3) | 0.69 | 0.98 | 0.82 |
+//! | 8 threads | 0.66 | 1.00 | 0.86 |
+//! | 16 threads | 0.71 | 0.95 | 0.88 |
+//! | peak RSS, 4 / 8 / 16 threads | 1.12 / 1.13 / 1.18 | 0.51 / 0.53 / 0.51 | 1.03 / 1.03 / 1.13 |
 //!
-//! A run on a87250d just before had 1.01 and 1.10 against mimalloc at 8
-//! and 16 threads, 0.66 and 0.71 against glibc; the previous round's
-//! (commit 225fd67, library as f90aed4, on a quieter host) 1.03 and 1.02,
-//! 0.67 and 0.69, peak RSS 1.10 and 1.15 of glibc's. The target (at most
-//! mimalloc's time) is not met. Against mimalloc the losses at 8 threads:
-//! `thread-churn` 1.92, `churn-medium` 1.67 (mimalloc's runs 0.089-0.34 s,
-//! arenapool's 0.29-0.30 s), `hashmap` 1.42, `live-100k` 1.34, `xmalloc`
-//! 1.11, `prodcons` 1.10, `vec-grow` 1.10; at 16: `large` 3.70 (mimalloc's
-//! runs 0.032-0.83 s), `churn-medium` 1.90, `thread-churn` 1.79, `hashmap`
-//! 1.50, `live-100k` 1.47, `xmalloc` 1.29, `prodcons` 1.20. `thread-churn`
-//! at 16 threads is 1.06 of glibc's time (1.54-1.76 s against 1.46-1.72 s);
-//! five runs of each build in turn at 8 threads gave 0.530 s before the
-//! shelf and 0.491 s with it (medians), so the shelf is not what it pays.
-//! `churn-medium`, where the shelf acts, is 0.73 / 0.80 of glibc's time at 8
-//! / 16 threads (0.84 / 0.86 in the previous round's run). No cell failed
-//! (160 cells).
+//! The previous round's final run (library bf57184) had 1.02 and 1.13
+//! against mimalloc at 8 and 16 threads, 0.68 and 0.71 against glibc, peak
+//! RSS 1.12 and 1.16 of glibc's. The target (at most mimalloc's time) is met
+//! at 8 and 16 threads in this run, barely at 8. Against mimalloc the losses
+//! at 8 threads: `live-100k` 2.16, `prodcons` 1.50 (mimalloc's runs
+//! 0.78-1.28 s, arenapool's 0.77-1.32 s), `churn-medium` 1.47 (mimalloc's
+//! runs 0.094-0.50 s), `thread-churn` 1.28, `large` 1.23 (mimalloc's runs
+//! 0.078-0.60 s), `xmalloc` 1.06; at 16: `thread-churn` 1.82, `live-100k`
+//! 1.68, `big-replace` 1.39 (both allocators' runs spread over 5.0-7.5 s),
+//! `churn-medium` 1.20, `hashmap` 1.19, `xmalloc` 1.17, `prodcons` 1.11.
+//! `thread-churn` at 16 threads is 0.85 of glibc's time (1.00 s against 1.17
+//! s). No cell failed (160 cells).
 //!
 //! # Fast path
 //!
@@ -280,27 +309,28 @@
 //!
 //! Wall time and peak RSS with default sizes on the 2-core machine, 2 threads,
 //! median of 3 runs with the four allocators interleaved (`/usr/bin/time`, built
-//! with `cargo build --release --examples`; 2026-11-30, commit 927afad, the
-//! library of the suite run, bf57184):
+//! with `cargo build --release --examples`; 2026-11-30, the library of the
+//! suite run, ab6c4d6):
 //!
 //! | example | arenapool | system | mimalloc | jemalloc | arenapool/system | arenapool/mimalloc |
 //! |---|---:|---:|---:|---:|---:|---:|
-//! | `binary_trees` | 0.68 s (73 MB) | 1.47 s (87 MB) | 0.65 s (70 MB) | 0.76 s (46 MB) | 0.46 | 1.05 |
-//! | `word_freq` | 1.20 s (163 MB) | 1.16 s (163 MB) | 1.50 s (328 MB) | 1.11 s (246 MB) | 1.03 | 0.80 |
-//! | `sort_dedup` | 3.87 s (605 MB) | 4.33 s (603 MB) | 3.28 s (542 MB) | 2.90 s (542 MB) | 0.89 | 1.18 |
+//! | `binary_trees` | 0.65 s (73 MB) | 1.41 s (87 MB) | 0.55 s (70 MB) | 0.74 s (46 MB) | 0.46 | 1.18 |
+//! | `word_freq` | 1.11 s (163 MB) | 1.15 s (163 MB) | 1.45 s (328 MB) | 1.14 s (246 MB) | 0.97 | 0.77 |
+//! | `sort_dedup` | 3.35 s (605 MB) | 3.87 s (602 MB) | 2.83 s (542 MB) | 2.49 s (542 MB) | 0.87 | 1.18 |
 //!
-//! A run on a87250d just before, with the host busier: 0.70, 1.20 and 4.00
-//! s, 1.27, 0.78 and 1.20 times mimalloc's. The previous round's table
-//! (commit 225fd67, on a quieter host): 0.65 s, 1.09 s and 3.58 s, 1.20,
-//! 0.78 and 1.16 times mimalloc's. The shelf does not act on
-//! `binary_trees` (a `Box` per node, no pool blocks); its ratio moves with
-//! mimalloc's runs (0.55-0.67 s here, arenapool's 0.65-0.70 s).
+//! Runs: `binary_trees` 0.64-0.68 s (mimalloc 0.53-0.56 s), `word_freq`
+//! 1.10-1.13 s (mimalloc 1.32-1.47 s), `sort_dedup` 3.34-3.39 s (mimalloc
+//! 2.81-2.84 s). The previous round's final table (library bf57184): 1.05,
+//! 0.80 and 1.18 times mimalloc's; the run before it 1.27, 0.78 and 1.20.
+//! This round's changes do not act on these programs' hot paths (their
+//! threads all allocate, and they hold no pool blocks of the sizes the
+//! bound changed): `binary_trees`'s ratio moves with mimalloc's runs.
 //!
-//! On the quieter VM every program ran two to four times faster than in the
-//! previous round's table (commit 79c60cc: 2.24, 3.55 and 6.79 s), and the
+//! On the quieter VM (two rounds ago) every program ran two to four times
+//! faster than in the table before (commit 79c60cc: 2.24, 3.55 and 6.79 s), and the
 //! ratios to mimalloc hardly moved (1.22, 1.01, 1.17 then). `binary_trees`
-//! is slower than mimalloc in every run here (0.64-0.65 s against
-//! 0.53-0.57 s): the previous round read its 1.22 as the host, and that was
+//! is slower than mimalloc in every run (0.64-0.68 s against 0.53-0.56 s in
+//! this round's): a round before that read its 1.22 as the host, and that was
 //! wrong. Its trees are a `Box` per node, 32-byte chunks with the header
 //! where mimalloc packs 24-byte nodes in 32-byte blocks without one, and
 //! each tree is dropped by the thread that built it, node by node, a `free`
@@ -318,8 +348,8 @@
 //! follows `dedup` takes back the 3 million Strings the main thread freed:
 //! 0.12-0.13 s (mimalloc 0.10 s; 1.49-1.53 s with one remote list per arena,
 //! five rounds ago). The target (each example at most mimalloc's time) is
-//! met by `word_freq` only: `binary_trees` takes 1.20 times mimalloc's time,
-//! `sort_dedup` 1.16 times.
+//! met by `word_freq` only: `binary_trees` takes 1.18 times mimalloc's time
+//! in this round's run, `sort_dedup` 1.18 times.
 //!
 //! # What the checks cost
 //!
@@ -408,9 +438,24 @@
 //! | the shelf: a thread keeps the pool blocks it frees (up to 8, 1 MiB, runs of 264 KiB) for its next pool block of the same run length or up to a quarter more, taken without the pool lock; a miss, a pool block's growth by `realloc`, a new span and the thread's exit give the shelf back to the pool | `churn-medium`, `suite --worker churn-medium T 3`, two builds interleaved, medians of 3, at 1 / 2 threads; pool lock acquisitions per 400 k operations (`ARENAPOOL_SHOW_STATS=1`, 1 thread); the other workloads the same way | 0.158 / 0.207 s, 28,064 / 45,784 KiB; 101 k | 0.151 / 0.181 s, 28,080 / 44,888 KiB (at 2 threads, medians of 9 runs: 44,260 -> 46,320 KiB, what the shelves hold); 56 k, and 39.8 k once a miss gave the shelf back in the acquisition that serves it (bf57184); at 2 threads, three runs each, 0.254 -> 0.140 -> 0.100 acquisitions per operation, 13.3-13.5% -> 5.6-5.7% -> 7.0-7.2% contended, 7.1-7.9 -> 2.6-2.7 -> 1.9-2.3 ms waited; the other workloads within the host's noise (`large` 0.046 -> 0.043 s and `json` 0.098 -> 0.093 s at 2 threads, `regex` 0.088 -> 0.093 s, `thread-churn`, whose threads make one pool block each, 0.156 -> 0.168 s, and 0.530 -> 0.491 s in five runs at 8 threads) |
 //! | a thread without an arena (one that only frees blocks other threads made) counts in a tally of its own, claimed from a table of 64 and given back at its exit, with plain loads and stores; all such threads shared one set of atomic counters (three atomic additions per free to one cache line) | mimalloc-bench's `xmalloc-test -w 2 -t 3 -s 64` (2 producers, 2 consumers, 64-byte blocks) under `LD_PRELOAD`, M frees per second, three runs each in turn | 29.9-31.6 (glibc 37.5, mimalloc 110) | 61.8-65.1 |
 //! | the pool keeps free, and resident, up to the bytes in live pool blocks (`WARM_SHARE` 1; was half of them) | mimalloc-bench's `malloc-large` (20 live blocks of 5 to 25 MiB, one replaced at random 2,000 times, each zero-filled by `new char[n]()`) under `LD_PRELOAD`: time / page faults / peak RSS, two runs each in turn; the suite's `big-replace`, 1 / 2 threads, scale 3, medians of 3 | 4.09-4.29 s / 1.89 M / 541 MB (glibc 1.54-1.79 s / 0.51 M / 534 MB; mimalloc 2.08-2.15 s / 39 k / 602 MB); 1.03 / 1.16 s, 542 / 963 MB | 1.41-1.61 s / 0.38 M / 591 MB; 0.68 / 0.98 s, 556 / 943 MB; `large`, `vec-grow`, `hashmap`, `regex`, `churn-medium` unchanged (`large` bimodal on both builds, 107 or 132 MB) |
+//! | a sparse arena (cache off) asks at every refill whether it is dense again; the cached bytes it subtracts skip the 64 cache classes, empty while the cache is off (they were summed each time) | mimalloc-bench's `mstress 2 50 500` under `LD_PRELOAD`, three runs each in turn; share of `alloc_in_arena`'s `perf` samples in that loop | 0.88-0.91 s (glibc 0.87-0.90, mimalloc 0.67-0.70); a quarter | 0.84 s |
+//! | a drained remote free whose cache class has room goes onto it with the `CACHED` flag its pusher set (it was cleared, the header reloaded by `free_local` and the flag set again: two byte writes and a load that missed store forwarding) | mimalloc-bench's `xmalloc-test -w 2 -t 3 -s 64`, M frees per second, three runs each in turn; the suite's `larson` at 2 threads, medians of 5; `xmalloc` estimated cycles | 58.4-66.7; 0.551 s; 504 M | 67.9-76.1; 0.516 s; 479 M |
+//! | the preload library is `no_std`, with a panic handler of its own that aborts with a message (std's brought its backtrace symbolizer, 227 KB of the library's 325 KB of code, and libgcc_s) | resident set of a C program that makes and frees 100 small blocks, under `LD_PRELOAD`; mimalloc-bench's `glibc-thread 2` and `cache-scratch`, peak RSS | 1,816 KB (glibc 1,200, mimalloc 3,668, jemalloc 3,608); 2,408 / 3,644 KB | 1,530 KB; 2,144 / 3,528 KB |
 //!
 //! ## Tried and not kept
 //!
+//! - **A plain load and store for the `CACHED` flag of a block freed by
+//!   another thread** (instead of the atomic flip): `xmalloc-test -w 2 -t 3
+//!   -s 64` under `LD_PRELOAD`, three runs each in turn, on a build that
+//!   counted nothing for threads without an arena: 49-56 -> 53-55 M frees
+//!   per second (5-10%). Not kept: two threads
+//!   freeing one block at once could then both push it, where the flip lets
+//!   one of them report the double free.
+//! - **The pool's purge leaving resident only half the bytes in live pool
+//!   blocks while it keeps them all mapped** (`WARM_SHARE` for the retain
+//!   bound, half of it for the purge): `malloc-large` 1.41-1.61 -> 1.54-1.62
+//!   s, peak RSS 591 -> 586 MB, two runs each. Its purge passes rarely come
+//!   due there (a block is replaced every 0.7 ms); not worth a second bound.
 //! - **The shelf without giving it back on a miss** (only at the thread's
 //!   exit and at an arena's new span): a shelved run cannot merge with its
 //!   neighbours in the pool or serve another size, so the pool mapped more:
@@ -667,3 +712,18 @@
 //! `larson` from 4 threads up is bimodal on this host (above); `footprint` at
 //! the full preset releases and faults in again the pages of spans its
 //! survivors pin (above).
+//!
+//! mimalloc-bench's `xmalloc-test` (2 producers, 2 consumers that only free)
+//! still takes 1.5 times mimalloc's time with the tallies and the drain of
+//! this round. In `perf`, the consumers' `release` is a third of the samples:
+//! the atomic flip of the block's `CACHED` flag (what catches a second free
+//! of it by any thread) and the compare-and-swap onto its span's remote list,
+//! each on a line that another core wrote last; the producers' drain reads
+//! each block's link and header, lines the consumers wrote. A plain load and
+//! store for the flag gained 5-10% (tried, above). Batching a consumer's
+//! frees per span before one push is what is left; it would hold freed
+//! blocks back from their owner until the batch is pushed.
+//! `sort_dedup` and `binary_trees` (1.18 times mimalloc's time) pay the
+//! 8-byte header in the density of their small blocks: sorting Strings reads
+//! their bytes, 32-byte chunks where mimalloc packs them in 8- to 24-byte
+//! blocks (`par_sort` 1.92-1.95 s against 1.45-1.53 s).

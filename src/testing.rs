@@ -75,7 +75,9 @@
 //!   that no arena key decodes another arena's chunk or a pool tag as cacheable
 //!   (`src/tests.rs`);
 //! - statistics and the heap map: [`stats()`](crate::stats()) following a
-//!   program's allocations, frees, bytes, huge blocks and cross-thread frees
+//!   program's allocations, frees, bytes, huge blocks and cross-thread frees,
+//!   and 80 threads that only free (no arena: each counts in a tally of its
+//!   own, which it must give back at exit, or the table of 64 fills)
 //!   (`tests/stats.rs`), unit tests that draw maps of a fragmented heap, one
 //!   while threads churn (`src/heapmap.rs`), and a preloaded C program checking
 //!   `mallinfo2`, `malloc_stats`, `ARENAPOOL_SHOW_STATS`, `ARENAPOOL_HEAP_MAP` and
@@ -102,12 +104,14 @@
 //!   and the purge released, before the last one sampled: one CI run on
 //!   07349b3 saw a peak short of the test's own 200 MiB precondition);
 //! - the pool's warm free runs (`tests/warm_pool.rs`): four freed 4 MiB pool
-//!   blocks, live ones between them; after the purge passes `mincore` must find
+//!   blocks, 2 MiB live ones between them (8 MiB live, so that the share of
+//!   live blocks keeps no more); after the purge passes `mincore` must find
 //!   the lowest resident, the two highest released, and no more than twice the
 //!   largest block freed left resident;
 //! - the pool's share of live pool blocks (`tests/warm_share.rs`): six freed
-//!   4 MiB blocks between 72 MiB of live ones all stay resident (half the live
-//!   bytes; the code before, bound by twice the largest freed, kept one), and
+//!   4 MiB blocks between 72 MiB of live ones all stay resident, and the
+//!   retain bound is at least the 72 MiB (the live bytes; half of them before
+//!   this round; bound by twice the largest freed, the code before kept one), and
 //!   once the live blocks go, the free memory falls back under the retain
 //!   bound of twice the largest block freed per thread, or 32 MiB;
 //! - an exited thread's arena (`tests/parked_purge.rs`, children run with a
