@@ -19,9 +19,11 @@ use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 #[cfg(target_arch = "x86_64")]
 mod tls {
+    use super::Tally;
     use crate::arena::Arena;
-    // The slot starts out pointing at the empty arena (a relocated initial value
-    // in .tdata, as C's `static __thread T *p = &x;` makes).
+    // Two slots: the arena's starts out pointing at the empty arena (a
+    // relocated initial value in .tdata, as C's `static __thread T *p = &x;`
+    // makes); the tally's (see `Tally`) is null until the thread claims one.
     core::arch::global_asm!(
         ".pushsection .tdata,\"awT\",@progbits",
         ".p2align 3",
@@ -31,43 +33,6 @@ mod tls {
         ".size __arenapool_tls_arena,8",
         "__arenapool_tls_arena:",
         ".quad {empty}",
-        ".popsection",
-        empty = sym super::EMPTY,
-    );
-
-    #[inline(always)]
-    pub fn get() -> *mut Arena {
-        let v: *mut Arena;
-        // SAFETY: reads this thread's copy of an 8-byte TLS slot through its initial-exec offset; valid in every thread from its creation.
-        unsafe {
-            core::arch::asm!(
-                "mov {v}, qword ptr [rip + __arenapool_tls_arena@GOTTPOFF]",
-                "mov {v}, qword ptr fs:[{v}]",
-                v = out(reg) v,
-                options(nostack, preserves_flags, readonly, pure),
-            );
-        }
-        v
-    }
-
-    #[inline(always)]
-    pub fn set(a: *mut Arena) {
-        // SAFETY: writes this thread's copy of the TLS slot (see `get`).
-        unsafe {
-            core::arch::asm!(
-                "mov {t}, qword ptr [rip + __arenapool_tls_arena@GOTTPOFF]",
-                "mov qword ptr fs:[{t}], {v}",
-                t = out(reg) _,
-                v = in(reg) a,
-                options(nostack, preserves_flags),
-            );
-        }
-    }
-
-    // The thread's tally (see `Tally`), null until it claims one.
-    core::arch::global_asm!(
-        ".pushsection .tdata,\"awT\",@progbits",
-        ".p2align 3",
         ".globl __arenapool_tls_tally",
         ".hidden __arenapool_tls_tally",
         ".type __arenapool_tls_tally,@object",
@@ -75,36 +40,46 @@ mod tls {
         "__arenapool_tls_tally:",
         ".quad 0",
         ".popsection",
+        empty = sym super::EMPTY,
     );
 
-    #[inline(always)]
-    pub fn tally() -> *const super::Tally {
-        let v: *const super::Tally;
-        // SAFETY: reads this thread's copy of an 8-byte TLS slot (as `get`).
-        unsafe {
-            core::arch::asm!(
-                "mov {v}, qword ptr [rip + __arenapool_tls_tally@GOTTPOFF]",
-                "mov {v}, qword ptr fs:[{v}]",
-                v = out(reg) v,
-                options(nostack, preserves_flags, readonly, pure),
-            );
-        }
-        v
+    /// A getter and a setter of one 8-byte initial-exec TLS slot declared in
+    /// this module: an `fs:`-relative access after the load of its offset.
+    macro_rules! slot {
+        ($get:ident, $set:ident, $sym:literal, $ty:ty) => {
+            #[inline(always)]
+            pub fn $get() -> $ty {
+                let v: $ty;
+                // SAFETY: reads this thread's copy of an 8-byte TLS slot through its initial-exec offset; valid in every thread from its creation.
+                unsafe {
+                    core::arch::asm!(
+                        concat!("mov {v}, qword ptr [rip + ", $sym, "@GOTTPOFF]"),
+                        "mov {v}, qword ptr fs:[{v}]",
+                        v = out(reg) v,
+                        options(nostack, preserves_flags, readonly, pure),
+                    );
+                }
+                v
+            }
+
+            #[inline(always)]
+            pub fn $set(x: $ty) {
+                // SAFETY: writes this thread's copy of the TLS slot (as the getter reads it).
+                unsafe {
+                    core::arch::asm!(
+                        concat!("mov {t}, qword ptr [rip + ", $sym, "@GOTTPOFF]"),
+                        "mov qword ptr fs:[{t}], {v}",
+                        t = out(reg) _,
+                        v = in(reg) x,
+                        options(nostack, preserves_flags),
+                    );
+                }
+            }
+        };
     }
 
-    #[inline(always)]
-    pub fn set_tally(t: *const super::Tally) {
-        // SAFETY: writes this thread's copy of the TLS slot (as `set`).
-        unsafe {
-            core::arch::asm!(
-                "mov {t}, qword ptr [rip + __arenapool_tls_tally@GOTTPOFF]",
-                "mov qword ptr fs:[{t}], {v}",
-                t = out(reg) _,
-                v = in(reg) t,
-                options(nostack, preserves_flags),
-            );
-        }
-    }
+    slot!(get, set, "__arenapool_tls_arena", *mut Arena);
+    slot!(tally, set_tally, "__arenapool_tls_tally", *const Tally);
 }
 
 /// Elsewhere: the key's own slot (slower: a call per access, but it never allocates
