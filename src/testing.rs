@@ -228,7 +228,14 @@
 //! `preload` 8 times in a row on b15350c and 6 more on ce8c347, every other
 //! run beside a busy loop on one of the two cores; the release `oom` binary
 //! 40 times, `shelf`, `thread_churn` and `threads` 10 times each on ce8c347;
-//! `.ci/run` on clean clones of d2e12f8 and ce8c347; all passing.
+//! `.ci/run` on clean clones of d2e12f8 and ce8c347; all passing. The round
+//! after (tallies for threads without an arena, the pool's bound, the
+//! `no_std` preload library, the drain onto cache classes): `cargo test` on
+//! 590bffd and eac60dc; every test binary but `preload` 4 times in a row on
+//! c6565c3, every other run beside a busy loop; `tests/stats.rs` (its
+//! threads that only free) 10 times in release and 10 times in the test
+//! profile beside a busy loop on aff313e; `.ci/run` on a clean clone of
+//! c6565c3 (404 s); all passing.
 //!
 //! A threaded test that passes once proves little. The repeated runs of
 //! `.ci/run` take every test binary except `preload` (whose real-program tests
