@@ -141,7 +141,13 @@
 //! `glibc-thread`, which run for a fixed time, the throughput they print,
 //! inverted). `larson`'s run time and `mstress`'s iterations were changed
 //! from mimalloc-bench's to fit this machine; `cfrac`, `espresso` and the
-//! `sh*bench` programs were not available. arenapool's time (or inverse
+//! `sh*bench` programs were not available. `benches/classic.sh` builds and
+//! runs the same programs with the same arguments from a checkout of
+//! mimalloc-bench (`MIMALLOC_BENCH=/path/to/it benches/classic.sh [-n RUNS]
+//! [PROGRAM...]`) and prints this table. (The copy of mimalloc-bench used
+//! here lacked `rptest`'s `thread.c` and `timer.c`; stand-ins written for
+//! the run shortened its main thread's coordination sleeps tenfold, which
+//! its throughput does not count.) arenapool's time (or inverse
 //! throughput) and peak RSS divided by each other's:
 //!
 //! | program | /glibc | /mimalloc | /jemalloc | RSS /glibc | RSS /mimalloc |
