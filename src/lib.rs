@@ -21,7 +21,7 @@
 //!    list's owner side, the quarantine's storage.
 //! 9. [`registry`]: which address-space slots hold which kind of our memory.
 //! 10. [`pool`]: the shared page pool (free runs, regions, parked arenas).
-//! 11. [`thread`]: TLS, thread exit, fork.
+//! 11. [`thread`]: TLS, thread exit, fork, the tallies of threads without an arena.
 //! 12. [`large`]: pool blocks and huge blocks.
 //! 13. `block`: what a pointer is (or the misuse report), allocation from the
 //!     thread's arena, release to a block's owner.

@@ -271,10 +271,10 @@ fn claim_tally() -> &'static Tally {
         // makes an arena later has the key hold its arena instead; its exit
         // gives both back.)
         let key = KEY.load(Ordering::Relaxed);
-        // SAFETY: KEY was created by global_init (INIT is done). glibc may
-        // call calloc here for a key past its first block; the arena that
-        // makes is then what the key must hold, and holds after the second
-        // call (which allocates nothing).
+        // glibc may call calloc here for a key past its first block; the arena
+        // that makes is then what the key must hold, and holds after the
+        // second call (which allocates nothing).
+        // SAFETY: KEY was created by global_init (INIT is done).
         unsafe {
             libc::pthread_setspecific(key, got as *const Tally as *const libc::c_void);
             if has_arena() {

@@ -107,8 +107,9 @@ impl Arena {
             // set again by the push, the flag's two writes to the header and
             // the header's reload between them were a fifth of the drain's
             // time in `xmalloc-test`.)
-            if s <= CACHE_MAX_CHUNK && self.cache[class_of_chunk(s)].room != 0 {
-                self.cache_push_flagged(class_of_chunk(s), p);
+            let cls = class_of_chunk(s);
+            if s <= CACHE_MAX_CHUNK && self.cache[cls].room != 0 {
+                self.cache_push_flagged(cls, p);
                 p = n;
                 continue;
             }
