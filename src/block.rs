@@ -58,7 +58,9 @@ pub(crate) unsafe fn alloc_in_arena(n: usize, align: usize) -> *mut u8 {
     if n <= CACHE_MAX_REQ {
         return (*a).refill(class_of_req(n), &mut Global);
     }
-    let s = chunk_size(n);
+    // (Rounded to its class, so that any chunk of the class a free left in
+    // the medium tier serves it.)
+    let s = medium_class(chunk_size(n));
     if let Some(p) = (*a).medium_take(s) {
         return p;
     }

@@ -131,8 +131,12 @@
 //! neighbour goes to the store instead, where it merges: the tier never keeps
 //! free space apart, and a write past a block into a free neighbour's links
 //! is still caught at the free (a misuse probe caught before the tier missed
-//! it until this rule). The tier holds at most
-//! 256 KiB, or a sixteenth of the arena's chunks in use if more
+//! it until this rule). A medium request is rounded up to its class, a
+//! store bin's lower bound (four per power of two, at most a quarter more;
+//! a request of exactly a bound's bytes, a power of two among them, is not
+//! rounded: `size::medium_class`), so that every chunk of its class the tier
+//! holds fits it. The tier holds at most
+//! 256 KiB, or a quarter of the arena's chunks in use if more
 //! (`MEDIUM_BYTES`, `MEDIUM_SHARE`); past that it is emptied into the store
 //! whole, and it is emptied whenever the cache is switched off and at thread
 //! exit. Its chunks are flagged as cached chunks are, so a second free of one
@@ -371,7 +375,7 @@
 //! |---|---|---|---|
 //! | `CACHE_MAX_CHUNK` | 1 KiB | cached chunk sizes (one bin per 16 bytes) / store-only chunks | |
 //! | `CACHE_BYTES` | 64 KiB | how much each cache class may hold at first (32 to 2048 chunks) | |
-//! | `MEDIUM_BYTES`, `MEDIUM_SHARE` | 256 KiB, 16 | how much the medium tier (chunks over 1 KiB) holds: this, or a sixteenth of the arena's chunks in use if more | |
+//! | `MEDIUM_BYTES`, `MEDIUM_SHARE` | 256 KiB, 4 | how much the medium tier (chunks over 1 KiB) holds: this, or a quarter of the arena's chunks in use if more | |
 //! | `CACHE_GROW`, `CACHE_GROWN_MAX` | 128, 16 MiB | how far a class that overflows may grow (times its first limit), and the growth of all classes together | |
 //! | `ARENA_MAX_CHUNK` | 128 KiB | arena chunks / pool blocks | `ARENAPOOL_ARENA_MAX` (1K..128K) |
 //! | `SPAN` | 256 KiB | arena span size and alignment | |

@@ -288,7 +288,13 @@ unsafe fn realloc_generic(p: *mut u8, n: usize) -> *mut u8 {
         Block::Chunk(owner, s) => {
             if n <= config::arena_max_req() {
                 let need = chunk_size(n);
-                if need <= s && (s - need < MIN_CHUNK || s <= CACHE_MAX_CHUNK) {
+                // (A medium chunk of the request's class fits it as it is: the
+                // class's chunks stay one size.)
+                if need <= s
+                    && (s - need < MIN_CHUNK
+                        || s <= CACHE_MAX_CHUNK
+                        || (need > CACHE_MAX_CHUNK && medium_class(need) == s))
+                {
                     return p;
                 }
                 let me = thread::arena();

@@ -47,11 +47,11 @@ pub const MEDIUM_FIRST_BIN: usize = bin_of(CACHE_MAX_CHUNK + UNIT);
 /// Number of medium-tier lists.
 pub const MEDIUM_BINS: usize = bin_of(ARENA_MAX_CHUNK) - MEDIUM_FIRST_BIN + 1;
 /// Most bytes of chunks the medium tier of one arena holds: this much, or a
-/// sixteenth of the arena's chunks in use if more ([`MEDIUM_SHARE`]); past
-/// it, the tier is emptied into the store.
+/// quarter of the arena's chunks in use if more ([`MEDIUM_SHARE`]); past it,
+/// the tier is emptied into the store.
 pub const MEDIUM_BYTES: usize = 256 * 1024;
 /// The medium tier may hold `1 / MEDIUM_SHARE` of the arena's chunks in use.
-pub const MEDIUM_SHARE: usize = 16;
+pub const MEDIUM_SHARE: usize = 4;
 
 /// The shelf: pool blocks a thread frees are kept, up to [`SHELF_SLOTS`] blocks
 /// and [`SHELF_BYTES`] bytes of runs up to [`SHELF_BLOCK_MAX`] each, for its
@@ -175,6 +175,25 @@ pub const fn bin_at_least(s: usize) -> usize {
     }
 }
 
+/// The chunk size a medium request of chunk size `s` (over
+/// `CACHE_MAX_CHUNK`, at most `ARENA_MAX_CHUNK`) gets: `s` rounded up to a
+/// store bin's lower bound (four per power of two: at most a quarter more),
+/// except where `s` is a unit over one, a request of exactly a bound's bytes
+/// (a power of two among them, as a vector doubling asks), which stays as
+/// it is. Every request of a class then gets one size, which the medium
+/// tier's lookup (at least the request, at most an eighth more) always takes.
+#[inline(always)]
+pub const fn medium_class(s: usize) -> usize {
+    // Bounds from 2^l up are 2^(l - 2) apart.
+    let x = s - UNIT;
+    let step = 1usize << (usize::BITS - 3 - x.leading_zeros());
+    if x & (step - 1) == 0 {
+        return s;
+    }
+    let step = 1usize << (usize::BITS - 3 - s.leading_zeros());
+    (s + step - 1) & !(step - 1)
+}
+
 /// Smallest chunk size a store bin may hold (for checks).
 pub const fn bin_min(b: usize) -> usize {
     if b < EXACT_BINS {
@@ -237,5 +256,35 @@ mod tests {
             assert!(bin_min(a) >= s, "size {s}: bin {a} min {}", bin_min(a));
             assert!(a == b || a == b + 1);
         }
+    }
+
+    #[test]
+    fn medium_classes_fit_and_waste_little() {
+        let mut classes = 0;
+        for s in (CACHE_MAX_CHUNK + UNIT..=ARENA_MAX_CHUNK).step_by(UNIT) {
+            let c = medium_class(s);
+            assert!(
+                c >= s && c <= ARENA_MAX_CHUNK && c % UNIT == 0,
+                "{s} -> {c}"
+            );
+            // At most a quarter more, and a request of a bin boundary's bytes
+            // (a power of two among them; its chunk one unit over) is not
+            // rounded at all.
+            assert!(c - s <= s / 4, "{s} -> {c}");
+            if bin_min(bin_of(s - UNIT)) == s - UNIT {
+                assert_eq!(c, s);
+            } else {
+                assert_eq!(c, bin_min(bin_at_least(s)), "{s}");
+            }
+            // Every request of a class gets the same size, which the tier's
+            // lookup finds: the class's bin is the request's, or the next.
+            assert!(medium_class(c) == c, "{s} -> {c} -> {}", medium_class(c));
+            let b = bin_of(s);
+            assert!(bin_of(c) == b || bin_of(c) == b + 1, "{s} -> {c}");
+            classes += (c == s) as usize;
+        }
+        // The bin boundaries over 1 KiB up to 128 KiB (four per power of
+        // two), and a unit over each boundary from 1 KiB to below 128 KiB.
+        assert_eq!(classes, 2 * 4 * 7);
     }
 }
