@@ -139,7 +139,7 @@ pub struct Arena {
     /// The medium tier: freed chunks over `CACHE_MAX_CHUNK` bytes, newest
     /// first, one list per store bin (payloads linked as the cache's), in
     /// use to the store like cached chunks; `medium_bytes` in all.
-    medium: [*mut u8; MEDIUM_BINS],
+    medium: [*mut u8; MEDIUM_LISTS],
     pub medium_bytes: usize,
     binmap: [u64; 2],
     pub(crate) spans: *mut Span,

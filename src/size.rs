@@ -42,10 +42,9 @@ pub const ARENA_MAX_CHUNK: usize = 128 * 1024;
 pub const ARENA_MAX_REQ: usize = ARENA_MAX_CHUNK - HDR;
 
 /// The medium tier of the cache: chunks over [`CACHE_MAX_CHUNK`] up to
-/// [`ARENA_MAX_CHUNK`], one list per store bin from this one on.
-pub const MEDIUM_FIRST_BIN: usize = bin_of(CACHE_MAX_CHUNK + UNIT);
-/// Number of medium-tier lists.
-pub const MEDIUM_BINS: usize = bin_of(ARENA_MAX_CHUNK) - MEDIUM_FIRST_BIN + 1;
+/// [`ARENA_MAX_CHUNK`], one list per medium class (see [`medium_class`]):
+/// eight per power of two from 1 KiB, and `ARENA_MAX_CHUNK` itself.
+pub const MEDIUM_LISTS: usize = 8 * (ARENA_MAX_CHUNK.trailing_zeros() - LOG_FIRST) as usize + 1;
 /// Most bytes of chunks the medium tier of one arena holds: this much, or a
 /// quarter of the arena's chunks in use if more ([`MEDIUM_SHARE`]); past it,
 /// the tier is emptied into the store.
@@ -177,21 +176,35 @@ pub const fn bin_at_least(s: usize) -> usize {
 
 /// The chunk size a medium request of chunk size `s` (over
 /// `CACHE_MAX_CHUNK`, at most `ARENA_MAX_CHUNK`) gets: `s` rounded up to a
-/// store bin's lower bound (four per power of two: at most a quarter more),
-/// except where `s` is a unit over one, a request of exactly a bound's bytes
-/// (a power of two among them, as a vector doubling asks), which stays as
-/// it is. Every request of a class then gets one size, which the medium
-/// tier's lookup (at least the request, at most an eighth more) always takes.
+/// medium class, eight per power of two (at most an eighth more), except
+/// where `s` is a unit over a class bound, a request of exactly a bound's
+/// bytes (a power of two among them, as a vector doubling asks), which stays
+/// as it is. Every request of a class then gets one size, which the medium
+/// tier's list for that class holds.
 #[inline(always)]
 pub const fn medium_class(s: usize) -> usize {
-    // Bounds from 2^l up are 2^(l - 2) apart.
+    // Bounds from 2^l up are 2^(l - 3) apart.
     let x = s - UNIT;
-    let step = 1usize << (usize::BITS - 3 - x.leading_zeros());
+    let step = 1usize << (usize::BITS - 4 - x.leading_zeros());
     if x & (step - 1) == 0 {
         return s;
     }
-    let step = 1usize << (usize::BITS - 3 - s.leading_zeros());
+    let step = 1usize << (usize::BITS - 4 - s.leading_zeros());
     (s + step - 1) & !(step - 1)
+}
+
+/// The medium tier's list for chunk size `s` (over `CACHE_MAX_CHUNK`, at
+/// most `ARENA_MAX_CHUNK`): that of the largest class bound at most `s`.
+#[inline(always)]
+pub const fn medium_list(s: usize) -> usize {
+    let l = usize::BITS - 1 - s.leading_zeros();
+    ((l - LOG_FIRST) as usize) * 8 + ((s >> (l - 3)) & 7)
+}
+
+/// The smallest chunk size medium list `i` holds.
+pub const fn medium_list_min(i: usize) -> usize {
+    let l = LOG_FIRST as usize + i / 8;
+    (1 << l) + (i % 8) * (1 << (l - 3))
 }
 
 /// Smallest chunk size a store bin may hold (for checks).
@@ -267,24 +280,27 @@ mod tests {
                 c >= s && c <= ARENA_MAX_CHUNK && c % UNIT == 0,
                 "{s} -> {c}"
             );
-            // At most a quarter more, and a request of a bin boundary's bytes
+            // At most an eighth more, and a request of a class bound's bytes
             // (a power of two among them; its chunk one unit over) is not
             // rounded at all.
-            assert!(c - s <= s / 4, "{s} -> {c}");
-            if bin_min(bin_of(s - UNIT)) == s - UNIT {
+            assert!(c - s <= s / 8, "{s} -> {c}");
+            let i = medium_list(s - UNIT);
+            if medium_list_min(i) == s - UNIT {
                 assert_eq!(c, s);
             } else {
-                assert_eq!(c, bin_min(bin_at_least(s)), "{s}");
+                assert_eq!(c, medium_list_min(medium_list(s - 1) + 1), "{s}");
             }
-            // Every request of a class gets the same size, which the tier's
-            // lookup finds: the class's bin is the request's, or the next.
+            // Every request of a class gets the same size, and the class's
+            // chunks go on one list, whose chunks all fit the request.
             assert!(medium_class(c) == c, "{s} -> {c} -> {}", medium_class(c));
-            let b = bin_of(s);
-            assert!(bin_of(c) == b || bin_of(c) == b + 1, "{s} -> {c}");
+            let i = medium_list(c);
+            assert!(i < MEDIUM_LISTS && medium_list_min(i) <= c);
+            assert!(i + 1 == MEDIUM_LISTS || medium_list_min(i + 1) > c);
             classes += (c == s) as usize;
         }
-        // The bin boundaries over 1 KiB up to 128 KiB (four per power of
-        // two), and a unit over each boundary from 1 KiB to below 128 KiB.
-        assert_eq!(classes, 2 * 4 * 7);
+        // The class bounds over 1 KiB up to 128 KiB (eight per power of
+        // two), and a unit over each bound from 1 KiB to below 128 KiB.
+        assert_eq!(classes, 2 * 8 * 7);
+        assert_eq!(medium_list(ARENA_MAX_CHUNK), MEDIUM_LISTS - 1);
     }
 }

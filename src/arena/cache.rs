@@ -154,12 +154,12 @@ impl Arena {
     // ---- the medium tier --------------------------------------------------------------
 
     /// Takes a chunk of at least `s` bytes and at most an eighth more (`s` over
-    /// `CACHE_MAX_CHUNK`) from the medium tier: the newest of its store bin, or
-    /// of the next one. Returns its payload.
+    /// `CACHE_MAX_CHUNK`) from the medium tier: the newest of the list of its
+    /// class (see `medium_class`), or of the next one. Returns its payload.
     #[inline]
     pub unsafe fn medium_take(&mut self, s: usize) -> Option<*mut u8> {
-        let first = bin_of(s) - MEDIUM_FIRST_BIN;
-        for b in first..(first + 2).min(MEDIUM_BINS) {
+        let first = medium_list(s);
+        for b in first..(first + 2).min(MEDIUM_LISTS) {
             let p = self.medium[b];
             if p.is_null() {
                 continue;
@@ -193,7 +193,7 @@ impl Arena {
         if self.medium_bytes + s > MEDIUM_BYTES.max(self.used / MEDIUM_SHARE) {
             self.medium_flush(src);
         }
-        let b = bin_of(s) - MEDIUM_FIRST_BIN;
+        let b = medium_list(s);
         *(p as *mut usize) = self.medium[b] as usize ^ self.link_key as usize;
         self.medium[b] = p;
         self.medium_bytes += s;
@@ -203,7 +203,7 @@ impl Arena {
 
     /// Empties the medium tier into the store.
     pub(super) unsafe fn medium_flush(&mut self, src: &mut impl SpanSource) {
-        for b in 0..MEDIUM_BINS {
+        for b in 0..MEDIUM_LISTS {
             let mut p = self.medium[b];
             self.medium[b] = null_mut();
             while !p.is_null() {

@@ -192,7 +192,9 @@ impl Arena {
                 let h = span::hdr(c, self.key);
                 let s = span::size(c, self.key);
                 if h & (FREE | CACHED) != CACHED
-                    || bin_of(s) != MEDIUM_FIRST_BIN + b
+                    || s <= CACHE_MAX_CHUNK
+                    || s > ARENA_MAX_CHUNK
+                    || medium_list(s) != b
                     || !ptr::eq(owner(span::span_of(c), Ordering::Relaxed), me)
                 {
                     return Err("medium tier holds a wrong chunk");
