@@ -451,6 +451,35 @@
 //!
 //! ## Tried and not kept
 //!
+//! - **An outbox of remote frees** (2026-12-01): a thread held the small
+//!   blocks it freed for other arenas, up to 64 per owner in 4 slots, and
+//!   pushed each owner's batch as one chain onto a new list per arena with
+//!   one compare-and-swap (one per free onto the span's list before). The
+//!   suite's `larson` at 2 threads went 0.351 -> 0.312 s (medians of 7), but
+//!   mimalloc-bench's `larson` under `LD_PRELOAD` did not follow (92-128 M
+//!   ops/s before, 91-99 after), `xmalloc-test` stayed within its noise
+//!   (67-80 M frees/s both), and `sort_dedup`'s later phases slowed
+//!   (`uppercase` 0.08 -> 0.10 s, `check dedup` 0.26 -> 0.33 s): a chain
+//!   mixes blocks of many spans, so the owner's next blocks came from
+//!   scattered spans instead of one span at a time. `perf` shows why fewer
+//!   compare-and-swaps gained little: in `xmalloc-test` two thirds of
+//!   `release`'s samples sit on the atomic flip of the block's header, the
+//!   read of a line the producer wrote.
+//! - **Halving the cache classes before an arena takes a new span**: peak RSS
+//!   of `churn-fifo` / `churn-random` 5-9% lower, at 10% more time; halving
+//!   only the classes with no refill since the last halving cost no time and
+//!   saved almost nothing (the chunks held are those of classes in use).
+//! - **A shelf of 16 blocks and 2 MiB** (was 8 and 1 MiB): `churn-medium`
+//!   0.0712 -> 0.0678 s at 1 thread, 0.0860 -> 0.0817 s at 2 (medians of 5);
+//!   other workloads unchanged. Too little for twice the memory a thread may
+//!   hold back.
+//! - **Transparent huge pages for the pool's regions and huge blocks**
+//!   (`madvise(MADV_HUGEPAGE)`, as mimalloc does for its segments): page
+//!   faults of `sort_dedup` fell from 152,000 to 3,800, but its time did not
+//!   (3.23-3.45 s before, 3.63-3.67 s after: zeroing whole 2 MiB pages up
+//!   front slowed `generate` and `clone`). Its gap to mimalloc is in the
+//!   data's layout, not the TLB: glibc, with an 8-byte header too, sorts as
+//!   slowly as arenapool.
 //! - **A plain load and store for the `CACHED` flag of a block freed by
 //!   another thread** (instead of the atomic flip): `xmalloc-test -w 2 -t 3
 //!   -s 64` under `LD_PRELOAD`, three runs each in turn, on a build that
