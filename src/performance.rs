@@ -476,7 +476,7 @@
 //! - **Transparent huge pages for the pool's regions and huge blocks**
 //!   (`madvise(MADV_HUGEPAGE)`, as mimalloc does for its segments): page
 //!   faults of `sort_dedup` fell from 152,000 to 3,800, but its time did not
-//!   (3.23-3.45 s before, 3.63-3.67 s after: zeroing whole 2 MiB pages up
+//!   (3.29-3.45 s before, 3.63-3.67 s after: zeroing whole 2 MiB pages up
 //!   front slowed `generate` and `clone`). Its gap to mimalloc is in the
 //!   data's layout, not the TLB: glibc, with an 8-byte header too, sorts as
 //!   slowly as arenapool.
