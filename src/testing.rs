@@ -235,7 +235,20 @@
 //! c6565c3, every other run beside a busy loop; `tests/stats.rs` (its
 //! threads that only free) 10 times in release and 10 times in the test
 //! profile beside a busy loop on aff313e; `.ci/run` on a clean clone of
-//! c6565c3 (404 s); all passing.
+//! c6565c3 (404 s); all passing. The round after (2026-12-01: medium
+//! requests rounded to classes, the medium tier a list per class):
+//! `cargo test --release` on 0e2907a and on 25bd1e2; every test binary but
+//! `preload` 4 times in a row on e00bdbb, every other run beside a busy loop
+//! on one of the two cores; `.ci/run` on a clean clone of e00bdbb (407 s); all
+//! passing. The medium tier's unit test checked the tier's bound after
+//! every step; the bound is enforced as a chunk goes in, and frees into the
+//! store shrink `used` under it afterwards. At a sixteenth that never showed;
+//! with the bound at a half (tried on the way) the test failed. It now checks
+//! the bound as a chunk goes in, and the tier against `used` after every step
+//! (`tests::medium_tier_reuses_fitting_chunks_within_its_bound`).
+//! `size::tests::medium_classes_fit_and_waste_little` pins every medium
+//! request's class: at most an eighth more, one size per class, a class
+//! bound's own bytes not rounded, and each class on a list of its own.
 //!
 //! A threaded test that passes once proves little. The repeated runs of
 //! `.ci/run` take every test binary except `preload` (whose real-program tests
