@@ -137,8 +137,9 @@ pub struct Arena {
     pub cache: [CacheBin; NCLASSES],
     bins: [*mut u8; NBINS],
     /// The medium tier: freed chunks over `CACHE_MAX_CHUNK` bytes, newest
-    /// first, one list per store bin (payloads linked as the cache's), in
-    /// use to the store like cached chunks; `medium_bytes` in all.
+    /// first, one list per medium class (`size::medium_list`; payloads
+    /// linked as the cache's), in use to the store like cached chunks;
+    /// `medium_bytes` in all.
     medium: [*mut u8; MEDIUM_LISTS],
     pub medium_bytes: usize,
     binmap: [u64; 2],
