@@ -782,6 +782,20 @@
 //! the full preset releases and faults in again the pages of spans its
 //! survivors pin (above).
 //!
+//! `thread-churn` at 2 threads follows the host more than any workload. Late
+//! on 2026-12-01 the whole host ran about twice as slow as in the morning,
+//! and `thread-churn` (`suite --worker thread-churn 2 3`) took 0.32-0.40 s
+//! over six runs against 0.145-0.180 s in eight runs that morning, while
+//! mimalloc's took 0.21 s against 0.134-0.23: 1.66 times mimalloc's time then,
+//! 1.1-1.2 in the morning. Its new threads each free half of what a thread
+//! of the generation before kept; when a thread adopts the arena those blocks
+//! do not belong to, its frees of them are remote (1.45-1.81 M of the 14.4 M
+//! operations in six runs), and the owner drains them with a cache miss per
+//! block: `drain_span` was 24% of a slow run's `perf` samples (5% of a fast
+//! one's), 92% of it on the load of each block's link, a line the other core
+//! wrote. The slower the host moves lines between cores, the more those
+//! misses weigh.
+//!
 //! mimalloc-bench's `xmalloc-test` (2 producers, 2 consumers that only free)
 //! still takes 1.5 times mimalloc's time with the tallies and the drain of
 //! this round. In `perf`, the consumers' `release` is a third of the samples:
