@@ -782,12 +782,12 @@
 //! the full preset releases and faults in again the pages of spans its
 //! survivors pin (above).
 //!
-//! `thread-churn` at 2 threads follows the host more than any workload. In
-//! the last hour of the 2026-12-01 session the whole host ran about twice as
-//! slow as an hour before, and `thread-churn` (`suite --worker thread-churn 2
-//! 3`) took 0.32-0.40 s over six runs against 0.145-0.180 s in eight runs an
-//! hour before, while mimalloc's took 0.21 s against 0.134-0.23 s (in the
-//! suite run): 1.66 times mimalloc's time then, 1.1-1.2 before. Its new threads each free half of what a thread
+//! `thread-churn` at 2 threads follows the host more than any workload. Late
+//! in the 2026-12-01 session the whole host ran about twice as slow as
+//! forty minutes before, and `thread-churn` (`suite --worker thread-churn 2
+//! 3`) took 0.32-0.40 s over six runs against 0.145-0.180 s in eight runs
+//! before, while mimalloc's took 0.21 s against 0.134-0.23 s (in the suite
+//! run): 1.66 times mimalloc's time then, 1.1-1.2 before. Its new threads each free half of what a thread
 //! of the generation before kept; when a thread adopts the arena those blocks
 //! do not belong to, its frees of them are remote (1.45-1.81 M of the 14.4 M
 //! operations in six runs), and the owner drains them with a cache miss per
