@@ -265,6 +265,37 @@ pub unsafe fn realloc(p: *mut u8, n: usize) -> *mut u8 {
     if p.is_null() {
         return malloc(n);
     }
+    if !config::secure() {
+        // `free`'s mask (see there): a decoded header that passes it, with a
+        // size of at least MIN_CHUNK (a stale link can decode to 0), is one of
+        // this arena's in-use chunks. (The empty and exited arenas' key is 0:
+        // for them the mask proves nothing, and `free` relies on their bins
+        // having no room.) A cached-class chunk that must move goes through
+        // `malloc` and `free`'s fast paths, without `classify` and `release`.
+        let a = thread::arena();
+        let h = (p.sub(HDR) as *const u64).read_unaligned() ^ (*a).key;
+        let s = h as u32 as usize;
+        if h & FAST_REJECT == 0 && (MIN_CHUNK..=CACHE_MAX_CHUNK).contains(&s) && thread::has_arena()
+        {
+            if n <= s - HDR {
+                return p;
+            }
+            // (Growing in place needs a free next neighbour: looked at here, as
+            // it mostly is not.)
+            if n <= config::arena_max_req()
+                && span::is_free(p.sub(HDR).add(s), (*a).key)
+                && (*a).resize_in_place(p.sub(HDR), chunk_size(n), &mut Global)
+            {
+                return p;
+            }
+            let q = malloc(n);
+            if !q.is_null() {
+                core::ptr::copy_nonoverlapping(p, q, s - HDR);
+                free(p);
+            }
+            return q;
+        }
+    }
     or_enomem(realloc_generic(p, n))
 }
 
