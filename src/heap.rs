@@ -46,6 +46,19 @@ pub unsafe fn malloc(n: usize) -> *mut u8 {
 #[cold]
 #[inline(never)]
 unsafe fn malloc_slow(n: usize) -> *mut u8 {
+    if n > CACHE_MAX_REQ && n <= config::arena_max_req() {
+        // A medium request that the medium tier serves: the common case of
+        // this path, before the checks on the way to the store. (The empty
+        // and exited arenas' tiers are empty; so is every arena's in secure
+        // mode.)
+        let a = thread::arena();
+        if let Some(p) = (*a).medium_take(medium_class(chunk_size(n))) {
+            let c = &mut (*a).counters;
+            c.slow_allocs += 1;
+            c.slow_req_bytes += n as u64;
+            return p;
+        }
+    }
     let p = malloc_generic(n);
     if p.is_null() {
         return out_of_memory();
@@ -162,20 +175,52 @@ const _: () = assert!(FAST_REJECT == 0xfffc_0000_ffff_f80f);
 #[inline(never)]
 unsafe fn free_slow(p: *mut u8) {
     // `free` never changes errno (the lock's futex calls and munmap could).
+    if config::secure() {
+        let e = *libc::__errno_location();
+        free_checked(p);
+        *libc::__errno_location() = e;
+        return;
+    }
+    let b = classify(p, b"free");
+    if let Block::Chunk(owner, s) = b {
+        if s > CACHE_MAX_CHUNK && free_medium_own(p, owner, s) {
+            return;
+        }
+    }
     let e = *libc::__errno_location();
-    free_checked(p);
+    free_known(p, b);
     *libc::__errno_location() = e;
 }
 
+/// Frees `p`, a medium chunk (`s` bytes) of arena `owner`, into the medium
+/// tier if it is this thread's and the tier takes it as it is: no store, no
+/// system call. False, with nothing done, otherwise. (Out of line: the small
+/// blocks of `free_slow`, other threads' among them, pay one compare.)
+#[inline(never)]
+unsafe fn free_medium_own(p: *mut u8, owner: *mut Arena, s: usize) -> bool {
+    if owner == thread::arena() && (*owner).medium_keep(p, s) {
+        (*owner).counters.slow_frees += 1;
+        return true;
+    }
+    false
+}
+
 unsafe fn free_checked(p: *mut u8) {
+    if config::secure() {
+        count_free();
+        return secure::free(p);
+    }
+    free_known(p, classify(p, b"free"));
+}
+
+/// Frees `p`, classified as `b`.
+#[inline(always)]
+unsafe fn free_known(p: *mut u8, b: Block) {
     // (A thread that only frees gets no arena: taking one there made short-lived
     // threads hold more arenas at once, 17 -> 47 in tests/thread_churn.rs, and
     // RSS tripled. Its frees are counted in shared counters instead.)
     count_free();
-    if config::secure() {
-        return secure::free(p);
-    }
-    match classify(p, b"free") {
+    match b {
         Block::Chunk(owner, size) => release(p, owner, size),
         Block::Large => large::free(p),
     }

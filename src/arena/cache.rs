@@ -186,19 +186,57 @@ impl Arena {
         // The checks a free into the store makes (an overflow or underflow is
         // reported at the free, not when the tier is emptied).
         self.check_tags(c, s);
-        let ps = span::prev_size(c, self.key);
-        if span::is_free(c.add(s), self.key) || (ps != 0 && span::is_free(c.sub(ps), self.key)) {
+        if self.next_to_free(c, s) {
             return false;
         }
-        if self.medium_bytes + s > MEDIUM_BYTES.max(self.used / MEDIUM_SHARE) {
+        if !self.medium_has_room(s) {
             self.medium_flush(src);
         }
+        self.medium_push(p, s);
+        true
+    }
+
+    /// Puts payload `p`, an in-use chunk of `s` bytes of this arena whose
+    /// boundary tags `classify` checked, into the medium tier if it is a medium
+    /// chunk that the tier takes as it is: the tier has room and neither
+    /// neighbour is free. Touches neither the store nor the OS (so a `free`
+    /// through here leaves `errno` alone). False, with nothing done, otherwise.
+    /// Owner only.
+    #[inline]
+    pub unsafe fn medium_keep(&mut self, p: *mut u8, s: usize) -> bool {
+        if s <= CACHE_MAX_CHUNK
+            || s > ARENA_MAX_CHUNK
+            || self.uncached
+            || !self.medium_has_room(s)
+            || self.next_to_free(p.sub(HDR), s)
+        {
+            return false;
+        }
+        self.medium_push(p, s);
+        true
+    }
+
+    /// Whether the medium tier may take `s` more bytes.
+    #[inline(always)]
+    fn medium_has_room(&self, s: usize) -> bool {
+        self.medium_bytes + s <= MEDIUM_BYTES.max(self.used / MEDIUM_SHARE)
+    }
+
+    /// Whether a neighbour of in-use chunk `c` (`s` bytes) is free.
+    #[inline(always)]
+    unsafe fn next_to_free(&self, c: *mut u8, s: usize) -> bool {
+        let ps = span::prev_size(c, self.key);
+        span::is_free(c.add(s), self.key) || (ps != 0 && span::is_free(c.sub(ps), self.key))
+    }
+
+    /// Pushes payload `p` (chunk size `s`) onto its medium list.
+    #[inline(always)]
+    unsafe fn medium_push(&mut self, p: *mut u8, s: usize) {
         let b = medium_list(s);
         *(p as *mut usize) = self.medium[b] as usize ^ self.link_key as usize;
         self.medium[b] = p;
         self.medium_bytes += s;
-        span::toggle_cached(c);
-        true
+        span::toggle_cached(p.sub(HDR));
     }
 
     /// Empties the medium tier into the store.

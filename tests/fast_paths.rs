@@ -1,0 +1,125 @@
+//! The shortcuts past `classify`: `realloc` moving a cached-class block
+//! through `malloc` and `free`'s fast paths, `malloc` taking a medium block
+//! straight from the medium tier, and `free` putting one back there. Each must
+//! still do what the long way did: keep the contents, reuse what it freed,
+//! leave `errno` alone, and keep the arena's invariants.
+
+#![allow(clippy::disallowed_types, clippy::disallowed_macros)]
+
+use arenapool::raw::{free, malloc, realloc, usable_size};
+
+fn errno() -> i32 {
+    // SAFETY: this thread's errno slot.
+    unsafe { *libc::__errno_location() }
+}
+
+fn set_errno(e: i32) {
+    // SAFETY: as above.
+    unsafe { *libc::__errno_location() = e };
+}
+
+/// Runs `f` on a thread of its own (an arena of its own, or a parked one).
+fn on_thread(f: impl FnOnce() + Send + 'static) {
+    std::thread::spawn(f).join().unwrap();
+    arenapool::check::pool().unwrap();
+}
+
+#[test]
+fn small_realloc_keeps_contents_and_frees_into_the_cache() {
+    on_thread(|| {
+        // SAFETY: every block is live where used and freed once.
+        unsafe {
+            for (from, to) in [(24usize, 200usize), (100, 1000), (500, 3000), (1000, 1016)] {
+                // A neighbour in use after `p`, so that it cannot grow in place.
+                let p = malloc(from);
+                let guard = malloc(from);
+                for i in 0..from {
+                    *p.add(i) = i as u8 ^ 0x5a;
+                }
+                // Shrinking (or growing within its chunk) keeps the block.
+                assert_eq!(realloc(p, from / 2), p);
+                assert_eq!(realloc(p, usable_size(p)), p);
+                set_errno(1234);
+                let q = realloc(p, to);
+                assert_eq!(errno(), 1234, "{from} -> {to}");
+                assert!(!q.is_null() && q != p, "{from} -> {to}");
+                assert!(usable_size(q) >= to);
+                for i in 0..from {
+                    assert_eq!(*q.add(i), i as u8 ^ 0x5a, "{from} -> {to}: byte {i}");
+                }
+                // The old block went to the top of its cache class.
+                let r = malloc(from);
+                assert_eq!(r, p, "{from} -> {to}: old block not reused");
+                arenapool::check::thread_arena().unwrap();
+                free(r);
+                free(q);
+                free(guard);
+            }
+            arenapool::check::thread_arena().unwrap();
+        }
+    });
+}
+
+#[test]
+fn medium_frees_go_to_the_tier_and_come_back() {
+    on_thread(|| {
+        // SAFETY: every block is live where used and freed once.
+        unsafe {
+            for n in [1100usize, 2048, 5000, 40_000, 120_000] {
+                // `b` between two blocks in use: no free neighbour to merge with.
+                let a = malloc(n);
+                let b = malloc(n);
+                let c = malloc(n);
+                b.write_bytes(0xa5, n);
+                set_errno(4321);
+                free(b);
+                assert_eq!(errno(), 4321, "{n}");
+                arenapool::check::thread_arena().unwrap();
+                // Any request of the same class gets it back, as it was.
+                let d = malloc(n - 8);
+                assert_eq!(d, b, "{n}: medium block not reused");
+                assert!(usable_size(d) >= n);
+                arenapool::check::thread_arena().unwrap();
+                for p in [a, c, d] {
+                    free(p);
+                }
+            }
+            arenapool::check::thread_arena().unwrap();
+        }
+    });
+}
+
+#[test]
+fn a_thread_without_an_arena_reallocs_through_the_checked_path() {
+    // Blocks made on one thread, grown and freed on another that has never
+    // allocated: the other thread's empty arena vouches for nothing.
+    let blocks: Vec<usize> = std::thread::spawn(|| {
+        (0..64)
+            .map(|i| {
+                // SAFETY: a plain allocation, handed over to the other thread.
+                let p = unsafe { malloc(16 + i * 8) };
+                // SAFETY: `p` holds 16 + i * 8 bytes.
+                unsafe { p.write_bytes(i as u8, 16 + i * 8) };
+                p as usize
+            })
+            .collect()
+    })
+    .join()
+    .unwrap();
+    std::thread::spawn(move || {
+        for (i, p) in blocks.into_iter().enumerate() {
+            // SAFETY: each block is live, grown once and freed once.
+            unsafe {
+                let q = realloc(p as *mut u8, 4000);
+                assert!(!q.is_null());
+                for k in 0..16 + i * 8 {
+                    assert_eq!(*q.add(k), i as u8);
+                }
+                free(q);
+            }
+        }
+    })
+    .join()
+    .unwrap();
+    arenapool::check::pool().unwrap();
+}
