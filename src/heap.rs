@@ -404,10 +404,16 @@ unsafe fn move_known(p: *mut u8, b: Block, n: usize, q: *mut u8) -> *mut u8 {
         Block::Large => large::usable(p),
     };
     core::ptr::copy_nonoverlapping(p, q, have.min(n));
-    count_free();
     match b {
-        Block::Chunk(owner, size) => release(p, owner, size),
-        Block::Large => large::free_moved(p),
+        Block::Chunk(owner, s) if s > CACHE_MAX_CHUNK && free_medium_own(p, owner, s) => {}
+        Block::Chunk(owner, s) => {
+            count_free();
+            release(p, owner, s);
+        }
+        Block::Large => {
+            count_free();
+            large::free_moved(p);
+        }
     }
     q
 }
