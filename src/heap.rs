@@ -35,7 +35,7 @@ pub unsafe fn malloc(n: usize) -> *mut u8 {
         if !p.is_null() {
             let next = arena::decode_link(p, (*a).link_key as usize);
             bin.head = next;
-            prefetch(next);
+            arena::prefetch(next);
             bin.room += 1;
             span::toggle_cached(p.sub(HDR));
             (*a).counters.fast_req_bytes += n as u64;
@@ -43,21 +43,6 @@ pub unsafe fn malloc(n: usize) -> *mut u8 {
         }
     }
     malloc_slow(n)
-}
-
-/// Asks the CPU to fetch the line at `p` (the next chunk of a cache class, whose
-/// link the next pop reads: chunks freed in random order are cold lines).
-/// Never faults, null and stale addresses included.
-#[inline(always)]
-fn prefetch(p: *mut u8) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch is a hint: it reads nothing the program sees and
-    // cannot fault.
-    unsafe {
-        core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(p as *const i8)
-    };
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = p;
 }
 
 #[cold]

@@ -99,6 +99,7 @@ impl Arena {
         self.taken = next;
         while !p.is_null() {
             let n = decode_link(p, self.link_key as usize);
+            prefetch(n);
             let s = span::size(p.sub(HDR), self.key);
             self.counters.remote_drained += 1;
             self.counters.remote_drained_bytes += s as u64;
