@@ -166,14 +166,18 @@
 //! `malloc(40)`: the chunk size is 48 (40 + 8 of header, rounded to 16). The
 //! thread's arena pointer is one initial-exec TLS load; the cache bin for 48 is
 //! popped: its link is decoded (safe-linking) and checked, the chunk's `CACHED`
-//! flag flipped, the requested bytes counted. That is the whole fast path (17
-//! instructions and the return). Requests of 8 bytes or less use a class of
+//! flag flipped, the requested bytes counted, and the next chunk of the bin
+//! prefetched (the chunks of a bin are in the order they were freed, often not
+//! the order of their addresses: the next pop reads that chunk's link). That is
+//! the whole fast path (18 instructions and the return). Requests of 8 bytes or less use a class of
 //! their own that takes the freed 32-byte chunks in one move when it runs dry,
 //! so no minimum is computed. If the bin is empty, the slow path first takes the
 //! frees other threads left on the arena's remote lists, then carves a batch of
 //! chunks from the front of a free chunk found through the size bins (a new span
 //! from the pool if none fits), hands out one and caches the rest. Requests from
-//! 1 KiB to 128 KiB are carved from the store directly; from 128 KiB to 32 MiB
+//! 1 KiB to 128 KiB are rounded up to a medium class (eight per power of
+//! two) and taken from the arena's medium tier, a list per class, at the top
+//! of the slow path, or carved from the store; from 128 KiB to 32 MiB
 //! they are *pool blocks* (page runs from the pool, under its lock); from 32 MiB
 //! they get a mapping of their own.
 //!
@@ -194,6 +198,12 @@
 //! times, took 2.13 s, and takes 0.023 s (glibc, which `mremap`s its mapped
 //! chunks, 0.022 s).
 //!
+//! `realloc` of a cached-class chunk reads its header with `free`'s mask (see
+//! below): a chunk of the caller's arena that fits the request stays, one whose
+//! next neighbour is free grows into it, and one that must move goes through
+//! `malloc` and `free`'s fast paths; any other pointer is classified first, as
+//! `free`'s slow path does.
+//!
 //! # One `free`, local
 //!
 //! The header in front of the pointer, decoded with the calling thread's arena
@@ -210,7 +220,9 @@
 //! with their free neighbours and puts the result on the sorted list (bitmap)
 //! and in its size bin. A free that reaches the store directly (a block over
 //! 1 KiB that the medium tier does not take, or any block in secure mode) is
-//! merged at once. A span whose chunks are all free again goes back to the
+//! merged at once. A block over 1 KiB that the medium tier takes as it is (room
+//! left, neither neighbour free) goes there right after the pointer is
+//! classified. A span whose chunks are all free again goes back to the
 //! pool (each arena keeps one empty span as a spare).
 //!
 //! # One `free`, cross-thread
@@ -499,10 +511,11 @@
 //! Everything else goes to the slow path, which looks the pointer up in the
 //! **registry** (one byte per 256 KiB slot of the address space: arena span, pool
 //! memory, huge block start; two lock-free loads) before it reads anything
-//! through it, then validates the header. The fast paths are 58 instructions per
-//! malloc+free pair with all of this and the statistics counters (57 before the
-//! mask also covered the top of `prev_size`, where an underflow of one byte
-//! lands; measured again after the layering of issue 13: 58); see
+//! through it, then validates the header. The fast paths are 59 instructions per
+//! malloc+free pair with all of this, the statistics counters and the prefetch
+//! (57 before the mask also covered the top of `prev_size`, where an underflow
+//! of one byte lands; 58 after the layering of issue 13, 59 with the prefetch
+//! of the next chunk); see
 //! [performance](crate::performance#fast-path).
 //!
 //! How many published misuse probes each mode catches, and what neither catches,

@@ -46,11 +46,12 @@
 //! shared host (the spread column in `benches/results/results.md` shows how
 //! much: cells with 20-100% between their fastest and slowest run are
 //! common), the same VM kind as the last rounds (kernel build `fc-v857`).
-//! Run on 2026-12-01 on commit 25bd1e2 (this round's library: medium
-//! requests rounded to classes, eight per power of two, the medium tier a
-//! list per class holding up to a quarter of the chunks in use; the full
-//! preset, scale 3, 3 runs per cell, threads 1, 2 and 4; 8 and 16 threads
-//! left out for time, see below; 389 s), with:
+//! Run on 2026-12-01 on commit eda4a9c (this round's library: `realloc` of
+//! a cached-class block through `malloc` and `free`'s fast paths, medium
+//! blocks taken from and put back into the medium tier without the long
+//! way, a prefetch of the next chunk in `malloc`'s pop and in remote drains;
+//! the full preset, scale 3, 3 runs per cell, threads 1, 2 and 4; 8 and 16
+//! threads left out for time, see below; 390 s), with:
 //!
 //! ```sh
 //! cargo bench --bench suite -- --full --threads 1,2,4 --out benches/results
@@ -64,73 +65,76 @@
 //!
 //! | workload | 1 thread: /system | /mimalloc | /jemalloc | 2 threads: /system | /mimalloc | /jemalloc |
 //! | --- | ---: | ---: | ---: | ---: | ---: | ---: |
-//! | churn-lifo | 0.50 | 0.62 | 0.84 | 0.51 | 0.60 | 0.83 |
-//! | churn-fifo | 0.39 | 0.89 | 0.80 | 0.39 | 0.86 | 0.78 |
-//! | churn-random | 0.41 | 0.93 | 0.82 | 0.41 | 0.92 | 0.81 |
-//! | churn-medium | 0.68 | 0.89 | 0.41 | 0.94 | 2.53 | 0.67 |
-//! | mixed-sizes | 0.74 | 0.84 | 0.79 | 0.76 | 0.91 | 0.78 |
-//! | live-100k | 0.33 | 1.35 | 0.74 | 0.35 | 1.39 | 0.70 |
-//! | larson | 0.44 | 0.88 | 0.78 | 0.66 | 0.97 | 2.01 |
-//! | prodcons | 0.49 | 0.88 | 0.86 | 0.21 | 0.97 | 1.44 |
-//! | xmalloc | 0.35 | 0.99 | 1.22 | 0.35 | 1.00 | 1.38 |
-//! | false-share-active | 1.00 | 1.00 | 1.00 | 1.00 | 1.00 | 1.00 |
-//! | false-share-passive | 0.99 | 1.00 | 1.00 | 1.02 | 1.01 | 1.01 |
-//! | thread-churn | 0.36 | 0.72 | 0.44 | 0.44 | 2.47 | 1.05 |
-//! | vec-push | 0.71 | 1.13 | 0.96 | 0.28 | 1.08 | 0.94 |
-//! | hashmap | 0.62 | 1.06 | 0.95 | 0.62 | 1.09 | 0.97 |
-//! | json | 0.54 | 1.04 | 0.84 | 0.55 | 1.03 | 0.84 |
-//! | regex | 0.74 | 0.98 | 0.98 | 0.67 | 1.00 | 0.98 |
-//! | large | 0.81 | 0.67 | 0.12 | 0.48 | 0.98 | 0.09 |
-//! | vec-grow | 0.95 | 1.09 | 0.90 | 0.98 | 1.02 | 0.88 |
-//! | big-replace | 0.84 | 0.76 | 0.22 | 1.03 | 0.72 | 0.25 |
-//! | rayon | 0.27 | 1.01 | 0.66 | 0.28 | 0.99 | 0.67 |
-//! | footprint | 1.50 | 1.47 | 1.08 | (one count) | (one count) | (one count) |
-//! | **geometric mean** | **0.59** | **0.94** | **0.70** | **0.54** | **1.06** | **0.78** |
+//! | churn-lifo | 0.50 | 0.63 | 0.84 | 0.51 | 0.59 | 0.85 |
+//! | churn-fifo | 0.39 | 0.83 | 0.80 | 0.39 | 0.86 | 0.80 |
+//! | churn-random | 0.41 | 0.94 | 0.82 | 0.41 | 0.83 | 0.81 |
+//! | churn-medium | 0.55 | 2.05 | 0.42 | 0.81 | 2.89 | 0.66 |
+//! | mixed-sizes | 0.76 | 0.90 | 0.81 | 0.75 | 0.88 | 0.80 |
+//! | live-100k | 0.31 | 1.05 | 0.69 | 0.33 | 0.98 | 0.69 |
+//! | larson | 0.44 | 0.86 | 0.76 | 0.66 | 0.96 | 1.97 |
+//! | prodcons | 0.48 | 0.88 | 0.85 | 0.32 | 1.06 | 1.40 |
+//! | xmalloc | 0.33 | 0.96 | 1.31 | 0.33 | 0.95 | 1.31 |
+//! | false-share-active | 1.00 | 1.00 | 1.00 | 1.00 | 0.99 | 0.99 |
+//! | false-share-passive | 1.00 | 1.00 | 1.00 | 1.00 | 1.01 | 1.00 |
+//! | thread-churn | 0.37 | 0.75 | 0.47 | 0.32 | 1.11 | 0.53 |
+//! | vec-push | 0.67 | 1.05 | 0.93 | 0.66 | 1.04 | 0.96 |
+//! | hashmap | 0.58 | 0.98 | 0.92 | 0.83 | 0.89 | 1.30 |
+//! | json | 0.54 | 1.03 | 0.83 | 0.55 | 0.99 | 0.84 |
+//! | regex | 0.74 | 0.97 | 0.96 | 0.74 | 0.93 | 0.92 |
+//! | large | 0.85 | 0.57 | 0.12 | 0.47 | 0.56 | 0.08 |
+//! | vec-grow | 0.93 | 0.83 | 0.89 | 0.98 | 1.09 | 0.88 |
+//! | big-replace | 0.81 | 0.76 | 0.22 | 0.99 | 1.32 | 0.28 |
+//! | rayon | 0.27 | 1.02 | 0.66 | 0.27 | 0.98 | 0.65 |
+//! | footprint | 1.65 | 1.57 | 1.21 | (one count) | (one count) | (one count) |
+//! | **geometric mean** | **0.58** | **0.95** | **0.71** | **0.56** | **0.99** | **0.77** |
 //!
 //! The 1-thread geometric means include `footprint` (21 workloads), the
 //! 2-thread ones do not (20). The summary of `benches/results/results.md`
 //! lists `footprint` in its 2-thread column as well. At 4 threads (20
-//! workloads): 0.66 of glibc's time, 0.98 of mimalloc's, 0.78 of jemalloc's.
-//! mimalloc is bimodal on `large` and `churn-medium` (`large` at 1 thread:
-//! 0.0084-0.27 s over the three runs of this cell). Two 2-thread cells
-//! caught arenapool in slow runs here: `churn-medium` (0.122-0.190 s, median
-//! 0.189; six runs of it alone afterwards, 0.119-0.124 s) and `thread-churn`
-//! (0.325-0.349 s; eight runs alone, 0.145-0.180 s): 2.53 and 2.47 times
-//! mimalloc's time. This round's other full run (on 0e2907a, four medium
-//! classes per power of two) read 1.16 and 1.12 there, and 1.07 / 0.97 /
-//! 1.04 against mimalloc on geometric mean at 1 / 2 / 4 threads. Over the
-//! last three full runs the geometric mean against mimalloc read 0.94-1.07 at
-//! 1 thread and 0.97-1.06 at 2: level, not ahead. The previous round's final
-//! run (library ab6c4d6) had 1.04 / 0.97 / 0.98 against mimalloc at 1 / 2 / 4
-//! threads, 0.60 / 0.54 / 0.69 against glibc, 0.72 / 0.78 / 0.82 against
-//! jemalloc.
+//! workloads): 0.61 of glibc's time, 0.96 of mimalloc's, 0.77 of jemalloc's.
+//! A first full run on the same commit half an hour before, with the host
+//! busier (load average near 7 from the runs before it), read 1.00 / 1.01 /
+//! 0.97 of mimalloc's time at 1 / 2 / 4 threads, 0.60 / 0.53 / 0.61 of
+//! glibc's and 0.75 / 0.80 / 0.78 of jemalloc's; there `footprint` caught
+//! slow runs (4.42-7.85 s, 2.37 times glibc's time; three runs of it alone
+//! on this library and on the previous round's, in turn, read 4.28-5.94 s
+//! and 4.30-4.78 s). The previous round's final run (25bd1e2) read 0.94 /
+//! 1.06 / 0.98 of mimalloc's time, 0.59 / 0.54 / 0.66 of glibc's.
 //!
-//! Where this round's change acts, two builds run in turn (`suite --worker
-//! churn-medium T 2`, medians of 5): `churn-medium` 0.109 -> 0.084 s at 1
-//! thread, 0.101 -> 0.087 s at 2. In the run above it took 0.104 s at 1
-//! thread (0.145 s in the previous round's), 0.89 of mimalloc's time (2.16
-//! before) and 0.68 of glibc's; at 4 threads 0.84 of glibc's (0.91 before).
-//! The other workloads did not move beyond the host's noise.
+//! mimalloc is bimodal on `large`, `churn-medium` and `big-replace` (its
+//! `churn-medium` at 1 thread: 0.043-0.144 s over the three runs of the
+//! cell). arenapool's `churn-medium` at 2 threads read 0.191-0.199 s here,
+//! 2.89 times mimalloc's median: three runs of `ARENAPOOL_SHOW_STATS=1 suite
+//! --worker churn-medium 2 3` right after took 0.133-0.142 s (and 0.133 s
+//! in the earlier full run). In the suite each arenapool run follows the
+//! other allocators' processes; this is the third full run in a row where
+//! that cell reads slower than the workload run alone.
+//!
+//! Where this round's changes act, two builds run in turn: `vec-push`
+//! (`realloc` of growing vectors and strings up to 8 KiB) 804 -> 717 M
+//! estimated cycles under cachegrind, 0.0830 -> 0.0805 s at 1 thread (scale
+//! 2, medians of 5; 1.09 / 1.01 of mimalloc's time at 1 / 2 threads above,
+//! 1.13 / 1.08 in the previous round's run); `live-100k` 0.0232 -> 0.0222 s
+//! and `hashmap` 0.0740 -> 0.0721 s at 1 thread from the prefetch (medians
+//! of 11); `xmalloc` 0.0588 -> 0.0571 s at 2 threads from the drain's
+//! prefetch (medians of 9). Those are in the performance log below.
 //!
 //! Peak RSS, geometric mean of arenapool's divided by each other's, at 1 / 2 /
-//! 4 threads: 1.10 / 1.14 / 1.13 of glibc's, 0.57 / 0.53 / 0.51 of mimalloc's,
-//! 1.08 / 1.07 / 1.04 of jemalloc's (the previous round's final run: 1.08 /
-//! 1.12 / 1.12 of glibc's). Each cell is one run's peak and moves with it
-//! (`hashmap` at 2 threads read 1.26, 1.35 and 1.37 of glibc's in the last
-//! three full runs, and level with the round's first build in five runs of
-//! each in turn); what this round's change costs is `mixed-sizes`' (its rare
-//! blocks over 1 KiB come back from the medium tier instead of merging in
-//! the store: 7 spans at its end instead of 5, 4-7% more peak RSS, in the
-//! performance log above). The churns stay at 1.10-1.39 of glibc's: see
-//! Open, below.
+//! 4 threads: 1.08 / 1.14 / 1.13 of glibc's, 0.56 / 0.54 / 0.51 of mimalloc's,
+//! 1.06 / 1.06 / 1.04 of jemalloc's (the previous round's final run: 1.10 /
+//! 1.14 / 1.13 of glibc's). Each cell is one run's peak and moves with it
+//! (`hashmap` at 2 threads read 1.38 here, 1.29 in the earlier run on the
+//! same commit). None of this round's changes holds memory the library did
+//! not hold before. The churns stay at 1.08-1.38 of glibc's: see Open, below.
 //!
 //! Estimated cycles under cachegrind (instructions + 10 x first-level
 //! misses + 100 x last-level misses; deterministic, one thread, scale 1, same
 //! build), for what the noisy wall times cannot show, in
 //! `benches/results/cachegrind.md`: this round's library against the
-//! previous round's, 0.99 on geometric mean of 18 workloads (`churn-medium`
-//! 545 -> 457 M, `regex` 580 -> 553 M, the others within 0.6%), and 0.95
-//! of mimalloc's (`churn-medium` 1.97 times, was 2.35).
+//! previous round's, 1.00 on geometric mean of 18 workloads (`vec-push` 804
+//! -> 717 M; the small-block workloads 0.4-0.6% more for the prefetch's
+//! instruction, whose saved misses cachegrind does not model), and 0.94 of
+//! mimalloc's.
 //!
 //! ## Classic C benchmarks under `LD_PRELOAD`
 //!
@@ -155,41 +159,39 @@
 //! the run shortened its main thread's coordination sleeps tenfold, which
 //! its throughput does not count.) arenapool's time (or inverse
 //! throughput) and peak RSS divided by each other's (2026-12-01, the
-//! library of the suite run, 25bd1e2):
+//! library of the suite run, eda4a9c; `ARENAPOOL_LIB=... run.sh -n 3`, the
+//! local runner that `benches/classic.sh` mirrors, 360 s):
 //!
 //! | program | /glibc | /mimalloc | /jemalloc | RSS /glibc | RSS /mimalloc |
 //! | --- | ---: | ---: | ---: | ---: | ---: |
-//! | larson | 0.78 | 1.35 | 1.08 | 1.27 | 0.95 |
-//! | larson (sized frees) | 0.82 | 1.13 | 1.31 | 1.22 | 0.93 |
-//! | xmalloc-test | 0.47 | 1.50 | 0.10 | 1.18 | 0.78 |
-//! | mstress | 1.08 | 1.01 | 0.50 | 1.13 | 0.61 |
-//! | rptest | 0.34 | 0.87 | 1.05 | 0.51 | 0.77 |
-//! | glibc-simple | 0.48 | 0.90 | 0.77 | 1.18 | 0.32 |
-//! | glibc-thread | 0.68 | 0.92 | 1.02 | 1.26 | 0.18 |
-//! | malloc-large | 0.85 | 0.64 | 0.10 | 1.11 | 0.97 |
-//! | cache-scratch, 1 / 2 threads | 1.01 / 0.98 | 1.02 / 1.00 | 1.00 / 1.00 | 1.10 / 1.08 | 0.66 / 0.66 |
-//! | cache-thrash, 1 / 2 threads | 1.00 / 1.02 | 1.01 / 1.00 | 1.00 / 1.00 | 1.02 / 1.07 | 0.62 / 0.62 |
-//! | alloc-test, 1 / 2 threads | 0.82 / 0.82 | 1.01 / 1.00 | 0.99 / 1.00 | 1.07 / 1.09 | 1.02 / 1.01 |
-//! | **geometric mean (14)** | **0.76** | **1.01** | **0.70** | **1.07** | **0.66** |
+//! | larson | 0.59 | 1.01 | 0.92 | 1.19 | 1.00 |
+//! | larson (sized frees) | 0.70 | 1.15 | 1.00 | 1.23 | 0.94 |
+//! | xmalloc-test | 0.49 | 1.66 | 0.56 | 1.15 | 0.71 |
+//! | mstress | 0.97 | 1.25 | 0.41 | 1.10 | 0.61 |
+//! | rptest | 0.23 | 0.69 | 0.73 | 0.22 | 0.31 |
+//! | glibc-simple | 0.48 | 0.92 | 0.76 | 1.15 | 0.33 |
+//! | glibc-thread | 0.68 | 0.92 | 1.02 | 1.12 | 0.18 |
+//! | malloc-large | 0.87 | 0.71 | 0.12 | 1.11 | 0.99 |
+//! | cache-scratch, 1 / 2 threads | 1.00 / 1.00 | 1.00 / 1.00 | 0.99 / 1.00 | 1.12 / 1.10 | 0.64 / 0.67 |
+//! | cache-thrash, 1 / 2 threads | 1.00 / 1.02 | 1.00 / 1.00 | 1.01 / 1.00 | 1.13 / 1.08 | 0.64 / 0.64 |
+//! | alloc-test, 1 / 2 threads | 0.91 / 0.84 | 1.12 / 0.98 | 1.08 / 1.00 | 1.06 / 1.09 | 1.01 / 1.01 |
+//! | **geometric mean (14)** | **0.72** | **1.01** | **0.74** | **1.00** | **0.62** |
 //!
-//! The previous round's library (ab6c4d6), same programs, the day before:
-//! 0.74 / 0.98 / 0.76 of glibc's, mimalloc's and jemalloc's time, 1.01 of
-//! glibc's peak RSS. This round's change acts on blocks over 1 KiB, which
-//! these programs hardly make (`malloc-large`'s are pool blocks), and the
-//! cells that moved most moved with the host: `larson` read 1.06 times
-//! mimalloc's time then and 1.35 now, but five runs of each library in turn
-//! right after gave 74-128 M operations per second for the previous one
-//! (median 76.3 M) and 65-127 M (median 82.0 M) for this one; mimalloc's
-//! `mstress` took 0.97 s here and 0.65-0.70 s in the runs of the round's
-//! start, and jemalloc's `xmalloc-test` 7.9 M frees per second (about 36 M
-//! in the last round's). Throughput of the fixed-time programs moves with
-//! the host from run to run (`xmalloc-test` under glibc read 37.5, 14.5, 38.0
-//! and 36.1 M frees/s in four sessions of three runs), so read single cells
-//! as about +-10%, and more on this run's host. Peak RSS against glibc's
-//! moved from 1.01 to 1.07 on geometric mean, mostly `rptest`'s (0.21 ->
-//! 0.51 of glibc's), whose peak depends on how its threads' phases meet:
-//! arenapool's three runs read 10.8, 10.3 and 35.3 MiB in the last round's
-//! session and 26.9, 11.4 and 31.6 MiB in this one, mimalloc's 24-61 MiB.
+//! The previous round's library (25bd1e2), same programs, earlier the same
+//! day: 0.76 / 1.01 / 0.70 of glibc's, mimalloc's and jemalloc's time, 1.07
+//! of glibc's peak RSS; the round before (ab6c4d6): 0.74 / 0.98 / 0.76 and
+//! 1.01. These programs make few `realloc`s and few blocks over 1 KiB, so
+//! this round's changes reach them through the prefetches only, and the
+//! cells that moved most moved with the host: jemalloc's `xmalloc-test` read
+//! 36.5 M frees per second here and 7.9 M in the previous run (so
+//! arenapool's ratio to it went from 0.10 to 0.56), arenapool's `larson`
+//! 1.35 then and 1.01 now of mimalloc's time, `rptest`'s peak memory is
+//! bimodal for every allocator (0.51 of glibc's then, 0.22 now). Throughput
+//! of the fixed-time programs moves with the host from run to run
+//! (`xmalloc-test` under glibc read 37.5, 14.5, 38.0, 36.1 and 31.9 M
+//! frees/s in five sessions of three runs), so read single cells as about
+//! +-10%. `xmalloc-test` is arenapool's largest loss: 65.3 M frees per
+//! second against mimalloc's 108.2 M (see Open).
 //!
 //! ## Memory that follows the live set
 //!
@@ -232,38 +234,41 @@
 //!
 //! ## Reading the results honestly
 //!
-//! arenapool is faster than glibc on most workloads (0.59 and 0.54 of its time
+//! arenapool is faster than glibc on most workloads (0.58 and 0.56 of its time
 //! on geometric mean at 1 and 2 threads) and uses about half of mimalloc's
-//! memory; against mimalloc it is about level on this VM (0.94, 1.06 and
-//! 0.98 at 1, 2 and 4 threads here, two slow 2-thread cells moving the
-//! second; 0.94-1.07 at 1 thread over the last three full runs), not ahead.
-//! It is faster on the small-block churns, `mixed-sizes`, `larson`,
-//! `prodcons`, `thread-churn` at 1 thread, `big-replace` and now
-//! `churn-medium` at 1 thread (0.89 here, against mimalloc's median run;
-//! under cachegrind it still takes 1.97 times mimalloc's estimated cycles,
-//! which mimalloc's fast runs match); level or mixed on
-//! `rayon`, `json`, `regex`, `xmalloc` (0.99 / 1.00 here, 1.41 times
-//! mimalloc's estimated cycles: a compare-and-swap per block on its span's
-//! list, and each block's header read again when the owner drains it),
-//! `hashmap` (1.06 / 1.09 here, 1.15 times mimalloc's estimated cycles:
+//! memory; against mimalloc it is about level on this VM (0.95, 0.99 and
+//! 0.96 at 1, 2 and 4 threads here; 0.94-1.07 at 1 thread over the last
+//! five full runs), not clearly ahead. It is faster on the small-block
+//! churns, `mixed-sizes`, `larson`, `prodcons` at 1 thread, `thread-churn`
+//! at 1 thread, `big-replace` at 1 thread, `vec-grow` at 1 thread, `regex`
+//! and `large` (mimalloc bimodal there); level or mixed on `rayon`, `json`,
+//! `hashmap` (0.98 / 0.89 here, 1.15 times mimalloc's estimated cycles:
 //! 13-byte strings are 32-byte chunks with the 8-byte header, 16-byte blocks
-//! in mimalloc, so more cache misses), `large` (mimalloc bimodal, above),
-//! `vec-grow` (1.09 / 1.02) and the false-sharing tests, whose cells swing
-//! with the host; slower on `live-100k` (1.35 / 1.39 here, 1.19 under
-//! cachegrind), `vec-push` (1.13 / 1.08, 1.08 under cachegrind),
-//! `churn-medium` and `thread-churn` at 2 threads (above), on `footprint`
-//! (above), and on dropping more small blocks at once than a thread's cache
-//! holds (see Open, below: not in the suite; about 1.4 times glibc's time, 6
-//! times mimalloc's). Against glibc, `big-replace` is 0.84 / 1.03 of its time.
+//! in mimalloc, so more cache misses), `live-100k` (1.05 / 0.98 here, 1.31 /
+//! 0.86 in the earlier run, 1.20 under cachegrind), `xmalloc` (0.96 / 0.95
+//! here, 1.42 times mimalloc's estimated cycles: a compare-and-swap per
+//! block on its span's list, and each block's header read again when the
+//! owner drains it) and the false-sharing tests, whose cells swing with the
+//! host; slower on `vec-push` (1.05 / 1.04, 0.97 under cachegrind: the
+//! difference is memory, not instructions), `churn-medium` (at 2 threads,
+//! above; at 1 thread against mimalloc's median run), `thread-churn` at 2
+//! threads (1.11 here, 1.70 in the earlier run: see Open), on `footprint`
+//! (1.57 of mimalloc's time, 1.65 of glibc's) and on dropping more small
+//! blocks at once than a thread's cache holds (see Open, below: not in the
+//! suite; about 1.4 times glibc's time, 6 times mimalloc's). Against glibc,
+//! `big-replace` is 0.81 / 0.99 of its time. Where arenapool is behind
+//! mimalloc on a workload that touches fresh memory, part of the gap is page
+//! faults: the mimalloc build the suite links backs its memory with huge
+//! pages (Open, below).
 //!
 //! ## Oversubscribed: 4, 8 and 16 threads on 2 cores
 //!
 //! A lock that convoys shows here before it shows on a big machine. Same
 //! machine, 20 workloads (all but `footprint`, which picks its own threads),
 //! 3 runs per cell, median, allocators interleaved, scale 1 (2026-12-01, the
-//! library of the main run, 25bd1e2; tables in
+//! library of the main run, eda4a9c; tables in
 //! `benches/results/oversubscribed/`; 4 threads is in the main run above;
-//! about 7 min):
+//! 400 s):
 //!
 //! ```sh
 //! cargo bench --bench suite -- --threads 8,16 --reps 3 \
@@ -272,23 +277,25 @@
 //!
 //! | time, geometric mean, arenapool / … | glibc | mimalloc | jemalloc |
 //! | --- | ---: | ---: | ---: |
-//! | 4 threads (main run, scale 3) | 0.66 | 0.98 | 0.78 |
-//! | 8 threads | 0.66 | 0.94 | 0.83 |
-//! | 16 threads | 0.68 | 1.01 | 0.86 |
-//! | peak RSS, 4 / 8 / 16 threads | 1.13 / 1.13 / 1.18 | 0.51 / 0.51 / 0.53 | 1.04 / 1.04 / 1.13 |
+//! | 4 threads (main run, scale 3) | 0.61 | 0.96 | 0.77 |
+//! | 8 threads | 0.59 | 0.92 | 0.78 |
+//! | 16 threads | 0.70 | 1.13 | 0.88 |
+//! | peak RSS, 4 / 8 / 16 threads | 1.13 / 1.13 / 1.17 | 0.51 / 0.51 / 0.52 | 1.04 / 1.03 / 1.11 |
 //!
-//! The previous round's final run (library ab6c4d6) had 1.00 and 0.95
-//! against mimalloc at 8 and 16 threads, 0.66 and 0.71 against glibc, peak
+//! The previous round's final run (library 25bd1e2) had 0.94 and 1.01
+//! against mimalloc at 8 and 16 threads, 0.66 and 0.68 against glibc, peak
 //! RSS 1.13 and 1.18 of glibc's. The target (at most mimalloc's time) is met
-//! at 8 threads in this run and missed by 1% at 16. Against mimalloc the
-//! losses at 8 threads: `churn-medium` 2.92 (mimalloc's runs 0.081-0.46 s,
-//! arenapool's 0.237-0.255 s), `live-100k` 1.55, `thread-churn` 1.52,
-//! `vec-push` 1.13, `xmalloc` 1.06, `hashmap` 1.03, `prodcons` 1.01; at 16:
-//! `large` 3.68 (mimalloc's runs 0.056-0.29 s), `thread-churn` 1.87,
-//! `live-100k` 1.50, `big-replace` 1.19, `xmalloc` 1.17, `vec-push` 1.12,
-//! `larson` 1.04, `hashmap` 1.03. `churn-medium` at 16 threads is 0.74 of
-//! mimalloc's time (1.20 times in the previous round's run). No cell failed
-//! (160 cells).
+//! at 8 threads and missed at 16. Against mimalloc the losses at 8 threads:
+//! `churn-medium` 2.77 (arenapool's runs 0.232-0.242 s, mimalloc's
+//! 0.085-0.37 s), `hashmap` 1.64, `live-100k` 1.50, `thread-churn` 1.49,
+//! `prodcons` 1.08, `xmalloc` 1.07, `vec-push` 1.06, `vec-grow` 1.05; at 16:
+//! `large` 3.70 (mimalloc's runs 0.029-0.92 s, arenapool's 0.21-0.29 s),
+//! `churn-medium` 2.86 (0.52-0.58 s against 0.18-0.52 s), `live-100k` 1.46,
+//! `thread-churn` 1.38, `hashmap` 1.26, `prodcons` 1.21, `vec-push` 1.09,
+//! `big-replace` 1.08, `xmalloc` 1.07, `json` 1.06. `large` and
+//! `churn-medium` are where mimalloc's bimodal runs decide the cell: in the
+//! previous round's run `churn-medium` at 16 threads read 0.74 of
+//! mimalloc's time. No cell failed (160 cells).
 //!
 //! # Fast path
 //!
@@ -304,11 +311,11 @@
 //! | allocator | instructions per pair |
 //! | --- | ---: |
 //! | glibc 2.36 | 176 |
-//! | **arenapool** | **58** (57 before the underflow check in the mask) |
+//! | **arenapool** | **59** (58 before the prefetch of the next chunk, 57 before the underflow check in the mask) |
 //! | mimalloc 2.0.9 (Debian) | 70 |
 //! | jemalloc 5.3.0 (Debian) | 87 |
 //!
-//! How the pair is built (17 instructions in `malloc`, 18 in `free`, plus the
+//! How the pair is built (18 instructions in `malloc`, 18 in `free`, plus the
 //! returns) is described in [design](crate::design#one-malloc).
 //!
 //! # Examples
@@ -332,21 +339,22 @@
 //! Wall time and peak RSS with default sizes on the 2-core machine, 2 threads,
 //! median of 3 runs with the four allocators interleaved (`/usr/bin/time`, built
 //! with `cargo build --release --examples`; 2026-12-01, the library of the
-//! suite run, 25bd1e2):
+//! suite run, eda4a9c):
 //!
 //! | example | arenapool | system | mimalloc | jemalloc | arenapool/system | arenapool/mimalloc |
 //! |---|---:|---:|---:|---:|---:|---:|
-//! | `binary_trees` | 0.60 s (73 MB) | 1.41 s (87 MB) | 0.55 s (70 MB) | 0.75 s (46 MB) | 0.43 | 1.09 |
-//! | `word_freq` | 1.11 s (163 MB) | 1.13 s (163 MB) | 1.38 s (328 MB) | 1.10 s (246 MB) | 0.98 | 0.80 |
-//! | `sort_dedup` | 3.18 s (605 MB) | 3.79 s (603 MB) | 2.70 s (542 MB) | 2.36 s (542 MB) | 0.84 | 1.18 |
+//! | `binary_trees` | 0.66 s (73 MB) | 1.45 s (87 MB) | 0.60 s (70 MB) | 0.75 s (46 MB) | 0.46 | 1.10 |
+//! | `word_freq` | 1.11 s (163 MB) | 1.14 s (163 MB) | 1.48 s (328 MB) | 1.10 s (246 MB) | 0.97 | 0.75 |
+//! | `sort_dedup` | 3.41 s (605 MB) | 4.02 s (603 MB) | 3.03 s (542 MB) | 2.78 s (542 MB) | 0.85 | 1.13 |
 //!
-//! Runs: `binary_trees` 0.58-0.60 s (mimalloc 0.54-0.57 s), `word_freq`
-//! 1.09-1.13 s (mimalloc 1.33-1.38 s), `sort_dedup` 3.14-3.36 s (mimalloc
-//! 2.70-2.81 s). The previous round's final table (library ab6c4d6): 1.18,
-//! 0.77 and 1.18 times mimalloc's. This round's change acts on blocks over
-//! 1 KiB, which these programs make few of; `binary_trees`'s ratio moves
-//! with the host. `sort_dedup`'s phases this round (the example prints
-//! them; three runs of the round's first build, 2 threads): `par_sort`
+//! Runs: `binary_trees` 0.64-0.70 s (mimalloc 0.56-0.68 s), `word_freq`
+//! 1.09-1.17 s (mimalloc 1.40-1.53 s), `sort_dedup` 3.39-3.47 s (mimalloc
+//! 2.96-3.35 s). The previous round's final table (library 25bd1e2): 1.09,
+//! 0.80 and 1.18 times mimalloc's, with every program about 10% faster for
+//! all four allocators (the host). This round's changes reach these
+//! programs mostly through the prefetches. `sort_dedup`'s phases in the
+//! previous round (the example prints
+//! them; three runs of that round's first build, 2 threads): `par_sort`
 //! 1.43-1.76 s (mimalloc 1.31-1.58, jemalloc 1.53, glibc 1.79: glibc, with an
 //! 8-byte header too, sorts as slowly), `drop the clone` 0.16-0.17 s
 //! (mimalloc 0.04-0.05), `dedup` 0.27-0.28 s (0.19), `check dedup` 0.25-0.27 s
@@ -375,8 +383,8 @@
 //! follows `dedup` takes back the 3 million Strings the main thread freed:
 //! 0.12-0.13 s (mimalloc 0.10 s; 1.49-1.53 s with one remote list per arena,
 //! five rounds ago). The target (each example at most mimalloc's time) is
-//! met by `word_freq` only: `binary_trees` takes 1.09 times mimalloc's time
-//! in this round's run, `sort_dedup` 1.18 times.
+//! met by `word_freq` only: `binary_trees` takes 1.10 times mimalloc's time
+//! in this round's run, `sort_dedup` 1.13 times.
 //!
 //! # What the checks cost
 //!
@@ -469,9 +477,27 @@
 //! | a drained remote free whose cache class has room goes onto it with the `CACHED` flag its pusher set (it was cleared, the header reloaded by `free_local` and the flag set again: two byte writes and a load that missed store forwarding) | mimalloc-bench's `xmalloc-test -w 2 -t 3 -s 64`, M frees per second, three runs each in turn; the suite's `larson` at 2 threads, medians of 5; `xmalloc` estimated cycles | 58.4-66.7; 0.551 s; 504 M | 67.9-76.1; 0.516 s; 479 M |
 //! | the preload library is `no_std`, with a panic handler of its own that aborts with a message (std's brought its backtrace symbolizer, 227 KB of the library's 325 KB of code, and libgcc_s) | resident set of a C program that makes and frees 100 small blocks, under `LD_PRELOAD`; mimalloc-bench's `glibc-thread 2` and `cache-scratch`, peak RSS | 1,816 KB (glibc 1,200, mimalloc 3,668, jemalloc 3,608); 2,408 / 3,644 KB | 1,530 KB; 2,144 / 3,528 KB |
 //! | a medium request (chunk over 1 KiB, up to 128 KiB) is rounded up to its class, eight per power of two (a request of exactly a class bound's bytes, a power of two among them, is not rounded), the medium tier keeps a list per class (was one per store bin, four per power of two), and it may hold a quarter of the arena's chunks in use (was a sixteenth): any chunk on its class's list serves the next request, where a chunk within an eighth of it was rare. (Four classes per power of two were as fast but wasted up to a quarter: `hashmap`'s tables, a power of two of entries plus a control byte each, are just over a bound, and its peak RSS at 4 threads rose 9%.) | `churn-medium`, `suite --worker churn-medium T 2`, builds interleaved, medians of 5, 1 / 2 threads; the same under cachegrind (estimated cycles, 1 thread, scale 1); peak RSS; the other workloads, 1 / 2 threads, scale 2, medians of 5 | 0.1085 / 0.1014 s; 545 M; 27,972 / 44,396 KiB | 0.0836 / 0.0868 s; 457 M (mimalloc 232 M); 27,468 / 47,216 KiB; the others within noise in time (`mixed-sizes` 0.151 / 0.153 s both); `mixed-sizes` ends with 7 spans where it had 5 (peak RSS 4,928 -> 5,200 KiB at 1 thread, 5,528 -> 5,880 at 2): more of its rare medium blocks are served again from the tier, less reaches the store to merge |
+//! | `realloc` of a cached-class chunk (32 B to 1 KiB) reads its header with `free`'s mask (an in-use chunk of the caller's arena; not for a thread without an arena, whose key is 0, nor in secure mode) and, when it must move, goes through `malloc` and `free`'s fast paths; it classified the pointer, tried to grow in place by a call, and released the old block through `release` and `free_local` | `vec-push`, 1 thread, cachegrind estimated cycles; a C program growing 64 live buffers by doubling from 16 B to up to 8 KiB (`LD_PRELOAD`, callgrind, instructions per buffer: 4.5 reallocs, a malloc and a free) | 804 M (mimalloc 743 M); 1,576 (mimalloc 1,067, glibc 2,226) | 731 M; 1,032 |
+//! | a medium request that the medium tier serves is taken at the top of `malloc`'s slow path (it went through the configuration, secure-mode and exited-thread checks and `alloc_in_arena` first); a medium chunk freed by its owner that the tier takes as it is (room left, no free neighbour) goes there straight after `classify`, with no errno save and no `release` / `free_local` / `medium_put` layers (`free_slow`, and `realloc`'s move) | `vec-push`, 1 thread, estimated cycles; the suite under cachegrind | 731 M | 716 M (mimalloc 743 M); the other 17 within 0.5%, `xmalloc` +0.8% instructions (448 -> 452 M, the layout of `free_slow`) |
+//! | `malloc`'s fast path prefetches the chunk its pop leaves at the head of the class (its link is the next pop's read, a cold line when the chunks were freed in random order) | wall time, two suite builds in turn, scale 2, medians of 11 at 1 thread / 7 at 2; fastpath probe | `live-100k` 0.0232 / 0.0277 s, `hashmap` 0.0740 / 0.0771 s, `json` 0.0633 s at 2 threads, `churn-lifo` 0.0884 s and `churn-fifo` 0.0932 s at 1; 58 | 0.0222 / 0.0265 s, 0.0721 / 0.0747 s, 0.0627 s, 0.0889 s and 0.0937 s (their pops are warm already); 59 |
+//! | a remote drain prefetches the next block of the span's list while it files the current one | `xmalloc` in the suite, 2 / 1 threads, medians of 9 / 7; `xmalloc-test -w 2 -t 3 -s 64` under `LD_PRELOAD`, four runs each in turn | 0.0588 / 0.0576 s; 61.0-70.8 M frees/s | 0.0571 / 0.0560 s; 65.4-72.0 M frees/s (within the host's noise); `thread-churn`, `prodcons`, `larson` within 1.2% |
 //!
 //! ## Tried and not kept
 //!
+//! - **Populating a span's pages in one call** (2026-12-01; measured in a C
+//!   probe on this VM, not built into the allocator): touching each 4 KiB
+//!   page of fresh 256 KiB mappings took 1.41-1.43 µs a page, and
+//!   `madvise(MADV_POPULATE_WRITE)` over each mapping first, then the
+//!   touches, 1.34-1.36 µs (three runs of 200 spans each). What a first
+//!   touch costs here is the page's allocation and zeroing, not the trap,
+//!   so populating ahead would move the cost, not remove it, and would make
+//!   resident what a thread may never use.
+//! - **A longer purge delay** (`ARENAPOOL_PURGE_DELAY`, one run each of
+//!   `suite --worker footprint 1 1`): 10 ms (the default) / 100 / 1000 ms,
+//!   208k / 96k / 75k page faults, 1.43 / 1.25 / 1.19 s, peak RSS 338 / 354 /
+//!   270 MB (the peak moves with timing run to run). The default stays:
+//!   `footprint` is the workload that measures memory given back, and the
+//!   delay already grows for an arena whose released pages keep coming back.
 //! - **An outbox of remote frees, again** (2026-12-01; an earlier round's
 //!   form is below, "Batching cross-thread frees"): a thread held the small
 //!   blocks it freed for other arenas, up to 64 per owner in 4 slots, and
@@ -748,11 +774,13 @@
 //! nor by the purge of a parked arena (its thread swept them at its exit;
 //! what later remote frees set aside stays loose until its span empties or a
 //! thread adopts the arena); medium blocks above 128 KiB share the pool lock
-//! (`churn-medium` at 2 threads, on this round's library 25bd1e2: 0.097
-//! acquisitions per operation, 233,000 for 2,400,000, 25.3-25.7% contended
-//! and 27.7-29.2 ms waited over three runs of `ARENAPOOL_SHOW_STATS=1 suite
-//! --worker churn-medium 2 3`, where the round's first build, 9705652, read
-//! 0.100, 18.7% and 22 ms in the same session: the medium tier makes the
+//! (`churn-medium` at 2 threads, on eda4a9c: 0.097 acquisitions per
+//! operation, 233,000 for 2,400,000, 9.8-10.3% contended and 2.7-3.0 ms
+//! waited over three runs of `ARENAPOOL_SHOW_STATS=1 suite --worker
+//! churn-medium 2 3`, 0.133-0.142 s each; on the previous round's library
+//! 25bd1e2: 0.097, 25.3-25.7% contended and 27.7-29.2 ms waited, on a
+//! busier host, where that round's first build, 9705652, read 0.100, 18.7%
+//! and 22 ms in the same session: the medium tier makes the
 //! rest of the work faster, and the same acquisitions meet more often;
 //! before the shelf, 0.25 acquisitions per operation, 13.4-13.6%
 //! contended over three runs each of f90aed4 and 948365a on this round's
@@ -775,12 +803,39 @@
 //! glibc merges those chunks back and carves other sizes from them. Giving a
 //! class's unused chunks back needs to know which went unused, as jemalloc's
 //! low-water marks tell its cache's periodic collection; counting that on the
-//! fast path costs a compare per allocation (58 instructions per pair, 60
+//! fast path costs a compare per allocation (59 instructions per pair now, 60
 //! allowed), and a collection that samples counts at refills instead moved
 //! memory from some workloads to others (tried, above);
 //! `larson` from 4 threads up is bimodal on this host (above); `footprint` at
 //! the full preset releases and faults in again the pages of spans its
 //! survivors pin (above).
+//!
+//! Page faults are much of what is left against mimalloc where a workload
+//! touches fresh memory. The mimalloc build the suite links backs its memory
+//! with transparent huge pages; arenapool faults each 4 KiB page in (this
+//! host's kernel: `enabled` and `defrag` both `madvise`). Runs of `suite
+//! --worker W 1 2` under `/usr/bin/time` on 2026-12-01 (library 3708dc8):
+//! `live-100k` 2,947 minor faults against mimalloc's 227 (0.024-0.027 s
+//! against 0.017 s), `vec-grow` 16,992 against 254 (user time 0.25 s for
+//! both; 0.28 against 0.27 s), `hashmap` 1,836 against 227, `footprint`
+//! 412,452 against 27,246 (glibc 151,891; user time 2.1 s against 1.2 s, so
+//! its gap is not only the faults). A first touch costs about 1.4 µs on this
+//! VM (tried and not kept, above: populating ahead does not make it
+//! cheaper), so the faults are about 4 of the 9 ms `live-100k` was behind
+//! there. Huge pages were tried twice and not kept (above): a huge page is
+//! resident whole however little of it a program touches, and with this
+//! host's `defrag` setting its first touch may wait for compaction. In
+//! `footprint` the faults come from memory purged between rounds and faulted
+//! in again (a longer purge delay, above, trades them for memory).
+//!
+//! `hashmap` and `live-100k` also miss in the cache more than mimalloc does.
+//! Under cachegrind `hashmap` has 4.13 M last-level misses against 2.76 M,
+//! 1.15 M of them in `malloc`'s pop, where mimalloc's allocation has 7 k: a
+//! cache class hands chunks out in the order they were freed (the last
+//! round's map, dropped in hash order), while mimalloc allocates a page's
+//! blocks in address order once the page has emptied. The prefetch of the
+//! next chunk (performance log) hides part of it in wall time (`hashmap` 3%,
+//! `live-100k` 4-5%); the order itself stays.
 //!
 //! `thread-churn` at 2 threads follows the host more than any workload. Late
 //! in the 2026-12-01 session the whole host ran about twice as slow as
@@ -794,11 +849,12 @@
 //! block: `drain_span` was 24% of a slow run's `perf` samples (5% of a fast
 //! one's), 92% of it on the load of each block's link, a line the other core
 //! wrote. The slower the host moves lines between cores, the more those
-//! misses weigh.
+//! misses weigh. The drain now prefetches the next block while it files one
+//! (performance log); the miss on the first block of each span's list stays.
 //!
 //! mimalloc-bench's `xmalloc-test` (2 producers, 2 consumers that only free)
-//! still takes 1.5 times mimalloc's time with the tallies and the drain of
-//! this round. In `perf`, the consumers' `release` is a third of the samples:
+//! still takes 1.5 to 1.66 times mimalloc's time (65.3 M frees per second
+//! against 108.2 M in this round's classic run, with the drain's prefetch). In `perf`, the consumers' `release` is a third of the samples:
 //! the atomic flip of the block's `CACHED` flag (what catches a second free
 //! of it by any thread) and the compare-and-swap onto its span's remote list,
 //! each on a line that another core wrote last; the producers' drain reads
@@ -810,7 +866,7 @@
 //! wrote, which a batch does not avoid. What is left would be a free that
 //! does not read the block: the owner and the double-free check from
 //! somewhere other than the header, which the header's design is built on.
-//! `sort_dedup` and `binary_trees` (1.18 times mimalloc's time) pay the
+//! `sort_dedup` and `binary_trees` (1.13 and 1.10 times mimalloc's time) pay the
 //! 8-byte header in the density of their small blocks: sorting Strings reads
 //! their bytes, 32-byte chunks where mimalloc packs them in 8- to 24-byte
 //! blocks (`par_sort` 1.92-1.95 s against 1.45-1.53 s).
