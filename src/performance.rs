@@ -775,7 +775,7 @@
 //! what later remote frees set aside stays loose until its span empties or a
 //! thread adopts the arena); medium blocks above 128 KiB share the pool lock
 //! (`churn-medium` at 2 threads, on eda4a9c: 0.097 acquisitions per
-//! operation, 233,000 for 2,400,000, 9.8-10.3% contended and 2.7-3.0 ms
+//! operation, 233,000 for 2,400,000, 10.0-10.3% contended and 2.7-3.0 ms
 //! waited over three runs of `ARENAPOOL_SHOW_STATS=1 suite --worker
 //! churn-medium 2 3`, 0.133-0.142 s each; on the previous round's library
 //! 25bd1e2: 0.097, 25.3-25.7% contended and 27.7-29.2 ms waited, on a
