@@ -818,8 +818,9 @@
 //! `live-100k` 2,947 minor faults against mimalloc's 227 (0.024-0.027 s
 //! against 0.017 s), `vec-grow` 16,992 against 254 (user time 0.25 s for
 //! both; 0.28 against 0.27 s), `hashmap` 1,836 against 227, `footprint`
-//! 412,452 against 27,246 (glibc 151,891; user time 2.1 s against 1.2 s, so
-//! its gap is not only the faults). A first touch costs about 1.4 µs on this
+//! 412,452 against 27,246 (glibc 151,891; at scale 1, 1.89 s of user time
+//! against mimalloc's 1.45 s and glibc's 1.42 s, so its gap is not only the
+//! faults). A first touch costs about 1.4 µs on this
 //! VM (tried and not kept, above: populating ahead does not make it
 //! cheaper), so the faults are about 4 of the 9 ms `live-100k` was behind
 //! there. Huge pages were tried twice and not kept (above): a huge page is
