@@ -519,8 +519,7 @@ pub unsafe fn decode_link(p: *mut u8, key: usize) -> *mut u8 {
 #[inline(always)]
 pub fn prefetch(p: *mut u8) {
     #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch is a hint: it reads nothing the program sees and
-    // cannot fault.
+    // SAFETY: a prefetch is a hint that reads nothing the program sees and cannot fault.
     unsafe {
         core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(p as *const i8)
     };

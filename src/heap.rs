@@ -114,14 +114,7 @@ pub unsafe fn free(p: *mut u8) {
         return;
     }
     let a = thread::arena();
-    // Decoded with this thread's arena key, a header passes the mask only if it is
-    // one of this arena's in-use chunks of a size below 2048 (a chunk of another
-    // arena keeps the xor of the two ids in the mask's bits, see `Arena::key`;
-    // cached and free chunks have flags there; pool tags a mark). The decoded
-    // header is then the chunk size, which is also the bin's offset.
-    // (Unaligned read: `p` is not checked yet; on x86-64 the same instruction.)
-    let h = (p.sub(HDR) as *const u64).read_unaligned() ^ (*a).key;
-    if h & FAST_REJECT == 0 {
+    if let Some(h) = fast_header(a, p) {
         // (The low half: the high half holds `prev_size`.)
         let bin = &mut *bin_at(a, h as u32 as usize);
         if bin.room != 0 {
@@ -163,6 +156,19 @@ unsafe fn free_own(p: *mut u8) {
         (*a).free_local(p, &mut Global);
     }
     *libc::__errno_location() = e;
+}
+
+/// The header before `p` decoded with arena `a`'s key, if it passes
+/// [`FAST_REJECT`]: then it is one of `a`'s in-use chunks of a size below 2048
+/// (a chunk of another arena keeps the xor of the two ids in the mask's bits,
+/// see `Arena::key`; cached and free chunks have flags there; pool tags a
+/// mark), and its low half is the chunk size, which is also the cache bin's
+/// offset. For the empty and exited arenas (key 0) it proves nothing. (An
+/// unaligned read: `p` is not checked yet; on x86-64 the same instruction.)
+#[inline(always)]
+unsafe fn fast_header(a: *mut Arena, p: *mut u8) -> Option<u64> {
+    let h = (p.sub(HDR) as *const u64).read_unaligned() ^ (*a).key;
+    (h & FAST_REJECT == 0).then_some(h)
 }
 
 /// Decoded-header bits that send `free` to its slow path: flags, `LARGE`, sizes
@@ -313,17 +319,14 @@ pub unsafe fn realloc(p: *mut u8, n: usize) -> *mut u8 {
         return malloc(n);
     }
     if !config::secure() {
-        // `free`'s mask (see there): a decoded header that passes it, with a
-        // size of at least MIN_CHUNK (a stale link can decode to 0), is one of
-        // this arena's in-use chunks. (The empty and exited arenas' key is 0:
-        // for them the mask proves nothing, and `free` relies on their bins
-        // having no room.) A cached-class chunk that must move goes through
+        // `free`'s mask (see `fast_header`), with a size of at least
+        // MIN_CHUNK (a stale link can decode to 0) and an arena of the
+        // thread's own (`free` relies on the empty and exited arenas' bins
+        // having no room). A cached-class chunk that must move goes through
         // `malloc` and `free`'s fast paths, without `classify` and `release`.
         let a = thread::arena();
-        let h = (p.sub(HDR) as *const u64).read_unaligned() ^ (*a).key;
-        let s = h as u32 as usize;
-        if h & FAST_REJECT == 0 && (MIN_CHUNK..=CACHE_MAX_CHUNK).contains(&s) && thread::has_arena()
-        {
+        let s = fast_header(a, p).map_or(0, |h| h as u32 as usize);
+        if (MIN_CHUNK..=CACHE_MAX_CHUNK).contains(&s) && thread::has_arena() {
             if n <= s - HDR {
                 return p;
             }
