@@ -492,7 +492,7 @@
 //!
 //! | misuse | message | how it is caught |
 //! |---|---|---|
-//! | double free of a block in the thread cache, on a remote-free list, in the store, or a pool block; also when another thread freed it first | `free of a block already freed (double free): 0x...` | a `CACHED` header flag, flipped when a chunk enters or leaves a cache and set atomically when it is pushed onto a remote list; the `FREE` flag of store chunks; for pool blocks, a lookup in the pool's free runs |
+//! | double free of a block in the thread cache, on a remote-free list, in the store, or a pool block; also when another thread freed it first | `free of a block already freed (double free): 0x...` | a `CACHED` header flag, flipped when a chunk enters or leaves a cache and set when it is pushed onto a remote list (two frees of one block at the same instant, a data race in the program, can both pass); the `FREE` flag of store chunks; for pool blocks, a lookup in the pool's free runs |
 //! | `free`/`realloc`/`malloc_usable_size` of a pointer arenapool never returned (stack, globals, another mapping) | `free of a pointer arenapool never returned: 0x...` | the registry (below) |
 //! | a misaligned pointer | `free of a misaligned pointer 0x...` | alignment test |
 //! | an interior pointer | `free of a pointer inside a block: 0x...` (or `inside a pool block or free pool memory`) | header validation, then a walk of the span |

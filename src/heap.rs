@@ -191,6 +191,12 @@ unsafe fn free_slow(p: *mut u8) {
     }
     let b = classify(p, b"free");
     if let Block::Chunk(owner, s) = b {
+        if owner != thread::arena() {
+            // Another arena's chunk goes onto its remote list: no system call
+            // (a parked owner's drain keeps errno itself).
+            count_free();
+            return release(p, owner, s);
+        }
         if s > CACHE_MAX_CHUNK && free_medium_own(p, owner, s) {
             return;
         }

@@ -214,6 +214,17 @@ pub fn errno() -> i32 {
     unsafe { *libc::__errno_location() }
 }
 
+/// Runs `f`, then puts this thread's `errno` back as it was (for the paths of
+/// `free`, which never changes `errno`, that may make a system call).
+#[inline(always)]
+pub fn keeping_errno<R>(f: impl FnOnce() -> R) -> R {
+    let e = errno();
+    let r = f();
+    // SAFETY: __errno_location returns this thread's errno slot.
+    unsafe { *libc::__errno_location() = e };
+    r
+}
+
 /// Bytes an [`FdOut`] buffers.
 const OUT_BUF: usize = 4096;
 

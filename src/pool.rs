@@ -863,8 +863,12 @@ impl SpanSource for Global {
 #[cold]
 #[inline(never)]
 unsafe fn drain_parked_locked(a: *mut Arena) {
-    lock().drain_parked(a);
-    purge_parked();
+    // (`free` of another thread's block skips its errno save for this, the
+    // only path of its that may make a system call: the lock's, or a purge's.)
+    os::keeping_errno(|| {
+        lock().drain_parked(a);
+        purge_parked();
+    })
 }
 
 /// When the first parked arena's purge pass is due (`os::now_ms`), 0 when

@@ -1,6 +1,7 @@
 //! The shortcuts past `classify`: `realloc` moving a cached-class block
 //! through `malloc` and `free`'s fast paths, `malloc` taking a medium block
-//! straight from the medium tier, and `free` putting one back there. Each must
+//! straight from the medium tier, and `free` putting one back there; and the
+//! short way of `free` with another thread's block. Each must
 //! still do what the long way did: keep the contents, reuse what it freed,
 //! leave `errno` alone, and keep the arena's invariants.
 
@@ -121,5 +122,45 @@ fn a_thread_without_an_arena_reallocs_through_the_checked_path() {
     })
     .join()
     .unwrap();
+    arenapool::check::pool().unwrap();
+}
+
+#[test]
+fn frees_of_another_threads_blocks_keep_errno() {
+    // `free` of another arena's chunk skips the errno save (it pushes onto a
+    // remote list, no system call) unless the owner is parked, when it drains
+    // the owner under the pool lock, which keeps errno itself.
+    let make = || -> Vec<usize> {
+        // SAFETY: plain allocations, handed over to the freeing thread.
+        (0..300).map(|i| unsafe { malloc(16 + (i % 50) * 24) } as usize).collect()
+    };
+    let free_all = |blocks: Vec<usize>| {
+        for (i, p) in blocks.into_iter().enumerate() {
+            set_errno(7000 + i as i32);
+            // SAFETY: each block is live and freed once.
+            unsafe { free(p as *mut u8) };
+            assert_eq!(errno(), 7000 + i as i32, "free {i}");
+        }
+    };
+    // A live owner: it takes its blocks back on its next allocations.
+    let (to_owner, owner_rx) = std::sync::mpsc::channel::<()>();
+    let (blocks_tx, blocks_rx) = std::sync::mpsc::channel();
+    let owner = std::thread::spawn(move || {
+        blocks_tx.send(make()).unwrap();
+        owner_rx.recv().unwrap();
+        let again = make();
+        arenapool::check::thread_arena().unwrap();
+        for p in again {
+            // SAFETY: each block is live and freed once.
+            unsafe { free(p as *mut u8) };
+        }
+    });
+    let blocks = blocks_rx.recv().unwrap();
+    std::thread::spawn(move || free_all(blocks)).join().unwrap();
+    to_owner.send(()).unwrap();
+    owner.join().unwrap();
+    // A parked owner: each free drains it under the pool lock.
+    let blocks = std::thread::spawn(make).join().unwrap();
+    std::thread::spawn(move || free_all(blocks)).join().unwrap();
     arenapool::check::pool().unwrap();
 }
