@@ -630,6 +630,7 @@ impl PoolInner {
                 self.parked = (*a).park_next;
                 (*a).park_next = null_mut();
                 crate::remote::adopt(&(*a).inbox.state);
+                (*a).adopted();
             }
             self.active += 1;
             return a;
@@ -918,7 +919,7 @@ fn purge_parked_from(at: u64) {
         // SAFETY: adopted above: no other thread touches its store meanwhile.
         unsafe {
             (*a).begin_update();
-            (*a).purge();
+            (*a).parked_pass(&mut Global);
             let mut g = lock();
             g.push_parked(a);
             (*a).end_update();

@@ -28,6 +28,9 @@ pub struct PurgeClock {
     last: usize,
     /// The delay is `ARENAPOOL_PURGE_DELAY` times `2^scale` (see `passed`).
     scale: u8,
+    /// A parked arena's cache is to be emptied at the next pass (see
+    /// `Arena::retire`): a pass is scheduled even with nothing pending.
+    flush: bool,
 }
 
 /// The delay grows at most this many doublings (10 ms -> 80 ms by default).
@@ -41,6 +44,7 @@ impl PurgeClock {
             reused: 0,
             last: 0,
             scale: 0,
+            flush: false,
         }
     }
 
@@ -74,7 +78,7 @@ impl PurgeClock {
     /// When the next pass is due, if one is pending (scheduling it a delay
     /// from now if it was not yet).
     pub fn scheduled(&mut self) -> Option<u64> {
-        if !self.pending() {
+        if !self.pending() && !self.flush {
             return None;
         }
         if self.at == 0 {
@@ -86,9 +90,20 @@ impl PurgeClock {
     /// Schedules the next pass a delay from now, if enough is pending (an
     /// arena parked at its thread's exit: a new thread may adopt it before).
     pub fn restart(&mut self) {
-        if self.pending() {
+        if self.pending() || self.flush {
             self.at = crate::os::now_ms() + self.delay_ms();
         }
+    }
+
+    /// Asks (`true`) for the cache to be emptied at the next pass, or cancels
+    /// that (`false`: a new owner took the arena).
+    pub fn set_flush(&mut self, on: bool) {
+        self.flush = on;
+    }
+
+    /// Whether the cache is to be emptied now; clears the request.
+    pub fn take_flush(&mut self) -> bool {
+        core::mem::replace(&mut self.flush, false)
     }
 
     /// Records a pass that released `released` bytes and left `left` bytes

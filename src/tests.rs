@@ -637,10 +637,12 @@ fn live_blocks_survive_random_bursts_of_loose_frees() {
     t.assert_all_given_back();
 }
 
-/// An exiting thread's arena keeps its cache warm (at base limits) while dense,
-/// and is emptied into the store when sparse.
+/// An exiting thread's arena keeps its cache warm (at base limits). A sparse
+/// one is emptied into the store at its parked pass (a purge delay later, if no
+/// thread adopted it meanwhile), and its empty spans go back to the pool; a
+/// thread that adopts it first keeps the cache.
 #[test]
-fn retired_arena_keeps_its_cache_only_while_dense() {
+fn retired_arena_keeps_its_cache_and_a_sparse_one_empties_it_at_its_parked_pass() {
     let t = TestArena::cached();
     let cls = class_of_chunk(64);
     let base = class_limit(cls);
@@ -658,6 +660,10 @@ fn retired_arena_keeps_its_cache_only_while_dense() {
     t.check();
     assert_eq!(t.a().cache[cls].limit, base);
     assert_eq!(t.a().cache[cls].count(), base);
+    // Dense: its parked pass leaves the cache alone.
+    // SAFETY: the test owns the arena.
+    unsafe { t.a().parked_pass(&mut Global) };
+    assert_eq!(t.a().cache[cls].count(), base);
     // Frees drained later (as the pool does for a parked arena) still find the cache.
     // (One block in 200 survives, spread over every span.)
     let survivors: Vec<*mut u8> = kept.iter().step_by(200).copied().collect();
@@ -666,14 +672,41 @@ fn retired_arena_keeps_its_cache_only_while_dense() {
         unsafe { t.a().free_local(p, &mut Global) };
     }
     t.check();
-    // Little live data left in many spans: sparse, so retiring empties the cache.
+    // Little live data left in many spans: sparse (the cache went off as the
+    // class overflowed). With it on again and a few chunks in it, retiring
+    // keeps them and schedules a pass; a new owner cancels it.
     assert!(t.a().nspans >= 8 && !t.a().dense());
+    let mut survivors = survivors;
+    // SAFETY: the test owns the arena; the chunks freed are live blocks of it.
+    unsafe {
+        t.a().set_uncached(false, &mut Global);
+        for p in survivors.split_off(survivors.len() - 10) {
+            t.a().free_local(p, &mut Global);
+        }
+    }
+    let cached = t.a().cache[cls].count();
+    assert_eq!(cached, 10);
     // SAFETY: the test owns the arena.
     unsafe { t.a().retire(&mut Global) };
+    t.check();
+    assert_eq!(t.a().cache[cls].count(), cached);
+    assert!(t.a().purge_scheduled().is_some());
+    t.a().adopted();
+    // SAFETY: as above (nothing pending to release but the chunks' pages).
+    unsafe { t.a().parked_pass(&mut Global) };
+    assert_eq!(t.a().cache[cls].count(), cached, "adopted arena emptied");
+    // Retired again and not adopted: the pass empties the cache.
+    // SAFETY: as above.
+    unsafe { t.a().retire(&mut Global) };
+    assert!(t.a().purge_scheduled().is_some());
+    let spans = t.a().nspans;
+    // SAFETY: as above.
+    unsafe { t.a().parked_pass(&mut Global) };
     t.check();
     for c in CACHED_CLASSES {
         assert!(t.a().cache[c].count() == 0 && t.a().cache[c].limit == 0);
     }
+    assert!(t.a().nspans < spans, "no span went back: {spans}");
     for p in survivors {
         // SAFETY: as above.
         unsafe { t.a().free_local(p, &mut Global) };
