@@ -25,6 +25,30 @@ fn on_thread(f: impl FnOnce() + Send + 'static) {
     arenapool::check::pool().unwrap();
 }
 
+/// Three live blocks of `n` bytes (a span must hold three), each right after
+/// the one before. (Blocks allocated in a row need not be neighbours: a
+/// thread may adopt an exited thread's arena, with chunks anywhere in its
+/// cache and holes in its store.)
+///
+/// The other blocks made on the way stay live (freed, they would serve the
+/// caller's next requests of their class), returned for the caller to free.
+///
+/// # Safety
+/// The caller frees all of them.
+unsafe fn three_neighbours(n: usize) -> ([*mut u8; 3], Vec<*mut u8>) {
+    let blocks: Vec<*mut u8> = (0..64).map(|_| malloc(n)).collect();
+    // The next chunk's payload: past this one's payload and the next chunk's
+    // 8-byte header.
+    let next = |p: *mut u8| p.add(usable_size(p) + 8);
+    let live = |p: *mut u8| blocks.contains(&p);
+    let run = blocks
+        .iter()
+        .find_map(|&a| (live(next(a)) && live(next(next(a)))).then(|| [a, next(a), next(next(a))]))
+        .unwrap_or_else(|| panic!("no three neighbours among 64 blocks of {n} bytes"));
+    let rest = blocks.iter().copied().filter(|q| !run.contains(q)).collect();
+    (run, rest)
+}
+
 #[test]
 fn small_realloc_keeps_contents_and_frees_into_the_cache() {
     on_thread(|| {
@@ -32,8 +56,7 @@ fn small_realloc_keeps_contents_and_frees_into_the_cache() {
         unsafe {
             for (from, to) in [(24usize, 200usize), (100, 1000), (500, 3000), (1000, 1016)] {
                 // A neighbour in use after `p`, so that it cannot grow in place.
-                let p = malloc(from);
-                let guard = malloc(from);
+                let ([before, p, guard], rest) = three_neighbours(from);
                 for i in 0..from {
                     *p.add(i) = i as u8 ^ 0x5a;
                 }
@@ -55,6 +78,8 @@ fn small_realloc_keeps_contents_and_frees_into_the_cache() {
                 free(r);
                 free(q);
                 free(guard);
+                free(before);
+                rest.into_iter().for_each(|q| free(q));
             }
             arenapool::check::thread_arena().unwrap();
         }
@@ -66,11 +91,9 @@ fn medium_frees_go_to_the_tier_and_come_back() {
     on_thread(|| {
         // SAFETY: every block is live where used and freed once.
         unsafe {
-            for n in [1100usize, 2048, 5000, 40_000, 120_000] {
+            for n in [1100usize, 2048, 5000, 40_000, 80_000] {
                 // `b` between two blocks in use: no free neighbour to merge with.
-                let a = malloc(n);
-                let b = malloc(n);
-                let c = malloc(n);
+                let ([a, b, c], rest) = three_neighbours(n);
                 b.write_bytes(0xa5, n);
                 set_errno(4321);
                 free(b);
@@ -81,7 +104,7 @@ fn medium_frees_go_to_the_tier_and_come_back() {
                 assert_eq!(d, b, "{n}: medium block not reused");
                 assert!(usable_size(d) >= n);
                 arenapool::check::thread_arena().unwrap();
-                for p in [a, c, d] {
+                for p in [a, c, d].into_iter().chain(rest) {
                     free(p);
                 }
             }
