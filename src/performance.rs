@@ -481,6 +481,8 @@
 //! | a medium request that the medium tier serves is taken at the top of `malloc`'s slow path (it went through the configuration, secure-mode and exited-thread checks and `alloc_in_arena` first); a medium chunk freed by its owner that the tier takes as it is (room left, no free neighbour) goes there straight after `classify`, with no errno save and no `release` / `free_local` / `medium_put` layers (`free_slow`, and `realloc`'s move) | `vec-push`, 1 thread, estimated cycles; the suite under cachegrind | 731 M | 716 M (mimalloc 743 M); the other 17 within 0.5%, `xmalloc` +0.8% instructions (448 -> 452 M, the layout of `free_slow`) |
 //! | `malloc`'s fast path prefetches the chunk its pop leaves at the head of the class (its link is the next pop's read, a cold line when the chunks were freed in random order) | wall time, two suite builds in turn, scale 2, medians of 11 at 1 thread / 7 at 2; fastpath probe | `live-100k` 0.0232 / 0.0277 s, `hashmap` 0.0740 / 0.0771 s, `json` 0.0633 s at 2 threads, `churn-lifo` 0.0884 s and `churn-fifo` 0.0932 s at 1; 58 | 0.0222 / 0.0265 s, 0.0721 / 0.0747 s, 0.0627 s, 0.0889 s and 0.0937 s (their pops are warm already); 59 |
 //! | a remote drain prefetches the next block of the span's list while it files the current one | `xmalloc` in the suite, 2 / 1 threads, medians of 9 / 7; `xmalloc-test -w 2 -t 3 -s 64` under `LD_PRELOAD`, four runs each in turn | 0.0588 / 0.0576 s; 61.0-70.8 M frees/s | 0.0571 / 0.0560 s; 65.4-72.0 M frees/s (within the host's noise); `thread-churn`, `prodcons`, `larson` within 1.2% |
+//! | `free` of another thread's block sets its `CACHED` flag with a plain load and store (was an atomic flip: a locked instruction that stalls on the block's line, which the pusher's compare-and-swap then waits for again), and skips the errno save (a push makes no system call; a parked owner's drain, the one path that may, keeps errno itself). Two frees of one block at the very same instant, a data race in the program, can now both pass; every double free ordered after the first is still reported | mimalloc-bench's `xmalloc-test -w 2 -t 1 -s 64` under `LD_PRELOAD`, M frees per second, nine runs each in turn, medians; the same with only the errno save skipped | 63.9 (54.3-68.3) | 83.0 (64.2-92.1); errno alone 66.6; mimalloc 105-108 |
+//! | an exiting thread's sparse arena keeps its cache (cut back to the base limits) as a dense one does; its parked pass, a purge delay later, empties it into the store and gives the empty spans back, unless a thread adopted the arena first (it was emptied at the exit, and the next thread carved the same chunks again) | mimalloc-bench's `mstress 2 50 50` under callgrind, instructions (the program's own about 1,254 M of them); `thread-churn` at 4 threads, scale 1, medians of 5, time and peak RSS; `footprint` at scale 1, three runs each in turn | 1,635 M; 0.185 s, 20.2 MB (mimalloc 0.123-0.133 s, 29 MB); 1.30-1.43 s, final RSS 208-318 MB | 1,476 M (the allocator's share 381 -> 222 M); 0.138-0.140 s, 24.2-24.5 MB; 1.17-1.32 s, 228-278 MB |
 //!
 //! ## Tried and not kept
 //!
@@ -532,9 +534,11 @@
 //!   another thread** (instead of the atomic flip): `xmalloc-test -w 2 -t 3
 //!   -s 64` under `LD_PRELOAD`, three runs each in turn, on a build that
 //!   counted nothing for threads without an arena: 49-56 -> 53-55 M frees
-//!   per second (5-10%). Not kept: two threads
+//!   per second (5-10%). Not kept then: two threads
 //!   freeing one block at once could then both push it, where the flip lets
-//!   one of them report the double free.
+//!   one of them report the double free. Measured again a round later and
+//!   kept (see the log): on the current build the flip costs a fifth of the
+//!   frees a second, not a tenth.
 //! - **The pool's purge leaving resident only half the bytes in live pool
 //!   blocks while it keeps them all mapped** (`WARM_SHARE` for the retain
 //!   bound, half of it for the purge): `malloc-large` 1.41-1.61 -> 1.54-1.62
