@@ -152,7 +152,7 @@ pub unsafe fn set_size(c: *mut u8, size: usize, flags: u64, k: u64) {
     *(c as *mut u32) = (size as u64 | flags) as u32 ^ k as u32;
 }
 /// Sets `prev_size`, keeping size and flags. Writes only the high half, so that it
-/// never undoes another thread's atomic `CACHED` flip of the low half (a remote
+/// never undoes another thread's store of the `CACHED` flag to the low half (a remote
 /// free of this live chunk racing with the owner merging its neighbour).
 #[inline(always)]
 pub unsafe fn set_prev_size(c: *mut u8, ps: usize, k: u64) {

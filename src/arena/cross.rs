@@ -122,8 +122,9 @@ impl Arena {
                 continue;
             }
             // A plain flip: the chunk is the owner's again, and no other thread
-            // touches it in a correct program (the pusher's flip was atomic, and
-            // the swap above ordered it before this).
+            // touches it in a correct program (the pusher's store of the flag
+            // came before its compare-and-swap, which the swap above ordered
+            // before this).
             span::toggle_cached(p.sub(HDR));
             self.free_local(p, src);
             p = n;
