@@ -271,20 +271,21 @@
 //! # Thread exit and parked arenas
 //!
 //! A `pthread` key made at start-up has a destructor that takes the arena's
-//! remote frees and **parks** the arena in the pool. Its cache stays warm,
-//! cut back to the base limits: the next thread to adopt it pops its first
-//! blocks instead of carving them, and the exiting thread's cache is not sent
-//! through the store a chunk at a time (under cachegrind, `thread-churn` at
-//! one thread: 1,106M estimated cycles before, 538M after; mimalloc 799M). A
-//! sparse arena (live data fills less than an eighth of its spans, and it has
-//! eight or more), whose cached chunks may keep spans from going back to the
-//! pool, has its cache emptied into its store and its empty spans given back
-//! by its parked pass, a purge delay after the exit, unless a thread adopted
-//! it first. (Emptied at the exit, as it was until this round, it cost
-//! `mstress`, whose threads each free most of what they made and exit, 45% of
-//! the allocator's instructions: the flush, then the same chunks carved again
-//! by the next thread.) An arena whose cache is off when its thread exits is
-//! emptied at once. When the pool cannot map a new
+//! remote frees and **parks** the arena in the pool. Its cache stays warm:
+//! the next thread to adopt it pops its first blocks instead of carving
+//! them, and the exiting thread's cache is not sent through the store a
+//! chunk at a time (under cachegrind, `thread-churn` at one thread: 1,106M
+//! estimated cycles before, 538M after; mimalloc 799M). A dense arena's
+//! cache is cut back to the base limits. A sparse arena's (live data fills
+//! less than an eighth of its spans, and it has eight or more), whose cached
+//! chunks may keep spans from going back to the pool, is kept whole, and its
+//! parked pass, a purge delay after the exit, empties it into the store and
+//! gives the empty spans back, unless a thread adopted the arena first.
+//! (Emptied at the exit, as it was until this round, it cost `mstress`,
+//! whose threads each free most of what they made and exit, two thirds of
+//! the allocator's instructions: the flush, then the same chunks carved
+//! again by the next thread.) An arena whose cache is off when its thread
+//! exits is emptied at once. When the pool cannot map a new
 //! region (out of memory or address space), it first empties every parked
 //! arena's cache the same way and tries its free runs again. Spans with live
 //! blocks stay with the parked arena: frees of those blocks by other threads
