@@ -46,12 +46,12 @@
 //! shared host (the spread column in `benches/results/results.md` shows how
 //! much: cells with 20-100% between their fastest and slowest run are
 //! common), the same VM kind as the last rounds (kernel build `fc-v857`).
-//! Run on 2026-12-01 on commit eda4a9c (this round's library: `realloc` of
-//! a cached-class block through `malloc` and `free`'s fast paths, medium
-//! blocks taken from and put back into the medium tier without the long
-//! way, a prefetch of the next chunk in `malloc`'s pop and in remote drains;
-//! the full preset, scale 3, 3 runs per cell, threads 1, 2 and 4; 8 and 16
-//! threads left out for time, see below; 390 s), with:
+//! Run on 2026-12-01 on commit b483438 (this round's library: a block
+//! freed by another thread flagged with a plain store and no errno save, and
+//! an exiting thread's sparse arena parked with its cache, emptied by its
+//! parked pass if no thread adopts it first; the full preset, scale 3, 3
+//! runs per cell, threads 1, 2 and 4; 8 and 16 threads left out for time,
+//! see below; 368 s), with:
 //!
 //! ```sh
 //! cargo bench --bench suite -- --full --threads 1,2,4 --out benches/results
@@ -65,76 +65,77 @@
 //!
 //! | workload | 1 thread: /system | /mimalloc | /jemalloc | 2 threads: /system | /mimalloc | /jemalloc |
 //! | --- | ---: | ---: | ---: | ---: | ---: | ---: |
-//! | churn-lifo | 0.50 | 0.63 | 0.84 | 0.51 | 0.59 | 0.85 |
-//! | churn-fifo | 0.39 | 0.83 | 0.80 | 0.39 | 0.86 | 0.80 |
-//! | churn-random | 0.41 | 0.94 | 0.82 | 0.41 | 0.83 | 0.81 |
-//! | churn-medium | 0.55 | 2.05 | 0.42 | 0.81 | 2.89 | 0.66 |
-//! | mixed-sizes | 0.76 | 0.90 | 0.81 | 0.75 | 0.88 | 0.80 |
-//! | live-100k | 0.31 | 1.05 | 0.69 | 0.33 | 0.98 | 0.69 |
-//! | larson | 0.44 | 0.86 | 0.76 | 0.66 | 0.96 | 1.97 |
-//! | prodcons | 0.48 | 0.88 | 0.85 | 0.32 | 1.06 | 1.40 |
-//! | xmalloc | 0.33 | 0.96 | 1.31 | 0.33 | 0.95 | 1.31 |
-//! | false-share-active | 1.00 | 1.00 | 1.00 | 1.00 | 0.99 | 0.99 |
-//! | false-share-passive | 1.00 | 1.00 | 1.00 | 1.00 | 1.01 | 1.00 |
-//! | thread-churn | 0.37 | 0.75 | 0.47 | 0.32 | 1.11 | 0.53 |
-//! | vec-push | 0.67 | 1.05 | 0.93 | 0.66 | 1.04 | 0.96 |
-//! | hashmap | 0.58 | 0.98 | 0.92 | 0.83 | 0.89 | 1.30 |
-//! | json | 0.54 | 1.03 | 0.83 | 0.55 | 0.99 | 0.84 |
-//! | regex | 0.74 | 0.97 | 0.96 | 0.74 | 0.93 | 0.92 |
-//! | large | 0.85 | 0.57 | 0.12 | 0.47 | 0.56 | 0.08 |
-//! | vec-grow | 0.93 | 0.83 | 0.89 | 0.98 | 1.09 | 0.88 |
-//! | big-replace | 0.81 | 0.76 | 0.22 | 0.99 | 1.32 | 0.28 |
-//! | rayon | 0.27 | 1.02 | 0.66 | 0.27 | 0.98 | 0.65 |
-//! | footprint | 1.65 | 1.57 | 1.21 | (one count) | (one count) | (one count) |
-//! | **geometric mean** | **0.58** | **0.95** | **0.71** | **0.56** | **0.99** | **0.77** |
+//! | churn-lifo | 0.50 | 0.63 | 0.84 | 0.51 | 0.59 | 0.84 |
+//! | churn-fifo | 0.40 | 0.87 | 0.80 | 0.40 | 0.86 | 0.81 |
+//! | churn-random | 0.41 | 0.92 | 0.81 | 0.41 | 0.91 | 0.80 |
+//! | churn-medium | 0.49 | 2.11 | 0.39 | 0.73 | 2.86 | 0.66 |
+//! | mixed-sizes | 0.74 | 0.89 | 0.80 | 0.75 | 0.88 | 0.80 |
+//! | live-100k | 0.29 | 1.17 | 0.63 | 0.27 | 0.95 | 0.59 |
+//! | larson | 0.44 | 0.86 | 0.79 | 0.64 | 0.91 | 1.92 |
+//! | prodcons | 0.49 | 0.88 | 0.86 | 0.32 | 1.08 | 1.43 |
+//! | xmalloc | 0.37 | 1.04 | 1.40 | 0.37 | 1.05 | 1.46 |
+//! | false-share-active | 0.99 | 1.00 | 0.99 | 1.00 | 0.98 | 1.00 |
+//! | false-share-passive | 1.00 | 0.99 | 1.00 | 0.99 | 1.01 | 1.00 |
+//! | thread-churn | 0.37 | 0.79 | 0.46 | 0.26 | 0.94 | 0.50 |
+//! | vec-push | 0.68 | 1.08 | 0.93 | 0.28 | 0.79 | 0.91 |
+//! | hashmap | 0.58 | 1.12 | 0.96 | 0.69 | 0.96 | 1.35 |
+//! | json | 0.54 | 0.98 | 0.81 | 0.56 | 0.61 | 0.83 |
+//! | regex | 0.72 | 0.92 | 0.97 | 0.69 | 0.97 | 0.99 |
+//! | large | 0.62 | 0.69 | 0.09 | 0.50 | 4.59 | 0.09 |
+//! | vec-grow | 0.94 | 1.07 | 0.88 | 0.96 | 0.97 | 0.87 |
+//! | big-replace | 0.82 | 0.73 | 0.22 | 1.02 | 1.15 | 0.26 |
+//! | rayon | 0.27 | 1.01 | 0.65 | 0.28 | 1.01 | 0.67 |
+//! | footprint | 1.83 | 1.75 | 1.27 | (one count) | (one count) | (one count) |
+//! | **geometric mean** | **0.58** | **0.98** | **0.70** | **0.52** | **1.05** | **0.76** |
 //!
 //! The 1-thread geometric means include `footprint` (21 workloads), the
 //! 2-thread ones do not (20). The summary of `benches/results/results.md`
 //! lists `footprint` in its 2-thread column as well. At 4 threads (20
-//! workloads): 0.61 of glibc's time, 0.96 of mimalloc's, 0.77 of jemalloc's.
-//! A first full run on the same commit half an hour before, with the host
-//! busier (load average near 7 from the runs before it), read 1.00 / 1.01 /
-//! 0.97 of mimalloc's time at 1 / 2 / 4 threads, 0.60 / 0.53 / 0.61 of
-//! glibc's and 0.75 / 0.80 / 0.78 of jemalloc's; there `footprint` caught
-//! slow runs (4.42-7.85 s, 2.37 times glibc's time; three runs of it alone
-//! on this library and on the previous round's, in turn, read 4.28-5.94 s
-//! and 4.30-4.78 s). The previous round's final run (25bd1e2) read 0.94 /
-//! 1.06 / 0.98 of mimalloc's time, 0.59 / 0.54 / 0.66 of glibc's.
+//! workloads): 0.59 of glibc's time, 0.91 of mimalloc's, 0.76 of jemalloc's.
+//! A first full run half an hour before, on the build before this round's
+//! last change (e0d4532, whose exiting sparse arenas cut their cache back
+//! first), read 1.03 / 1.03 / 0.94 of mimalloc's time at 1 / 2 / 4 threads,
+//! 0.58 / 0.54 / 0.62 of glibc's and 0.71 / 0.76 / 0.77 of jemalloc's. The
+//! previous round's final run (eda4a9c) read 0.95 / 0.99 / 0.96 of
+//! mimalloc's time, 0.58 / 0.56 / 0.61 of glibc's.
 //!
-//! mimalloc is bimodal on `large`, `churn-medium` and `big-replace` (its
-//! `churn-medium` at 1 thread: 0.043-0.144 s over the three runs of the
-//! cell). arenapool's `churn-medium` at 2 threads read 0.191-0.199 s here,
-//! 2.89 times mimalloc's median: three runs of `ARENAPOOL_SHOW_STATS=1 suite
-//! --worker churn-medium 2 3` right after took 0.133-0.142 s (and 0.133 s
-//! in the earlier full run). In the suite each arenapool run follows the
-//! other allocators' processes; this is the third full run in a row where
-//! that cell reads slower than the workload run alone.
+//! mimalloc is bimodal on `large`, `churn-medium`, `live-100k` and
+//! `big-replace`: its `large` at 2 threads took 0.0098-0.074 s over the
+//! three runs of the cell (4.59 times its median here; arenapool's runs
+//! 0.045-0.060 s), its `churn-medium` at 1 thread 0.048-0.170 s. Without
+//! `large` the 2-thread geometric mean against mimalloc is 0.97.
+//! arenapool's `churn-medium` at 2 threads read 0.196-0.201 s (2.86 times
+//! mimalloc's median); run alone it takes 0.10-0.14 s, as in the rounds
+//! before, where this cell also read slower inside the suite than alone.
 //!
-//! Where this round's changes act, two builds run in turn: `vec-push`
-//! (`realloc` of growing vectors and strings up to 8 KiB) 804 -> 717 M
-//! estimated cycles under cachegrind, 0.0830 -> 0.0805 s at 1 thread (scale
-//! 2, medians of 5; 1.09 / 1.01 of mimalloc's time at 1 / 2 threads above,
-//! 1.13 / 1.08 in the previous round's run); `live-100k` 0.0232 -> 0.0222 s
-//! and `hashmap` 0.0740 -> 0.0721 s at 1 thread from the prefetch (medians
-//! of 11); `xmalloc` 0.0588 -> 0.0571 s at 2 threads from the drain's
-//! prefetch (medians of 9). Those are in the performance log below.
+//! Where this round's changes act, builds run in turn: `xmalloc-test -w 2
+//! -t 1 -s 64` under `LD_PRELOAD` (a classic C benchmark, below) 63.9 -> 83.0
+//! M frees per second, medians of nine; `mstress 2 50 50` under callgrind
+//! 1,635 -> 1,385 M instructions (the allocator's 381 -> 131 M); the suite's
+//! `thread-churn` at 4 threads 0.167 -> 0.123 s (scale 1, medians of 5).
+//! Those are in the performance log below. The suite's own `xmalloc` moves
+//! little (its consumer reads every byte of a block before freeing it, so
+//! the line is there already): 0.0993 -> 0.1016 s at 2 threads, scale 3,
+//! medians of 11, within its noise (two of eleven runs of each build took
+//! 0.2-0.28 s).
 //!
 //! Peak RSS, geometric mean of arenapool's divided by each other's, at 1 / 2 /
-//! 4 threads: 1.08 / 1.14 / 1.13 of glibc's, 0.56 / 0.54 / 0.51 of mimalloc's,
-//! 1.06 / 1.06 / 1.04 of jemalloc's (the previous round's final run: 1.10 /
+//! 4 threads: 1.09 / 1.14 / 1.13 of glibc's, 0.56 / 0.53 / 0.52 of mimalloc's,
+//! 1.07 / 1.06 / 1.04 of jemalloc's (the previous round's final run: 1.08 /
 //! 1.14 / 1.13 of glibc's). Each cell is one run's peak and moves with it
-//! (`hashmap` at 2 threads read 1.38 here, 1.29 in the earlier run on the
-//! same commit). None of this round's changes holds memory the library did
-//! not hold before. The churns stay at 1.08-1.38 of glibc's: see Open, below.
+//! (`hashmap` at 2 threads read 1.37 here, 1.31 in the first run). An
+//! exiting thread's sparse arena now holds its cache for up to one purge
+//! delay (10 ms) unless a thread adopts it; `thread-churn` at 4 threads,
+//! where that happens every generation, peaked at 1.41 of glibc's here (1.27
+//! in the previous round's run). The churns stay at 1.06-1.39 of glibc's:
+//! see Open, below.
 //!
 //! Estimated cycles under cachegrind (instructions + 10 x first-level
 //! misses + 100 x last-level misses; deterministic, one thread, scale 1, same
 //! build), for what the noisy wall times cannot show, in
 //! `benches/results/cachegrind.md`: this round's library against the
-//! previous round's, 1.00 on geometric mean of 18 workloads (`vec-push` 804
-//! -> 717 M; the small-block workloads 0.4-0.6% more for the prefetch's
-//! instruction, whose saved misses cachegrind does not model), and 0.94 of
-//! mimalloc's.
+//! previous round's, 1.00 on geometric mean of 18 workloads (`xmalloc` 485
+//! -> 474 M, the others within 0.5%), and 0.94 of mimalloc's.
 //!
 //! ## Classic C benchmarks under `LD_PRELOAD`
 //!
@@ -159,39 +160,42 @@
 //! the run shortened its main thread's coordination sleeps tenfold, which
 //! its throughput does not count.) arenapool's time (or inverse
 //! throughput) and peak RSS divided by each other's (2026-12-01, the
-//! library of the suite run, eda4a9c; `ARENAPOOL_LIB=... run.sh -n 3`, the
-//! local runner that `benches/classic.sh` mirrors, 360 s):
+//! library of the suite run, b483438; `ARENAPOOL_LIB=... run.sh -n 3`, the
+//! local runner that `benches/classic.sh` mirrors, 358 s):
 //!
 //! | program | /glibc | /mimalloc | /jemalloc | RSS /glibc | RSS /mimalloc |
 //! | --- | ---: | ---: | ---: | ---: | ---: |
-//! | larson | 0.59 | 1.01 | 0.92 | 1.19 | 1.00 |
-//! | larson (sized frees) | 0.70 | 1.15 | 1.00 | 1.23 | 0.94 |
-//! | xmalloc-test | 0.49 | 1.66 | 0.56 | 1.15 | 0.71 |
-//! | mstress | 0.97 | 1.25 | 0.41 | 1.10 | 0.61 |
-//! | rptest | 0.23 | 0.69 | 0.73 | 0.22 | 0.31 |
-//! | glibc-simple | 0.48 | 0.92 | 0.76 | 1.15 | 0.33 |
-//! | glibc-thread | 0.68 | 0.92 | 1.02 | 1.12 | 0.18 |
-//! | malloc-large | 0.87 | 0.71 | 0.12 | 1.11 | 0.99 |
-//! | cache-scratch, 1 / 2 threads | 1.00 / 1.00 | 1.00 / 1.00 | 0.99 / 1.00 | 1.12 / 1.10 | 0.64 / 0.67 |
-//! | cache-thrash, 1 / 2 threads | 1.00 / 1.02 | 1.00 / 1.00 | 1.01 / 1.00 | 1.13 / 1.08 | 0.64 / 0.64 |
-//! | alloc-test, 1 / 2 threads | 0.91 / 0.84 | 1.12 / 0.98 | 1.08 / 1.00 | 1.06 / 1.09 | 1.01 / 1.01 |
-//! | **geometric mean (14)** | **0.72** | **1.01** | **0.74** | **1.00** | **0.62** |
+//! | larson | 0.59 | 1.03 | 0.96 | 1.31 | 0.99 |
+//! | larson (sized frees) | 0.73 | 1.11 | 1.01 | 1.26 | 0.97 |
+//! | xmalloc-test | 0.39 | 1.23 | 0.40 | 1.12 | 0.71 |
+//! | mstress | 0.75 | 1.00 | 0.34 | 1.08 | 0.59 |
+//! | rptest | 0.22 | 0.64 | 0.57 | 0.18 | 0.23 |
+//! | glibc-simple | 0.49 | 0.91 | 0.77 | 1.25 | 0.32 |
+//! | glibc-thread | 0.67 | 0.91 | 1.02 | 1.15 | 0.19 |
+//! | malloc-large | 0.84 | 0.63 | 0.10 | 1.11 | 0.98 |
+//! | cache-scratch, 1 / 2 threads | 1.00 / 1.00 | 1.00 / 1.00 | 1.00 / 1.00 | 1.03 / 1.07 | 0.63 / 0.64 |
+//! | cache-thrash, 1 / 2 threads | 1.00 / 1.05 | 1.00 / 1.02 | 1.00 / 1.02 | 1.01 / 1.06 | 0.63 / 0.63 |
+//! | alloc-test, 1 / 2 threads | 0.83 / 0.81 | 1.03 / 1.00 | 1.02 / 0.99 | 1.06 / 1.09 | 1.01 / 1.01 |
+//! | **geometric mean (14)** | **0.69** | **0.95** | **0.70** | **0.98** | **0.61** |
 //!
-//! The previous round's library (25bd1e2), same programs, earlier the same
-//! day: 0.76 / 1.01 / 0.70 of glibc's, mimalloc's and jemalloc's time, 1.07
-//! of glibc's peak RSS; the round before (ab6c4d6): 0.74 / 0.98 / 0.76 and
-//! 1.01. These programs make few `realloc`s and few blocks over 1 KiB, so
-//! this round's changes reach them through the prefetches only, and the
-//! cells that moved most moved with the host: jemalloc's `xmalloc-test` read
-//! 36.5 M frees per second here and 7.9 M in the previous run (so
-//! arenapool's ratio to it went from 0.10 to 0.56), arenapool's `larson`
-//! 1.35 then and 1.01 now of mimalloc's time, `rptest`'s peak memory is
-//! bimodal for every allocator (0.51 of glibc's then, 0.22 now). Throughput
+//! The previous round's library (eda4a9c), same programs, earlier the same
+//! day: 0.72 / 1.01 / 0.74 of glibc's, mimalloc's and jemalloc's time, 1.00
+//! of glibc's peak RSS; the round before (25bd1e2): 0.76 / 1.01 / 0.70 and
+//! 1.07. A first run of this round's programs on e0d4532 (before the last
+//! change, which keeps an exiting sparse arena's cache whole) read 0.73 /
+//! 0.96 / 0.72 and 1.06. Two cells moved with this round's changes:
+//! `xmalloc-test`, whose frees are all of other threads' blocks, 89.5 M
+//! frees per second against mimalloc's 110.5 M (65.3 against 108.2 M in the
+//! previous round's run; the first run of this round 91.1 against 109.9 M),
+//! and `mstress`, whose threads each free most of what they made and exit,
+//! 0.70-0.88 s against mimalloc's 0.69-0.82 s (1.25 times mimalloc's time in
+//! the previous round's run, 1.21 in the first run of this round). Throughput
 //! of the fixed-time programs moves with the host from run to run
-//! (`xmalloc-test` under glibc read 37.5, 14.5, 38.0, 36.1 and 31.9 M
-//! frees/s in five sessions of three runs), so read single cells as about
-//! +-10%. `xmalloc-test` is arenapool's largest loss: 65.3 M frees per
-//! second against mimalloc's 108.2 M (see Open).
+//! (`xmalloc-test` under glibc read 37.5, 14.5, 38.0, 36.1, 31.9 and 34.9 M
+//! frees/s in six sessions of three runs), and `rptest`'s peak memory is
+//! bimodal for every allocator (0.22 of glibc's in the previous round's run,
+//! 0.18 here), so read single cells as about +-10%. `xmalloc-test` stays
+//! arenapool's largest loss here (see Open).
 //!
 //! ## Memory that follows the live set
 //!
@@ -201,32 +205,37 @@
 //!
 //! | allocator | RSS after round 1 (MiB) | RSS after round 20 (MiB) | live at end (MiB) | RSS / live | arenapool's RSS / this |
 //! | --- | ---: | ---: | ---: | ---: | ---: |
-//! | arenapool | 70.5 | 472.9 | 77.0 | 6.14 | 1.00 |
-//! | glibc | 418.3 | 849.3 | 77.0 | 11.04 | 0.56 |
-//! | mimalloc | 464.3 | 551.2 | 77.0 | 7.16 | 0.86 |
-//! | jemalloc | 38.8 | 299.1 | 77.0 | 3.89 | 1.58 |
+//! | arenapool | 82.2 | 548.8 | 77.0 | 7.13 | 1.00 |
+//! | glibc | 418.4 | 811.2 | 77.0 | 10.54 | 0.68 |
+//! | mimalloc | 464.4 | 550.3 | 77.0 | 7.15 | 1.00 |
+//! | jemalloc | 39.4 | 301.5 | 77.0 | 3.92 | 1.82 |
 //!
 //! (Full preset: three times the short preset's work per round, so three times
 //! its live data.) The RSS per round is charted in
-//! `benches/results/footprint.svg`. The previous round's final run ended
-//! at 493.5 MiB, its two before at 420.6 and 533.1 MiB, the round before at
-//! 451.7 MiB, the two before at 249.3 and 232.5 (on the noisier VM). What stays resident follows the
+//! `benches/results/footprint.svg`. The first run of this round (e0d4532)
+//! ended at 393.7 MiB, the previous round's two at 523.5 and 458.0 MiB, the
+//! round before at 493.5, 420.6 and 533.1 MiB. What stays resident follows the
 //! host's speed more than any change: the purge delay adapts to how soon
 //! released pages come back into use, so when the next round's reuse comes
 //! within the delays, fewer pages go back (one run each of two builds back
-//! to back, three rounds ago, ended at 555.0 and 556.0 MiB). The time: 1.50
-//! times glibc's here (4.47 s against 2.97 s; peak RSS 674 MiB against 849),
-//! 1.47 times mimalloc's; 1.66 times glibc's in the previous round's run.
-//! Pages released inside spans that the survivors pin are faulted in again
-//! as the next rounds carve them: in one run of the previous build on this
-//! VM, 4.29 s, 760 k page faults and 2.1 s of system time, mimalloc 3.23 s
-//! and 89 k faults (`perf stat -e page-faults`); on the noisier VM of an
-//! earlier round, 1.79 M faults and 14.8 s of system time, against 196 k
-//! faults, 6.7 s and 607 MiB with `ARENAPOOL_PURGE=0`. An earlier round's
-//! adaptive delay and deferred purge of exited threads' arenas took the short
-//! preset (scale 1) from 591 k faults and 4.6-4.8 s to 157-247 k and 2.3-2.5
-//! s; at scale 3 the reuse that they follow can come later than eight delays
-//! (a ceiling of 64 delays cut the time only to 11.3 s, at 672 MiB, on the
+//! to back, four rounds ago, ended at 555.0 and 556.0 MiB). The time: 1.83
+//! times glibc's here (5.52 s against 3.03 s; peak RSS 683 MiB against
+//! 811), 1.75 times mimalloc's; 1.91 times glibc's in the first run of this
+//! round, 1.65 and 1.50 in the previous two rounds' runs. Three runs alone
+//! at scale 3 on this round's library and on the build before its thread
+//! exit change, in turn: 5.15-5.82 s against 5.21-5.43 s, about a million
+//! page faults each; the host took longer over this workload this session
+//! than in the last (4.47 s in the previous round's run). Pages released
+//! inside spans that the survivors pin are faulted in again as the next
+//! rounds carve them: in one run of an earlier build on this VM, 4.29 s,
+//! 760 k page faults and 2.1 s of system time, mimalloc 3.23 s and 89 k
+//! faults (`perf stat -e page-faults`); on the noisier VM of an earlier
+//! round, 1.79 M faults and 14.8 s of system time, against 196 k faults,
+//! 6.7 s and 607 MiB with `ARENAPOOL_PURGE=0`. An earlier round's adaptive
+//! delay and deferred purge of exited threads' arenas took the short preset
+//! (scale 1) from 591 k faults and 4.6-4.8 s to 157-247 k and 2.3-2.5 s; at
+//! scale 3 the reuse that they follow can come later than eight delays (a
+//! ceiling of 64 delays cut the time only to 11.3 s, at 672 MiB, on the
 //! noisier VM).
 //!
 //! Throughput charts (one line per allocator) for every workload, and
@@ -234,41 +243,42 @@
 //!
 //! ## Reading the results honestly
 //!
-//! arenapool is faster than glibc on most workloads (0.58 and 0.56 of its time
+//! arenapool is faster than glibc on most workloads (0.58 and 0.52 of its time
 //! on geometric mean at 1 and 2 threads) and uses about half of mimalloc's
-//! memory; against mimalloc it is about level on this VM (0.95, 0.99 and
-//! 0.96 at 1, 2 and 4 threads here; 0.94-1.07 at 1 thread over the last
-//! five full runs), not clearly ahead. It is faster on the small-block
-//! churns, `mixed-sizes`, `larson`, `prodcons` at 1 thread, `thread-churn`
-//! at 1 thread, `big-replace` at 1 thread, `vec-grow` at 1 thread, `regex`
-//! and `large` (mimalloc bimodal there); level or mixed on `rayon`, `json`,
-//! `hashmap` (0.98 / 0.89 here, 1.15 times mimalloc's estimated cycles:
-//! 13-byte strings are 32-byte chunks with the 8-byte header, 16-byte blocks
-//! in mimalloc, so more cache misses), `live-100k` (1.05 / 0.98 here, 1.31 /
-//! 0.86 in the earlier run, 1.20 under cachegrind), `xmalloc` (0.96 / 0.95
-//! here, 1.42 times mimalloc's estimated cycles: a compare-and-swap per
-//! block on its span's list, and each block's header read again when the
-//! owner drains it) and the false-sharing tests, whose cells swing with the
-//! host; slower on `vec-push` (1.05 / 1.04, 0.97 under cachegrind: the
-//! difference is memory, not instructions), `churn-medium` (at 2 threads,
-//! above; at 1 thread against mimalloc's median run), `thread-churn` at 2
-//! threads (1.11 here, 1.70 in the earlier run: see Open), on `footprint`
-//! (1.57 of mimalloc's time, 1.65 of glibc's) and on dropping more small
-//! blocks at once than a thread's cache holds (see Open, below: not in the
-//! suite; about 1.4 times glibc's time, 6 times mimalloc's). Against glibc,
-//! `big-replace` is 0.81 / 0.99 of its time. Where arenapool is behind
-//! mimalloc on a workload that touches fresh memory, part of the gap is page
-//! faults: the mimalloc build the suite links backs its memory with huge
-//! pages (Open, below).
+//! memory; against mimalloc it is about level on this VM (0.98, 1.05 and
+//! 0.91 at 1, 2 and 4 threads here, 0.97 at 2 threads without the `large`
+//! cell that mimalloc's bimodal runs decide; 0.94-1.07 at 1 thread over the
+//! last six full runs), not clearly ahead. It is faster on the small-block
+//! churns, `mixed-sizes`, `larson`, `prodcons` at 1 thread, `thread-churn`,
+//! `big-replace` at 1 thread, `regex`, `json` at 2 threads and `vec-push` at
+//! 2 threads (mimalloc's own runs slow there this time: 0.148-0.151 s
+//! against 0.103-0.110 s at 1 thread); level or mixed on `rayon`, `json` at
+//! 1 thread, `hashmap` (1.12 / 0.96 here, 1.15 times mimalloc's estimated
+//! cycles: 13-byte strings are 32-byte chunks with the 8-byte header,
+//! 16-byte blocks in mimalloc, so more cache misses), `live-100k` (1.17 /
+//! 0.95 here, 1.20 under cachegrind), `vec-grow` (1.07 / 0.97), `xmalloc`
+//! (1.04 / 1.05 here, 1.39 times mimalloc's estimated cycles: a
+//! compare-and-swap per block on its span's list, and each block's header
+//! read again when the owner drains it), `large` (0.69 / 4.59, mimalloc
+//! bimodal) and the false-sharing tests, whose cells swing with the host;
+//! slower on `vec-push` at 1 thread (1.08, 0.96 under cachegrind: the
+//! difference is memory, not instructions), `churn-medium` (above), on
+//! `footprint` (1.75 of mimalloc's time, 1.83 of glibc's) and on dropping
+//! more small blocks at once than a thread's cache holds (see Open, below:
+//! not in the suite; about 1.4 times glibc's time, 6 times mimalloc's).
+//! Against glibc, `big-replace` is 0.82 / 1.02 of its time. Where arenapool
+//! is behind mimalloc on a workload that touches fresh memory, part of the
+//! gap is page faults: the mimalloc build the suite links backs its memory
+//! with huge pages (Open, below).
 //!
 //! ## Oversubscribed: 4, 8 and 16 threads on 2 cores
 //!
 //! A lock that convoys shows here before it shows on a big machine. Same
 //! machine, 20 workloads (all but `footprint`, which picks its own threads),
 //! 3 runs per cell, median, allocators interleaved, scale 1 (2026-12-01, the
-//! library of the main run, eda4a9c; tables in
+//! library of the main run, b483438; tables in
 //! `benches/results/oversubscribed/`; 4 threads is in the main run above;
-//! 400 s):
+//! 364 s):
 //!
 //! ```sh
 //! cargo bench --bench suite -- --threads 8,16 --reps 3 \
@@ -277,25 +287,26 @@
 //!
 //! | time, geometric mean, arenapool / … | glibc | mimalloc | jemalloc |
 //! | --- | ---: | ---: | ---: |
-//! | 4 threads (main run, scale 3) | 0.61 | 0.96 | 0.77 |
-//! | 8 threads | 0.59 | 0.92 | 0.78 |
-//! | 16 threads | 0.70 | 1.13 | 0.88 |
-//! | peak RSS, 4 / 8 / 16 threads | 1.13 / 1.13 / 1.17 | 0.51 / 0.51 / 0.52 | 1.04 / 1.03 / 1.11 |
+//! | 4 threads (main run, scale 3) | 0.59 | 0.91 | 0.76 |
+//! | 8 threads | 0.62 | 1.06 | 0.83 |
+//! | 16 threads | 0.67 | 1.10 | 0.85 |
+//! | peak RSS, 4 / 8 / 16 threads | 1.13 / 1.13 / 1.16 | 0.52 / 0.51 / 0.52 | 1.04 / 1.02 / 1.11 |
 //!
-//! The previous round's final run (library 25bd1e2) had 0.94 and 1.01
-//! against mimalloc at 8 and 16 threads, 0.66 and 0.68 against glibc, peak
-//! RSS 1.13 and 1.18 of glibc's. The target (at most mimalloc's time) is met
-//! at 8 threads and missed at 16. Against mimalloc the losses at 8 threads:
-//! `churn-medium` 2.77 (arenapool's runs 0.232-0.242 s, mimalloc's
-//! 0.085-0.37 s), `hashmap` 1.64, `live-100k` 1.50, `thread-churn` 1.49,
-//! `prodcons` 1.08, `xmalloc` 1.07, `vec-push` 1.06, `vec-grow` 1.05; at 16:
-//! `large` 3.70 (mimalloc's runs 0.029-0.92 s, arenapool's 0.21-0.29 s),
-//! `churn-medium` 2.86 (0.52-0.58 s against 0.18-0.52 s), `live-100k` 1.46,
-//! `thread-churn` 1.38, `hashmap` 1.26, `prodcons` 1.21, `vec-push` 1.09,
-//! `big-replace` 1.08, `xmalloc` 1.07, `json` 1.06. `large` and
-//! `churn-medium` are where mimalloc's bimodal runs decide the cell: in the
-//! previous round's run `churn-medium` at 16 threads read 0.74 of
-//! mimalloc's time. No cell failed (160 cells).
+//! The previous round's final run (library eda4a9c) had 0.92 and 1.13
+//! against mimalloc at 8 and 16 threads, 0.59 and 0.70 against glibc, peak
+//! RSS 1.13 and 1.17 of glibc's. The target (at most mimalloc's time) is
+//! missed at 8 and 16 threads here. The host ran mimalloc faster this time
+//! than last: its `thread-churn` took 0.23 / 0.62 s at 8 / 16 threads
+//! against 0.32 / 1.39 s then, arenapool's 0.28 / 1.64 s against 0.48 /
+//! 1.92 s (its runs at 16 threads 0.86-1.73 s). Against mimalloc the losses
+//! at 8 threads: `churn-medium` 2.14 (arenapool's runs 0.26-0.32 s,
+//! mimalloc's 0.098-0.44 s), `large` 1.62 (0.089-0.110 s against
+//! 0.015-0.62 s), `live-100k` 1.56, `hashmap` 1.43, `thread-churn` 1.23,
+//! `prodcons` 1.10, `vec-grow` 1.09, `vec-push` 1.05; at 16: `thread-churn`
+//! 2.64, `large` 2.24 (0.21-0.28 s against 0.089-0.47 s), `churn-medium`
+//! 1.90 (0.52-0.53 s against 0.19-0.43 s), `live-100k` 1.29, `hashmap`
+//! 1.28, `json` 1.07, `vec-push` 1.05, `prodcons` 1.04. No cell failed (160
+//! cells).
 //!
 //! # Fast path
 //!
@@ -339,21 +350,22 @@
 //! Wall time and peak RSS with default sizes on the 2-core machine, 2 threads,
 //! median of 3 runs with the four allocators interleaved (`/usr/bin/time`, built
 //! with `cargo build --release --examples`; 2026-12-01, the library of the
-//! suite run, eda4a9c):
+//! suite run, b483438):
 //!
 //! | example | arenapool | system | mimalloc | jemalloc | arenapool/system | arenapool/mimalloc |
 //! |---|---:|---:|---:|---:|---:|---:|
-//! | `binary_trees` | 0.66 s (73 MB) | 1.45 s (87 MB) | 0.60 s (70 MB) | 0.75 s (46 MB) | 0.46 | 1.10 |
-//! | `word_freq` | 1.11 s (163 MB) | 1.14 s (163 MB) | 1.48 s (328 MB) | 1.10 s (246 MB) | 0.97 | 0.75 |
-//! | `sort_dedup` | 3.41 s (605 MB) | 4.02 s (603 MB) | 3.03 s (542 MB) | 2.78 s (542 MB) | 0.85 | 1.13 |
+//! | `binary_trees` | 0.65 s (73 MB) | 1.43 s (87 MB) | 0.54 s (70 MB) | 0.75 s (46 MB) | 0.45 | 1.20 |
+//! | `word_freq` | 1.12 s (163 MB) | 1.19 s (163 MB) | 1.51 s (328 MB) | 1.10 s (246 MB) | 0.94 | 0.74 |
+//! | `sort_dedup` | 3.60 s (605 MB) | 4.25 s (602 MB) | 3.34 s (542 MB) | 2.91 s (542 MB) | 0.85 | 1.08 |
 //!
-//! Runs: `binary_trees` 0.64-0.70 s (mimalloc 0.56-0.68 s), `word_freq`
-//! 1.09-1.17 s (mimalloc 1.40-1.53 s), `sort_dedup` 3.39-3.47 s (mimalloc
-//! 2.96-3.35 s). The previous round's final table (library 25bd1e2): 1.09,
-//! 0.80 and 1.18 times mimalloc's, with every program about 10% faster for
-//! all four allocators (the host). This round's changes reach these
-//! programs mostly through the prefetches. `sort_dedup`'s phases in the
-//! previous round (the example prints
+//! Runs: `binary_trees` 0.63-0.69 s (mimalloc 0.53-0.66 s), `word_freq`
+//! 1.11-1.27 s (mimalloc 1.43-1.66 s), `sort_dedup` 3.26-4.13 s (mimalloc
+//! 3.00-4.05 s). The first run of this round (e0d4532): 1.08, 0.78 and 1.13
+//! times mimalloc's; the previous round's final table (eda4a9c): 1.10, 0.75
+//! and 1.13. This round's changes reach these programs little: rayon's
+//! threads live as long as the program, and the frees of other threads'
+//! blocks are a small share of their frees. `sort_dedup`'s phases two
+//! rounds ago (the example prints
 //! them; three runs of that round's first build, 2 threads): `par_sort`
 //! 1.43-1.76 s (mimalloc 1.31-1.58, jemalloc 1.53, glibc 1.79: glibc, with an
 //! 8-byte header too, sorts as slowly), `drop the clone` 0.16-0.17 s
@@ -383,8 +395,8 @@
 //! follows `dedup` takes back the 3 million Strings the main thread freed:
 //! 0.12-0.13 s (mimalloc 0.10 s; 1.49-1.53 s with one remote list per arena,
 //! five rounds ago). The target (each example at most mimalloc's time) is
-//! met by `word_freq` only: `binary_trees` takes 1.10 times mimalloc's time
-//! in this round's run, `sort_dedup` 1.13 times.
+//! met by `word_freq` only: `binary_trees` takes 1.20 times mimalloc's time
+//! in this round's run (1.08 in its first), `sort_dedup` 1.08 times (1.13).
 //!
 //! # What the checks cost
 //!
@@ -482,11 +494,13 @@
 //! | `malloc`'s fast path prefetches the chunk its pop leaves at the head of the class (its link is the next pop's read, a cold line when the chunks were freed in random order) | wall time, two suite builds in turn, scale 2, medians of 11 at 1 thread / 7 at 2; fastpath probe | `live-100k` 0.0232 / 0.0277 s, `hashmap` 0.0740 / 0.0771 s, `json` 0.0633 s at 2 threads, `churn-lifo` 0.0884 s and `churn-fifo` 0.0932 s at 1; 58 | 0.0222 / 0.0265 s, 0.0721 / 0.0747 s, 0.0627 s, 0.0889 s and 0.0937 s (their pops are warm already); 59 |
 //! | a remote drain prefetches the next block of the span's list while it files the current one | `xmalloc` in the suite, 2 / 1 threads, medians of 9 / 7; `xmalloc-test -w 2 -t 3 -s 64` under `LD_PRELOAD`, four runs each in turn | 0.0588 / 0.0576 s; 61.0-70.8 M frees/s | 0.0571 / 0.0560 s; 65.4-72.0 M frees/s (within the host's noise); `thread-churn`, `prodcons`, `larson` within 1.2% |
 //! | `free` of another thread's block sets its `CACHED` flag with a plain load and store (was an atomic flip: a locked instruction that stalls on the block's line, which the pusher's compare-and-swap then waits for again), and skips the errno save (a push makes no system call; a parked owner's drain, the one path that may, keeps errno itself). Two frees of one block at the very same instant, a data race in the program, can now both pass; every double free ordered after the first is still reported | mimalloc-bench's `xmalloc-test -w 2 -t 1 -s 64` under `LD_PRELOAD`, M frees per second, nine runs each in turn, medians; the same with only the errno save skipped | 63.9 (54.3-68.3) | 83.0 (64.2-92.1); errno alone 66.6; mimalloc 105-108 |
-//! | an exiting thread's sparse arena keeps its cache (cut back to the base limits) as a dense one does; its parked pass, a purge delay later, empties it into the store and gives the empty spans back, unless a thread adopted the arena first (it was emptied at the exit, and the next thread carved the same chunks again) | mimalloc-bench's `mstress 2 50 50` under callgrind, instructions (the program's own about 1,254 M of them); `thread-churn` at 4 threads, scale 1, medians of 5, time and peak RSS; `footprint` at scale 1, three runs each in turn | 1,635 M; 0.185 s, 20.2 MB (mimalloc 0.123-0.133 s, 29 MB); 1.30-1.43 s, final RSS 208-318 MB | 1,476 M (the allocator's share 381 -> 222 M); 0.138-0.140 s, 24.2-24.5 MB; 1.17-1.32 s, 228-278 MB |
+//! | an exiting thread's sparse arena keeps its cache (whole: cutting it back to the base limits first sent the growth into the store chunk by chunk, `live-100k` 409 -> 420 M estimated cycles); its parked pass, a purge delay later, empties it into the store and gives the empty spans back, unless a thread adopted the arena first (it was emptied at the exit, and the next thread carved the same chunks again) | mimalloc-bench's `mstress 2 50 50` under callgrind, instructions (the program's own about 1,254 M of them); `thread-churn` at 4 threads, scale 1, medians of 5, time and peak RSS (two sessions); `footprint` at scale 3, three runs each in turn | 1,635 M; 0.167-0.185 s, 20.2-23.9 MB (mimalloc 0.123-0.133 s, 29 MB); 5.21-5.43 s | 1,385 M (the allocator's share 381 -> 131 M); 0.123 s, 20.9 MB in the second session (the first form, which cut the cache back at the exit: 0.138 and 0.122 s, 24.5 and 24.0 MB); 5.15-5.82 s |
 //!
 //! ## Tried and not kept
 //!
-//! - **An outbox for other threads' blocks** (2026-12-01): a thread's
+//! - **An outbox for other threads' blocks, a third time** (2026-12-01;
+//!   the two forms before are below: a chain per owner, and one of many
+//!   spans per push): a thread's
 //!   consecutive frees of cached-class blocks into one span of another arena
 //!   linked in its TLS with plain stores and pushed with one
 //!   compare-and-swap when the next such free was of another span, at 32
@@ -867,20 +881,22 @@
 //! (performance log); the miss on the first block of each span's list stays.
 //!
 //! mimalloc-bench's `xmalloc-test` (2 producers, 2 consumers that only free)
-//! still takes 1.5 to 1.66 times mimalloc's time (65.3 M frees per second
-//! against 108.2 M in this round's classic run, with the drain's prefetch). In `perf`, the consumers' `release` is a third of the samples:
-//! the atomic flip of the block's `CACHED` flag (what catches a second free
-//! of it by any thread) and the compare-and-swap onto its span's remote list,
-//! each on a line that another core wrote last; the producers' drain reads
-//! each block's link and header, lines the consumers wrote. A plain load and
-//! store for the flag gained 5-10% (tried, above). Batching a consumer's
-//! frees per owner, one push per 64, was tried this round (above, "An
-//! outbox of remote frees, again") and did not move it: two thirds of
-//! `release`'s samples are the flip itself, a read of the line the producer
-//! wrote, which a batch does not avoid. What is left would be a free that
-//! does not read the block: the owner and the double-free check from
-//! somewhere other than the header, which the header's design is built on.
-//! `sort_dedup` and `binary_trees` (1.13 and 1.10 times mimalloc's time) pay the
+//! takes 1.23 times mimalloc's time (89.5 M frees per second against 110.5
+//! M in this round's classic run; 1.5 to 1.66 times in the rounds before).
+//! This round's plain store of the block's `CACHED` flag, in place of the
+//! atomic flip, was most of the gain (a locked instruction stalls on the
+//! line the producer wrote; the plain store leaves that wait to the push's
+//! compare-and-swap, which overlaps it with less). In `perf` (`xmalloc-test
+//! -w 2 -t 2 -s 64`, cpu-clock samples) the consumers' `free` is now 44% of
+//! the samples, half of that the compare-and-swap and 3% of all the read of
+//! the next chunk's header for the boundary-tag check; the producers' drain,
+//! 26%, is mostly the load of each block's link, a line the consumers
+//! wrote. An outbox that batches
+//! the compare-and-swaps gained 10% more but was not kept (above). What is
+//! left would be a free that does not read the block: the owner and the
+//! double-free check from somewhere other than the header, which the
+//! header's design is built on.
+//! `sort_dedup` and `binary_trees` (1.08 and 1.20 times mimalloc's time) pay the
 //! 8-byte header in the density of their small blocks: sorting Strings reads
 //! their bytes, 32-byte chunks where mimalloc packs them in 8- to 24-byte
 //! blocks (`par_sort` 1.92-1.95 s against 1.45-1.53 s).
