@@ -45,7 +45,11 @@ unsafe fn three_neighbours(n: usize) -> ([*mut u8; 3], Vec<*mut u8>) {
         .iter()
         .find_map(|&a| (live(next(a)) && live(next(next(a)))).then(|| [a, next(a), next(next(a))]))
         .unwrap_or_else(|| panic!("no three neighbours among 64 blocks of {n} bytes"));
-    let rest = blocks.iter().copied().filter(|q| !run.contains(q)).collect();
+    let rest = blocks
+        .iter()
+        .copied()
+        .filter(|q| !run.contains(q))
+        .collect();
     (run, rest)
 }
 
@@ -154,8 +158,10 @@ fn frees_of_another_threads_blocks_keep_errno() {
     // remote list, no system call) unless the owner is parked, when it drains
     // the owner under the pool lock, which keeps errno itself.
     let make = || -> Vec<usize> {
-        // SAFETY: plain allocations, handed over to the freeing thread.
-        (0..300).map(|i| unsafe { malloc(16 + (i % 50) * 24) } as usize).collect()
+        (0..300)
+            // SAFETY: plain allocations, handed over to the freeing thread.
+            .map(|i| unsafe { malloc(16 + (i % 50) * 24) } as usize)
+            .collect()
     };
     let free_all = |blocks: Vec<usize>| {
         for (i, p) in blocks.into_iter().enumerate() {
