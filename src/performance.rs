@@ -113,11 +113,13 @@
 //! M frees per second, medians of nine; `mstress 2 50 50` under callgrind
 //! 1,635 -> 1,385 M instructions (the allocator's 381 -> 131 M); the suite's
 //! `thread-churn` at 4 threads 0.167 -> 0.123 s (scale 1, medians of 5).
-//! Those are in the performance log below. The suite's own `xmalloc` moves
-//! little (its consumer reads every byte of a block before freeing it, so
-//! the line is there already): 0.0993 -> 0.1016 s at 2 threads, scale 3,
-//! medians of 11, within its noise (two of eleven runs of each build took
-//! 0.2-0.28 s).
+//! Those are in the performance log below. The suite's own `xmalloc`, whose
+//! consumer reads every byte of a block before freeing it (so the line is
+//! there already), lost about 2%: at 2 threads, scale 3, the previous
+//! round's library / this round's first change / the final build, medians
+//! of 9 in turn, 0.0903 / 0.0922 / 0.0926 s (an earlier session: 0.0993 ->
+//! 0.1016 s, medians of 11, two of eleven runs of each build at 0.2-0.28
+//! s); its estimated cycles went down (485 -> 474 M).
 //!
 //! Peak RSS, geometric mean of arenapool's divided by each other's, at 1 / 2 /
 //! 4 threads: 1.09 / 1.14 / 1.13 of glibc's, 0.56 / 0.53 / 0.52 of mimalloc's,
@@ -801,10 +803,11 @@
 //! nor by the purge of a parked arena (its thread swept them at its exit;
 //! what later remote frees set aside stays loose until its span empties or a
 //! thread adopts the arena); medium blocks above 128 KiB share the pool lock
-//! (`churn-medium` at 2 threads, on eda4a9c: 0.097 acquisitions per
-//! operation, 233,000 for 2,400,000, 10.0-10.3% contended and 2.7-3.0 ms
+//! (`churn-medium` at 2 threads, on b483438: 0.097 acquisitions per
+//! operation, 233,000 for 2,400,000, 9.5-9.8% contended and 2.6-2.7 ms
 //! waited over three runs of `ARENAPOOL_SHOW_STATS=1 suite --worker
-//! churn-medium 2 3`, 0.133-0.142 s each; on the previous round's library
+//! churn-medium 2 3`, 0.141-0.143 s each; on eda4a9c: 0.097, 10.0-10.3%
+//! and 2.7-3.0 ms, 0.133-0.142 s; on the previous round's library
 //! 25bd1e2: 0.097, 25.3-25.7% contended and 27.7-29.2 ms waited, on a
 //! busier host, where that round's first build, 9705652, read 0.100, 18.7%
 //! and 22 ms in the same session: the medium tier makes the

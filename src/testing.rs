@@ -271,10 +271,12 @@
 //! and a size of at least `MIN_CHUNK`). `tests/fast_paths.rs` was checked by
 //! mutation: with `realloc`'s copy 16 bytes short it fails. The round after
 //! (2026-12-01: the remote free's plain flag, the exiting sparse arena's
-//! cache kept until its parked pass): `cargo test --release` on b2ae502 and
-//! on e73a24e; every test binary but `preload` 2 times in a row on b2ae502
-//! and 3 times on 3e56cc4, every other run beside a busy loop on one of the
-//! two cores. The first of those runs failed `tests/fast_paths.rs` once: its
+//! cache kept until its parked pass): `cargo test --release`, all 24 test
+//! binaries, on the tree committed as b2ae502; every test binary but
+//! `preload` 2 times in a row on b2ae502, 3 times on 3e56cc4 and 2 times on
+//! a488301, every other run beside a busy loop on one of the two cores;
+//! `.ci/run` on a clean clone of a488301 (433 s); all passing but for the
+//! first of those runs, which failed `tests/fast_paths.rs` once: its
 //! small `realloc` case took two blocks allocated in a row for neighbours,
 //! and a test thread that adopted an exited test thread's arena, whose
 //! cache is now kept warm when sparse too, got a block whose next chunk was
