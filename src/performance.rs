@@ -250,7 +250,7 @@
 //! memory; against mimalloc it is about level on this VM (0.98, 1.05 and
 //! 0.91 at 1, 2 and 4 threads here, 0.97 at 2 threads without the `large`
 //! cell that mimalloc's bimodal runs decide; 0.94-1.07 at 1 thread over the
-//! last six full runs), not clearly ahead. It is faster on the small-block
+//! last seven full runs), not clearly ahead. It is faster on the small-block
 //! churns, `mixed-sizes`, `larson`, `prodcons` at 1 thread, `thread-churn`,
 //! `big-replace` at 1 thread, `regex`, `json` at 2 threads and `vec-push` at
 //! 2 threads (mimalloc's own runs slow there this time: 0.148-0.151 s
