@@ -106,6 +106,12 @@ pub(crate) unsafe fn release(p: *mut u8, owner: *mut Arena, size: usize) {
     if owner == thread::arena() {
         return (*owner).free_local(p, &mut Global);
     }
+    release_remote(p, owner, size);
+}
+
+/// [`release`] of a chunk of another thread's arena `owner`: onto its span's
+/// remote list (and drained at once if `owner` is parked).
+pub(crate) unsafe fn release_remote(p: *mut u8, owner: *mut Arena, size: usize) {
     count_cross(owner, size);
     (*owner).push_remote(p);
     Global.drain_if_parked(owner);

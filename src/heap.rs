@@ -6,9 +6,12 @@
 //! `HUGE_MIN` are pool blocks; larger ones are mapped on their own.
 
 use crate::arena::{self, Arena, CacheBin};
-use crate::block::{alloc_in_arena, classify, count_alloc, count_free, release, Block};
+use crate::block::{
+    alloc_in_arena, classify, count_alloc, count_free, release, release_remote, Block,
+};
 use crate::config;
 use crate::large;
+use crate::os;
 use crate::pool::Global;
 use crate::secure;
 use crate::size::*;
@@ -135,7 +138,12 @@ pub unsafe fn free(p: *mut u8) {
 #[cold]
 #[inline(never)]
 unsafe fn free_own(p: *mut u8) {
-    let e = *libc::__errno_location();
+    os::keeping_errno(|| free_own_checked(p))
+}
+
+/// [`free_own`]'s work, between its save and restore of `errno`.
+#[inline(always)]
+unsafe fn free_own_checked(p: *mut u8) {
     // Once arena ids repeat, the mask only proves the chunk belongs to an arena
     // with this one's id: the store must still get only its own chunks.
     let foreign = arena::IDS_REPEAT.load(Ordering::Relaxed)
@@ -155,7 +163,6 @@ unsafe fn free_own(p: *mut u8) {
         (*a).counters.slow_frees += 1;
         (*a).free_local(p, &mut Global);
     }
-    *libc::__errno_location() = e;
 }
 
 /// The header before `p` decoded with arena `a`'s key, if it passes
@@ -184,10 +191,7 @@ const _: () = assert!(FAST_REJECT == 0xfffc_0000_ffff_f80f);
 unsafe fn free_slow(p: *mut u8) {
     // `free` never changes errno (the lock's futex calls and munmap could).
     if config::secure() {
-        let e = *libc::__errno_location();
-        free_checked(p);
-        *libc::__errno_location() = e;
-        return;
+        return os::keeping_errno(|| free_checked(p));
     }
     let b = classify(p, b"free");
     if let Block::Chunk(owner, s) = b {
@@ -195,15 +199,13 @@ unsafe fn free_slow(p: *mut u8) {
             // Another arena's chunk goes onto its remote list: no system call
             // (a parked owner's drain keeps errno itself).
             count_free();
-            return release(p, owner, s);
+            return release_remote(p, owner, s);
         }
         if s > CACHE_MAX_CHUNK && free_medium_own(p, owner, s) {
             return;
         }
     }
-    let e = *libc::__errno_location();
-    free_known(p, b);
-    *libc::__errno_location() = e;
+    os::keeping_errno(|| free_known(p, b))
 }
 
 /// Frees `p`, a medium chunk (`s` bytes) of arena `owner`, into the medium
