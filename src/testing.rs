@@ -206,8 +206,10 @@
 //! `cargo fmt --check`, `cargo clippy --all-targets -- -D warnings` (and clippy
 //! on the library with features `preload,secure`), `cargo doc` with warnings
 //! as errors (feature `preload`, as docs.rs builds it), `cargo package` (the
-//! published crate builds on its own), `cargo test`, the loom checks, and every
-//! threaded test binary four more times (a flaky test fails CI).
+//! published crate builds on its own), `cargo test`, the loom checks, the
+//! unit tests once on one thread in name order (each test then adopts the
+//! arenas the tests before it parked), and every threaded test binary four
+//! more times (a flaky test fails CI).
 //!
 //! # Running the threaded tests repeatedly
 //!
@@ -291,6 +293,27 @@
 //! not a failure of the second. The outbox tried this round (see the
 //! performance log) failed `tests/misuse.rs`'s `corrupt-remote-link` probe,
 //! as it should: the write after the free went unreported.
+//!
+//! That round's landing was refused: CI's fourth repeated run failed two unit
+//! tests, `tests::cache_classes_grow_under_bulk_frees_within_their_bounds`
+//! (1,426 chunks in the class where 1,366 were expected) and
+//! `tests::medium_tier_reuses_fitting_chunks_within_its_bound` (an empty
+//! medium tier). Their test arena was the parked arena of the test thread
+//! that `heapmap::tests` had run on: it allocated through `raw::malloc`, and
+//! since the thread exit change its arena is parked with its cache and medium
+//! tier warm, so the tests counted that thread's chunks. The tests' helper
+//! took an adopted arena as it came. In name order on one thread
+//! (`--test-threads=1`, heapmap first) the two failed every time; run after
+//! the heap map test one by one, 8 of the 26 unit tests failed and one
+//! (`tests::overflowing_frees_are_set_aside_loose_and_swept`) never ended, its
+//! filler loop taking spans forever. `TestArena::new` now empties what it is
+//! handed and starts the cache at its base limits, as a new arena's;
+//! `tests::test_arenas_start_empty_after_an_exited_thread_left_its_cache_warm`
+//! checks that after a thread exits with chunks cached (it fails without the
+//! fix), the filler loop is bounded, and `.ci/run` runs the unit tests once
+//! on one thread, in name order. Afterwards: every unit test after the heap
+//! map test, one by one, and the unit tests 5 times in parallel and once on
+//! one thread, all passing.
 //!
 //! A threaded test that passes once proves little. The repeated runs of
 //! `.ci/run` take every test binary except `preload` (whose real-program tests

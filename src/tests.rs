@@ -28,17 +28,20 @@ impl Rng {
 /// An arena owned by the test (not installed in the thread's TLS).
 struct TestArena(*mut Arena);
 impl TestArena {
+    /// An arena in a new arena's state: its cache on, empty and at its base
+    /// limits. (The pool may hand out a parked arena that an exited thread
+    /// left, a test thread that allocated through `raw::malloc` included: it
+    /// keeps that thread's cache warm, or has it off. Taken as it came, the
+    /// cache tests counted chunks that thread had freed.)
     fn new() -> Self {
         let a = crate::pool::lock().new_arena();
         assert!(!a.is_null());
-        TestArena(a)
-    }
-    /// A test arena with its cache on (an adopted arena may have it off until
-    /// its owner allocates).
-    fn cached() -> Self {
-        let t = Self::new();
+        let t = TestArena(a);
         // SAFETY: the test owns the arena.
-        unsafe { t.a().set_uncached(false, &mut Global) };
+        unsafe {
+            t.a().flush_all(&mut Global);
+            t.a().set_uncached(false, &mut Global);
+        }
         t
     }
     /// `n` blocks of chunk size `s` carved from the store (payloads).
@@ -106,6 +109,34 @@ fn verify(p: *mut u8, len: usize, seed: u8) {
     // SAFETY: as in fill.
     let s = unsafe { core::slice::from_raw_parts(p, len) };
     assert!(s.iter().all(|&b| b == seed), "block {p:?} corrupted");
+}
+
+/// A test arena starts in a new arena's state even when the pool hands it the
+/// parked arena of a thread that exited with chunks in its cache and medium
+/// tier (the cache tests below count chunks).
+#[test]
+fn test_arenas_start_empty_after_an_exited_thread_left_its_cache_warm() {
+    std::thread::spawn(|| {
+        // SAFETY: plain allocations, each freed once; the small ones first, so
+        // that the 4 KiB blocks have live neighbours and stay in the medium tier.
+        unsafe {
+            let small: Vec<*mut u8> = (0..300).map(|_| crate::raw::malloc(40)).collect();
+            let medium: Vec<*mut u8> = (0..8).map(|_| crate::raw::malloc(4000)).collect();
+            for &p in small.iter().chain(medium.iter().step_by(2)) {
+                assert!(!p.is_null());
+                crate::raw::free(p);
+            }
+        }
+    })
+    .join()
+    .unwrap();
+    let t = TestArena::new();
+    for c in CACHED_CLASSES {
+        assert_eq!(t.a().cache[c].count(), 0, "class {c}");
+        assert_eq!(t.a().cache[c].limit, class_limit(c), "class {c}");
+    }
+    assert_eq!(t.a().medium_bytes, 0);
+    t.check();
 }
 
 #[test]
@@ -311,7 +342,7 @@ fn cache_refill_and_flush_keep_invariants() {
 /// ramp up anew once the cache has been switched off (`REFILL_RAMP`).
 #[test]
 fn a_class_refills_a_little_at_first() {
-    let t = TestArena::cached();
+    let t = TestArena::new();
     let s = 64;
     let cls = class_of_chunk(s);
     let mut live = Vec::new();
@@ -352,7 +383,7 @@ fn a_class_refills_a_little_at_first() {
 /// as they were; the store is fully coalesced either way (`check`).
 #[test]
 fn flushes_join_chunks_freed_end_to_end() {
-    let t = TestArena::cached();
+    let t = TestArena::new();
     let s = 48;
     let cls = class_of_chunk(s);
     let n = 100;
@@ -418,7 +449,7 @@ fn flushes_join_chunks_freed_end_to_end() {
 /// bytes); switching the cache off and on resets every limit.
 #[test]
 fn cache_classes_grow_under_bulk_frees_within_their_bounds() {
-    let t = TestArena::cached();
+    let t = TestArena::new();
     let cls = class_of_chunk(48);
     let base = class_limit(cls);
     // Every block first (an allocation that finds no free chunk gives the
@@ -506,7 +537,7 @@ fn cache_classes_grow_under_bulk_frees_within_their_bounds() {
 /// counts of every span and the arena after each step.
 #[test]
 fn overflowing_frees_are_set_aside_loose_and_swept() {
-    let t = TestArena::cached();
+    let t = TestArena::new();
     let cls = class_of_chunk(48);
     let most = (class_limit(cls) * CACHE_GROW) as usize;
     // As many 48-byte blocks as the class holds at its most (`a`), then 1,024
@@ -529,6 +560,12 @@ fn overflowing_frees_are_set_aside_loose_and_swept() {
     // No free chunk of 16 KiB is left in the store: 8 KiB fillers soak it up.
     let mut fillers = Vec::new();
     while t.check() >= 16 * 1024 {
+        // (Bounded: free pieces that add up to 16 KiB but each fit no filler
+        // would keep the loop taking spans forever.)
+        assert!(
+            fillers.len() < 4096,
+            "the store keeps 16 KiB free under 8 KiB fillers"
+        );
         fillers.extend(t.blocks(1, 8 * 1024));
     }
     for &p in a {
@@ -579,7 +616,7 @@ fn overflowing_frees_are_set_aside_loose_and_swept() {
 /// everything goes back at the end.
 #[test]
 fn live_blocks_survive_random_bursts_of_loose_frees() {
-    let t = TestArena::cached();
+    let t = TestArena::new();
     let mut rng = Rng(41);
     let classes = [class_of_chunk(48), class_of_chunk(64)];
     let mut live: Vec<(*mut u8, usize, u8)> = Vec::new();
@@ -643,7 +680,7 @@ fn live_blocks_survive_random_bursts_of_loose_frees() {
 /// thread that adopts it first keeps the cache.
 #[test]
 fn retired_arena_keeps_its_cache_and_a_sparse_one_empties_it_at_its_parked_pass() {
-    let t = TestArena::cached();
+    let t = TestArena::new();
     let cls = class_of_chunk(64);
     let base = class_limit(cls);
     // Enough live data for many spans, then a bulk free that grows the class.
@@ -721,7 +758,7 @@ fn retired_arena_keeps_its_cache_and_a_sparse_one_empties_it_at_its_parked_pass(
 /// orders, `check()` after every step.
 #[test]
 fn medium_tier_reuses_fitting_chunks_within_its_bound() {
-    let t = TestArena::cached();
+    let t = TestArena::new();
     let take = |s: usize| -> *mut u8 {
         // SAFETY: the test owns the arena.
         unsafe {
@@ -893,7 +930,7 @@ fn remote_frees_are_drained_by_the_owner() {
 
 #[test]
 fn refills_take_back_remote_frees_only_as_far_as_they_need() {
-    let t = TestArena::cached();
+    let t = TestArena::new();
     let cls = class_of_chunk(64);
     // 64-byte blocks over about 8 spans, freed by another thread.
     let blocks = t.blocks(8 * SPAN / 64, 64);
