@@ -24,8 +24,12 @@ pub struct PurgeClock {
     /// Bytes of released pages taken back into use since the last pass (the
     /// owner counts them; the pool does not).
     pub reused: usize,
-    /// Bytes the last pass released.
-    last: usize,
+    /// Bytes the recent passes released, each pass's share a quarter smaller
+    /// at each pass after it (see `passed`).
+    released_sum: usize,
+    /// Bytes of released pages taken back into use over the recent passes,
+    /// weighed as `released_sum`.
+    reused_sum: usize,
     /// The delay is `ARENAPOOL_PURGE_DELAY` times `2^scale` (see `passed`).
     scale: u8,
     /// A parked arena's cache is to be emptied at the next pass (see
@@ -42,7 +46,8 @@ impl PurgeClock {
             dirty: 0,
             at: 0,
             reused: 0,
-            last: 0,
+            released_sum: 0,
+            reused_sum: 0,
             scale: 0,
             flush: false,
         }
@@ -109,20 +114,27 @@ impl PurgeClock {
     /// Records a pass that released `released` bytes and left `left` bytes
     /// unreleased: the next one is due a delay later if that is enough.
     ///
-    /// The delay adapts to the owner's reuse: when half or more of what the
-    /// pass before this one released came back into use since (`reused`), that
-    /// memory was still wanted, released only to fault it in again, and the
-    /// delay doubles (up to `MAX_SCALE` doublings); when an eighth or less did,
-    /// it halves back toward the configured delay.
+    /// The delay adapts to the owner's reuse: when released pages taken back
+    /// into use (`reused`) add up to half or more of what the passes released,
+    /// that memory was still wanted, released only to fault it in again, and
+    /// the delay doubles (up to `MAX_SCALE` doublings); when they add up to an
+    /// eighth or less, it halves back toward the configured delay. Both sums
+    /// run over the recent passes, each pass's share a quarter smaller at each
+    /// pass after it. (Compared with what the one pass before released, reuse
+    /// that came after a pass that released nothing was lost: in `footprint`,
+    /// whose rounds take back memory released one to three passes before,
+    /// the delay stayed at its base in half the passes, more than half of the
+    /// 693 MiB released came back, and the rounds faulted it in again.)
     pub fn passed(&mut self, left: usize, released: usize) {
-        if self.last >= PURGE_DIRTY_MIN {
-            if self.reused * 2 >= self.last {
+        self.reused_sum = decay(self.reused_sum) + self.reused;
+        if self.released_sum >= PURGE_DIRTY_MIN {
+            if self.reused_sum * 2 >= self.released_sum {
                 self.scale = (self.scale + 1).min(MAX_SCALE);
-            } else if self.reused * 8 <= self.last {
+            } else if self.reused_sum * 8 <= self.released_sum {
                 self.scale = self.scale.saturating_sub(1);
             }
         }
-        self.last = released;
+        self.released_sum = decay(self.released_sum) + released;
         self.reused = 0;
         self.dirty = left;
         self.at = if self.pending() {
@@ -131,4 +143,10 @@ impl PurgeClock {
             0
         };
     }
+}
+
+/// A recent passes' sum one pass later: a quarter off.
+#[inline]
+fn decay(sum: usize) -> usize {
+    sum - sum / 4
 }

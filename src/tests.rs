@@ -1038,31 +1038,47 @@ fn no_arena_key_decodes_another_arenas_chunk_or_a_tag_as_cacheable() {
     }
 }
 
-/// The purge delay doubles while what a pass released comes back into use
-/// (half or more of it by the next pass), up to `MAX_SCALE` doublings; stays
-/// put when some does; halves back to the configured delay when little does.
+/// The purge delay doubles while what the passes released comes back into use
+/// (half or more of it), up to `MAX_SCALE` doublings; stays put when some
+/// does; halves back to the configured delay when little does. Reuse counts
+/// over the recent passes, not only the one before.
 #[test]
 fn purge_delay_follows_the_reuse_of_released_memory() {
     use crate::purge::{PurgeClock, MAX_SCALE};
     let base = crate::config::purge_delay_ms();
     let mut c = PurgeClock::new();
-    let pass = |c: &mut PurgeClock, reused: usize| {
+    let pass = |c: &mut PurgeClock, reused: usize, released: usize| {
         c.dirty = 8 << 20;
         c.reused = reused;
-        c.passed(0, 8 << 20);
+        c.passed(0, released);
         c.delay_ms()
     };
-    assert_eq!(pass(&mut c, 0), base);
+    assert_eq!(pass(&mut c, 0, 8 << 20), base);
+    // Half of each pass's release comes back: a doubling per pass.
     for k in 1..=MAX_SCALE + 2 {
-        assert_eq!(pass(&mut c, 4 << 20), base << k.min(MAX_SCALE));
+        assert_eq!(pass(&mut c, 4 << 20, 8 << 20), base << k.min(MAX_SCALE));
     }
-    // A quarter came back: neither.
-    assert_eq!(pass(&mut c, 2 << 20), base << MAX_SCALE);
-    for k in (0..MAX_SCALE).rev() {
-        assert_eq!(pass(&mut c, 1 << 20), base << k);
+    // A quarter comes back: neither, at first.
+    assert_eq!(pass(&mut c, 2 << 20, 8 << 20), base << MAX_SCALE);
+    // Little comes back: the delay halves back to its base, a step a pass
+    // once the older reuse has faded, within a few passes more.
+    let mut delays = Vec::new();
+    for _ in 0..12 {
+        delays.push(pass(&mut c, 0, 8 << 20));
     }
-    assert_eq!(pass(&mut c, 0), base);
-    // Passes that release little (under `PURGE_DIRTY_MIN`) say nothing.
+    assert!(delays.windows(2).all(|w| w[1] == w[0] || w[1] * 2 == w[0]));
+    assert_eq!(
+        delays[..MAX_SCALE as usize],
+        [base << MAX_SCALE; MAX_SCALE as usize]
+    );
+    assert_eq!(*delays.last().unwrap(), base);
+    // Reuse that shows only after a pass that released nothing still counts.
+    let mut c = PurgeClock::new();
+    assert_eq!(pass(&mut c, 0, 8 << 20), base);
+    assert_eq!(pass(&mut c, 0, 0), base);
+    assert_eq!(pass(&mut c, 8 << 20, 0), base << 1);
+    // Passes that release little (under `PURGE_DIRTY_MIN` in all) say nothing.
+    let mut c = PurgeClock::new();
     c.passed(0, 4096);
-    assert_eq!(pass(&mut c, 4 << 20), base);
+    assert_eq!(pass(&mut c, 4 << 20, 0), base);
 }
