@@ -519,21 +519,21 @@
 //!   so populating ahead would move the cost, not remove it, and would make
 //!   resident what a thread may never use.
 //! - **A higher ceiling for the adaptive purge delay, once more** (2026-12-01,
-//! 64 delays instead of 8, on the rule that compared reuse with the one
-//! pass before): `footprint` at scale 1, two runs each, 1.28-1.39 s and
-//! 203-239 k page faults against 1.03-1.11 s and 149-186 k: the delay rarely
-//! grew under that rule, so its ceiling did not matter. Counting reuse over
-//! the recent passes (the log above) is what helped.
+//!   64 delays instead of 8, on the rule that compared reuse with the one
+//!   pass before): `footprint` at scale 1, two runs each, 1.28-1.39 s and
+//!   203-239 k page faults against 1.03-1.11 s and 149-186 k: the delay rarely
+//!   grew under that rule, so its ceiling did not matter. Counting reuse over
+//!   the recent passes (the log above) is what helped.
 //! - **More from the shelf for pool blocks of varied sizes** (2026-12-01,
-//! `churn-medium` at 2 threads, scale 3, medians of 5 in turn, and its
-//! pool-lock counters): splitting a shelved run longer than a request
-//! (never fired: runs are at most 264 KiB and a rest must hold a pool
-//! block, 132 KiB or more), keeping the shelf on a miss instead of giving
-//! it back (259,000 acquisitions instead of 233,000, 0.196 s against
-//! 0.192 s), and 16 slots of 2 MiB in all instead of 8 of 1 MiB (204,000
-//! acquisitions, 21,600 contended instead of 59,200, but 0.116 s against
-//! 0.118 s, and 0.099 against 0.098 s at 1 thread: the lock is no longer
-//! what this workload waits on). None kept.
+//!   `churn-medium` at 2 threads, scale 3, medians of 5 in turn, and its
+//!   pool-lock counters): splitting a shelved run longer than a request
+//!   (never fired: runs are at most 264 KiB and a rest must hold a pool
+//!   block, 132 KiB or more), keeping the shelf on a miss instead of giving
+//!   it back (259,000 acquisitions instead of 233,000, 0.196 s against
+//!   0.192 s), and 16 slots of 2 MiB in all instead of 8 of 1 MiB (204,000
+//!   acquisitions, 21,600 contended instead of 59,200, but 0.116 s against
+//!   0.118 s, and 0.099 against 0.098 s at 1 thread: the lock is no longer
+//!   what this workload waits on). None kept.
 //! - **A longer purge delay** (`ARENAPOOL_PURGE_DELAY`, one run each of
 //!   `suite --worker footprint 1 1`): 10 ms (the default) / 100 / 1000 ms,
 //!   208k / 96k / 75k page faults, 1.43 / 1.25 / 1.19 s, peak RSS 338 / 354 /
