@@ -145,7 +145,7 @@ impl PurgeClock {
     }
 }
 
-/// A recent passes' sum one pass later: a quarter off.
+/// A sum over the recent passes, one pass later: a quarter off.
 #[inline]
 fn decay(sum: usize) -> usize {
     sum - sum / 4
