@@ -128,9 +128,9 @@ impl PurgeClock {
     pub fn passed(&mut self, left: usize, released: usize) {
         self.reused_sum = decay(self.reused_sum) + self.reused;
         if self.released_sum >= PURGE_DIRTY_MIN {
-            if self.reused_sum * 2 >= self.released_sum {
+            if self.reused_sum.saturating_mul(2) >= self.released_sum {
                 self.scale = (self.scale + 1).min(MAX_SCALE);
-            } else if self.reused_sum * 8 <= self.released_sum {
+            } else if self.reused_sum.saturating_mul(8) <= self.released_sum {
                 self.scale = self.scale.saturating_sub(1);
             }
         }

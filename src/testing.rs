@@ -314,6 +314,12 @@
 //! on one thread, in name order. Afterwards: every unit test after the heap
 //! map test, one by one, and the unit tests 5 times in parallel and once on
 //! one thread, all passing; `.ci/run` on a clean clone of a1640e6 (400 s).
+//! A review then found that the first form of the new test left four of its
+//! thread's blocks live: a span kept in whichever arena a later test
+//! adopted, whose end-of-test span count would have failed in another
+//! order. The thread now frees every block it makes (and the test no longer
+//! claims a check of the medium tier, which an exiting thread's dense arena
+//! empties anyway).
 //! With the purge delay's change (f9c4b92): `cargo test --release`, all
 //! test binaries; the purge and RSS binaries (`parked_purge`, `rss`,
 //! `rss_live`, `thread_churn`, `warm_pool`, `warm_share`) 3 times in a row
