@@ -319,7 +319,10 @@
 //! adopted, whose end-of-test span count would have failed in another
 //! order. The thread now frees every block it makes (and the test no longer
 //! claims a check of the medium tier, which an exiting thread's dense arena
-//! empties anyway).
+//! empties anyway). On c2b584c, with that fix: the unit tests in parallel
+//! and on one thread, every unit test after the heap map test one by one,
+//! every test binary but `preload` 8 times in a row, every other run beside
+//! a busy loop, and `.ci/run` on a clean clone (396 s); all passing.
 //! With the purge delay's change (f9c4b92): `cargo test --release`, all
 //! test binaries; the purge and RSS binaries (`parked_purge`, `rss`,
 //! `rss_live`, `thread_churn`, `warm_pool`, `warm_share`) 3 times in a row
