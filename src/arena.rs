@@ -78,7 +78,12 @@ const FLUSH_BATCH: usize = 256;
 
 /// A span is swept as soon as it holds this many bytes of loose chunks
 /// (see [`Arena::loosen`]).
-const SWEEP_AT: usize = SPAN / 4;
+const SWEEP_AT: usize = SPAN / 2;
+
+/// How far ahead of the chunk it reads a sweep prefetches: each header's
+/// address comes from the one before, so without a hint the walk waits on one
+/// cache miss per chunk (measured: 512 B and 2 KiB slower than 1 KiB).
+const SWEEP_AHEAD: usize = 1024;
 
 /// When the store has no fit, spans with at least this many loose bytes are
 /// swept before the arena takes a new span; fewer wait for more (a sweep

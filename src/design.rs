@@ -105,9 +105,9 @@
 //! header write per block where it paid a coalescing insert, whose size-bin
 //! and address-list neighbours lie anywhere in the arena, a cache miss each
 //! (4 million shuffled Strings: 1.5-1.7 s before, 0.8-1.2 s after). A span is
-//! swept when it holds 64 KiB loose (`SWEEP_AT`), when the store has no fit
-//! and the arena would take a new span (spans with 16 KiB loose or more,
-//! `SWEEP_MIN`), and at thread exit; a span whose chunks are all free or
+//! swept when it holds 128 KiB loose, half the span (`SWEEP_AT`), when the
+//! store has no fit and the arena would take a new span (spans with 16 KiB
+//! loose or more, `SWEEP_MIN`), and at thread exit; a span whose chunks are all free or
 //! loose is swept at once and goes back to the pool as any empty span does.
 //! While the cache is off (a sparse arena) small frees are set aside loose
 //! too, except in secure mode, where every free goes straight to the store.
@@ -115,7 +115,10 @@
 //! are checked by the sweep, which reads every header it passes in address
 //! order anyway (each `prev_size` against the size before it), so an
 //! overflow off a loose chunk is reported when its span is swept, at the
-//! latest at its thread's exit. When the arena turns sparse and the cache is
+//! latest at its thread's exit. Each header's address comes from the size in
+//! the one before, so the sweep prefetches 1 KiB ahead of the chunk it reads
+//! (`SWEEP_AHEAD`) and the misses of a span freed long ago overlap instead of
+//! following one another. When the arena turns sparse and the cache is
 //! switched off, its classes' lists are walked side by side, a step along
 //! each per round, so that the loads of their links overlap (a grown class
 //! holds chunks freed long ago, a cache miss each), and the spans are swept
