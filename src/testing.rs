@@ -331,6 +331,13 @@
 //! unit test (`tests::purge_delay_follows_the_reuse_of_released_memory`)
 //! was checked by mutation: with the old rule, which compared reuse with
 //! the one pass before, it fails.
+//! With the sweep's change (c60bd77: a span swept at 128 KiB loose, a
+//! prefetch ahead in the sweep): `cargo test`, all binaries, and `.ci/run`
+//! on a clean clone of b41869a, its threaded binaries five times in all, on
+//! a slower VM than the rounds before (18 min 42 s, the package installs
+//! and a cold build included); all passing. `.ci/run` now sets `CI` when the
+//! environment does not, so that a program its install step failed to
+//! bring fails the preload tests instead of skipping them.
 //!
 //! A threaded test that passes once proves little. The repeated runs of
 //! `.ci/run` take every test binary except `preload` (whose real-program tests
