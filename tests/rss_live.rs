@@ -57,9 +57,16 @@ fn rss_follows_the_live_set() {
         });
     }
     // The program goes on: a little allocation now and then gives the purge
-    // passes their turns (free memory goes back one to two purge delays, 10 ms
-    // by default, after it last changed).
-    for _ in 0..3 {
+    // passes their turns. Free memory goes back one to two purge delays after
+    // it last changed, and an exited thread's parked arena a delay after its
+    // exit. The delay is 10 ms by default but doubles, up to 80 ms
+    // (`purge::MAX_SCALE`), for an arena whose released pages keep coming
+    // back into use, as they do here from round to round: the program must go
+    // on for more than two of the longest delays. (Three steps, 90 ms, failed
+    // 3 runs of 40, and once in CI: up to 15 MiB more resident, pages that
+    // the passes had not yet released; ten steps failed none of 60, 20 of
+    // them beside a busy loop.)
+    for _ in 0..10 {
         std::thread::sleep(std::time::Duration::from_millis(30));
         let v: Vec<Vec<u8>> = (0..64).map(|i| vec![1u8; 4096 + i * 512]).collect();
         drop(std::hint::black_box(v));
