@@ -299,7 +299,7 @@ impl Arena {
         let mut last = span::prev_size(base.add(off), self.key);
         while off <= FENCE {
             let c = base.add(off);
-            crate::arena::prefetch(c.wrapping_add(SWEEP_AHEAD));
+            prefetch(c.wrapping_add(SWEEP_AHEAD));
             let h = span::hdr(c, self.key);
             let s = (h & span::SIZE_MASK) as usize;
             // (A size of 0 short of the fence steps a unit on, into bytes that
