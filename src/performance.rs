@@ -508,6 +508,53 @@
 //!
 //! ## Tried and not kept
 //!
+//! - **Smaller refill batches, for peak memory** (2026-12-02, machine B).
+//!   Carving writes every chunk's header, so what a refill carves and the
+//!   thread never pops is resident. A C program (`LD_PRELOAD`) holding 2,000
+//!   blocks of 8 B to 1 KiB (log-uniform; `Anonymous` of
+//!   `/proc/self/smaps_rollup` before and after): 684 KiB against glibc's
+//!   460; after 1 M random replacements 1,160 against 656. Batches of at
+//!   most 2 KiB (1 KiB then 2 KiB, was 1, 2, 4, 8 KiB): 492 and 968 KiB;
+//!   at most 1 KiB: 472 and 940. But the carve has a fixed cost, about 365
+//!   instructions a refill: a C program that builds 300,000 blocks of 16 B
+//!   to 1 KiB and frees them, three times, took 392 M instructions under
+//!   callgrind, 447 M with 2 KiB batches, 523 M with 1 KiB (glibc 532 M);
+//!   `binary_trees` and `word_freq` ran slower in turn (medians of three,
+//!   2 threads: 2.89 -> 3.16 s, 4.36 -> 5.23 s) with the same peak memory.
+//!   The suite, scale 1, five runs each in turn: time within the noise,
+//!   peak RSS 0.95 to 0.97 of the base build on the churn workloads, which
+//!   is inside the run-to-run spread of the process's peak (about 300 KiB
+//!   for glibc alone). A ramp twice as slow (each size used for two refills
+//!   before it doubles) kept the instructions but lost the gain after the
+//!   replacements (1,176 KiB): a class that runs empty again and again
+//!   reaches the big batches anyway.
+//! - **Halving the cache before taking a new span** (same day, machine B).
+//!   A class keeps what it once carved or was freed: each holds about its
+//!   own peak, so the cache holds more than the live data's peak (churn-fifo
+//!   at 2 threads: 2.4 MiB cached at the end for 2 x 0.45 MiB live). Halved
+//!   when it held 64 KiB or more and the store had no fit: peak RSS 7.2 ->
+//!   6.1 MiB on `churn-fifo`, 7.2 -> 6.4 MiB on `churn-random` (glibc 5.7,
+//!   5.5), but the classes carved again what they gave: 9% more
+//!   instructions on `churn-fifo` (948 -> 1,037 M under callgrind) and
+//!   12-23% more time on the churn workloads. Sparing the classes that had
+//!   refilled since the last halving kept the instructions and lost the
+//!   gain: every class of those workloads runs empty between two spans.
+//! - **A longer purge delay for memory that comes back** (same day, machine
+//!   B). `footprint` at the full preset spends its extra time faulting in
+//!   pages its arenas released inside spans a round before: 1.35-1.66 M page
+//!   faults against mimalloc's 0.19 M, 7.5-9.1 s of system time against 2.3 s
+//!   (`/usr/bin/time`, `suite --worker footprint 1 3`; 1.9 GiB of `madvise`
+//!   from `Arena::purge_pass` under `strace -k` at scale 1). Letting the
+//!   adaptive delay grow to 160 ms (`MAX_SCALE` 4), 320 ms (5) or 640 ms
+//!   (6) instead of 80 ms, one run each: 10.95 / 11.60 / 10.80 s against
+//!   14.2-16.8 s, faults 0.54 / 0.51 / 0.36 M, but peak RSS 655 / 653 /
+//!   739 MiB against 565-597, and the memory left after each round 500-740
+//!   MiB against 50-550 (mimalloc 470-560, glibc 430-760). Not kept: it
+//!   trades the workload's memory for its time, and the pages kept are not
+//!   all taken back (the peak grows); user time stays at 17 s against
+//!   mimalloc's 12 (`perf`, scale 2: `drain_span` 8% of samples,
+//!   `free_slow` 6%, `empty_cache` 6%: the 99% of blocks dropped, many by
+//!   other threads, and the caches emptied as arenas turn sparse).
 //! - **An outbox for other threads' blocks, a third time** (2026-12-01;
 //!   the two forms before are below: a chain per owner, and one of many
 //!   spans per push): a thread's
