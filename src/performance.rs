@@ -536,7 +536,9 @@
 //!   6.1 MiB on `churn-fifo`, 7.2 -> 6.4 MiB on `churn-random` (glibc 5.7,
 //!   5.5), but the classes carved again what they gave: 9% more
 //!   instructions on `churn-fifo` (948 -> 1,037 M under callgrind) and
-//!   12-23% more time on the churn workloads. Sparing the classes that had
+//!   more time on the churn workloads (scale 1, five runs each in turn, 1 /
+//!   2 threads: `churn-fifo` 1.23 / 1.16 of the base build's, `churn-random`
+//!   1.09 / 1.12, `churn-lifo` 1.03 / 1.12). Sparing the classes that had
 //!   refilled since the last halving kept the instructions and lost the
 //!   gain: every class of those workloads runs empty between two spans.
 //! - **A longer purge delay for memory that comes back** (same day, machine
