@@ -93,7 +93,15 @@
 //! their first refills, for what may be a few kilobytes of live data
 //! (`mixed-sizes` peak RSS 5,440 KiB before, 5,100 after, `regex` 11,500 and
 //! 10,744, one thread, medians of 3). A class in steady use pays three more
-//! refills.
+//! refills. A batch is also at most the arena's used bytes over 256
+//! (`REFILL_SHARE`), but never under 1 KiB: a small heap's classes carve 1
+//! KiB at a time, and the ramp reaches 8 KiB only once the arena uses 2 MiB.
+//! What the classes carve ahead of their pops (up to 8 KiB each, 64 classes)
+//! then stays a small share of any heap: a C program holding 2,000 blocks
+//! of 8 B to 1 KiB held 684 KiB, 492 KiB with the bound (glibc 460). A big
+//! heap's classes carve as before, so a program that builds and drops a
+//! big structure pays no more refills (392 M instructions against 391.6 M
+//! under callgrind for 300,000 blocks built and dropped three times).
 //!
 //! A **loose** chunk is marked free in place (both the `FREE` and the `CACHED`
 //! flag) and counted on its span, but not merged: to the store it is in use,

@@ -339,22 +339,23 @@ fn cache_refill_and_flush_keep_invariants() {
 }
 
 /// A class's refills carve 1, 2, 4, then 8 KiB of chunks, no more after, and
-/// ramp up anew once the cache has been switched off (`REFILL_RAMP`).
+/// ramp up anew once the cache has been switched off (`REFILL_RAMP`); but no
+/// more than the arena's used bytes over `REFILL_SHARE` (1 KiB at least), so a
+/// small heap's classes carve 1 KiB at a time.
 #[test]
 fn a_class_refills_a_little_at_first() {
     let t = TestArena::new();
     let s = 64;
     let cls = class_of_chunk(s);
     let mut live = Vec::new();
-    // Twice: an adopted arena may have ramped up already, and switching the
-    // cache off must start the ramp over.
-    for _ in 0..2 {
+    // The batches of five refills in a row, the ramp started over.
+    let five = |live: &mut Vec<*mut u8>| -> Vec<usize> {
         // SAFETY: the test owns the arena.
         unsafe {
             t.a().set_uncached(true, &mut Global);
             t.a().set_uncached(false, &mut Global);
         }
-        let carved: Vec<usize> = (0..5)
+        (0..5)
             .map(|_| {
                 assert_eq!(t.a().cache[cls].count(), 0);
                 // The class is empty: the refill carves a batch, hands out
@@ -368,10 +369,26 @@ fn a_class_refills_a_little_at_first() {
                 }
                 n * s
             })
-            .collect();
-        assert_eq!(carved, [1024, 2048, 4096, 8192, 8192]);
+            .collect()
+    };
+    // A small heap (a few KiB used): 1 KiB at a time.
+    assert!(t.a().used < 256 * 1024);
+    assert_eq!(five(&mut live), [1024; 5]);
+    // 2 MiB used: the whole ramp. Twice: an adopted arena may have ramped up
+    // already, and switching the cache off must start the ramp over.
+    let big = 64 * 1024;
+    let mut blocks = Vec::new();
+    while t.a().used < 2 << 20 {
+        // SAFETY: as above; a chunk size in MIN_CHUNK..=ARENA_MAX_CHUNK.
+        let c = unsafe { t.a().alloc_chunk(big, &mut Global) };
+        assert!(!c.is_null());
+        // SAFETY: the chunk's payload follows its header.
+        blocks.push(unsafe { c.add(HDR) });
     }
-    for p in live {
+    for _ in 0..2 {
+        assert_eq!(five(&mut live), [1024, 2048, 4096, 8192, 8192]);
+    }
+    for p in live.into_iter().chain(blocks) {
         // SAFETY: p is a live block of this arena.
         unsafe { t.a().free_local(p, &mut Global) };
     }

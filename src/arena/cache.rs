@@ -29,15 +29,16 @@ impl Arena {
             return c;
         }
         // Half the class's limit, but at most REFILL_BYTES of chunks, less on
-        // the class's first refills (see REFILL_RAMP): carving writes every
-        // chunk's header, so a bigger batch is resident at once.
+        // the class's first refills (see REFILL_RAMP) and on a small heap
+        // (REFILL_SHARE): carving writes every chunk's header, so a bigger
+        // batch is resident at once.
         let ramp = self.fills[cls];
         if ramp < REFILL_RAMP {
             self.fills[cls] = ramp + 1;
         }
-        let want = (self.cache[cls].limit as usize / 2)
-            .min((REFILL_BYTES >> (REFILL_RAMP - ramp)) / s)
-            .max(1);
+        let bytes = (REFILL_BYTES >> (REFILL_RAMP - ramp))
+            .min((self.used / REFILL_SHARE).max(REFILL_BYTES >> REFILL_RAMP));
+        let want = (self.cache[cls].limit as usize / 2).min(bytes / s).max(1);
         let mut n = want.min(span::size(c, self.key) / s);
         let rem = span::size(c, self.key) - n * s;
         if rem != 0 && rem < MIN_CHUNK && n > 1 {
