@@ -48,11 +48,11 @@
 //! common), a newer kernel build (`fc-v1045`) than the last rounds'
 //! (`fc-v857`), and a much slower VM: the run took 996 s where the previous
 //! round's took 322 s, and memory-bound workloads slowed most (`hashmap` six
-//! to nine times, for every allocator). Run on 2026-12-01 on commit c60bd77
-//! (this session's library: a span is swept at 128 KiB of loose chunks
-//! instead of 64 KiB, and the sweep prefetches ahead; the full preset, scale
-//! 3, 3 runs per cell, threads 1, 2 and 4; 8 and 16 threads in their own
-//! run, below), with:
+//! to nine times, for every allocator). Run on 2026-12-02 on commit 1faa330
+//! (this round's library: a refill carves at most the arena's used bytes
+//! over 256, 1 KiB at least; the full preset, scale 3, 3 runs per cell,
+//! threads 1, 2 and 4, 1,074 s; 8 and 16 threads in their own run, below,
+//! from the round before's library), with:
 //!
 //! ```sh
 //! cargo bench --bench suite -- --full --threads 1,2,4 --out benches/results
@@ -66,75 +66,82 @@
 //!
 //! | workload | 1 thread: /system | /mimalloc | /jemalloc | 2 threads: /system | /mimalloc | /jemalloc |
 //! | --- | ---: | ---: | ---: | ---: | ---: | ---: |
-//! | churn-lifo | 0.53 | 0.64 | 0.92 | 0.57 | 0.48 | 0.92 |
-//! | churn-fifo | 0.43 | 0.71 | 0.79 | 0.41 | 0.65 | 0.71 |
-//! | churn-random | 0.49 | 0.77 | 0.76 | 0.54 | 0.85 | 0.91 |
-//! | churn-medium | 0.75 | 1.32 | 0.50 | 0.84 | 2.18 | 0.56 |
-//! | mixed-sizes | 0.68 | 0.87 | 0.87 | 0.73 | 0.88 | 0.75 |
-//! | live-100k | 0.25 | 1.12 | 0.65 | 0.30 | 0.82 | 0.86 |
-//! | larson | 0.47 | 0.81 | 0.74 | 1.35 | 0.94 | 2.83 |
-//! | prodcons | 0.48 | 0.83 | 0.77 | 0.34 | 1.52 | 1.90 |
-//! | xmalloc | 0.45 | 0.84 | 1.12 | 0.40 | 0.91 | 1.20 |
-//! | false-share-active | 0.94 | 0.87 | 0.88 | 1.04 | 1.04 | 1.00 |
-//! | false-share-passive | 1.07 | 1.01 | 1.07 | 1.03 | 1.01 | 1.06 |
-//! | thread-churn | 0.40 | 0.71 | 0.51 | 0.25 | 0.82 | 0.55 |
-//! | vec-push | 0.71 | 1.00 | 0.79 | 0.40 | 0.87 | 0.86 |
-//! | hashmap | 0.79 | 1.40 | 1.31 | 0.75 | 1.29 | 1.22 |
-//! | json | 0.66 | 1.04 | 0.79 | 0.60 | 0.83 | 0.76 |
-//! | regex | 0.59 | 0.75 | 0.77 | 0.73 | 0.88 | 0.92 |
-//! | large | 0.63 | 0.43 | 0.09 | 0.47 | 1.08 | 0.08 |
-//! | vec-grow | 0.98 | 0.98 | 1.02 | 0.92 | 0.89 | 0.77 |
-//! | big-replace | 0.88 | 0.94 | 0.28 | 1.07 | 1.04 | 0.31 |
-//! | rayon | 0.32 | 0.94 | 0.59 | 0.30 | 0.91 | 0.58 |
-//! | footprint | 1.72 | 1.79 | 1.43 | (one count) | (one count) | (one count) |
-//! | **geometric mean** | **0.61** | **0.90** | **0.71** | **0.58** | **0.95** | **0.78** |
+//! | churn-lifo | 0.46 | 0.48 | 0.67 | 0.56 | 0.49 | 0.82 |
+//! | churn-fifo | 0.44 | 0.81 | 0.79 | 0.45 | 0.68 | 0.77 |
+//! | churn-random | 0.48 | 0.82 | 0.79 | 0.52 | 0.78 | 0.81 |
+//! | churn-medium | 0.71 | 1.43 | 0.52 | 0.76 | 1.47 | 0.55 |
+//! | mixed-sizes | 0.72 | 0.90 | 0.78 | 0.71 | 0.85 | 0.75 |
+//! | live-100k | 0.30 | 1.02 | 0.72 | 0.35 | 1.16 | 0.86 |
+//! | larson | 0.46 | 0.70 | 0.71 | 1.52 | 0.75 | 3.91 |
+//! | prodcons | 0.57 | 0.89 | 0.84 | 0.19 | 0.71 | 1.01 |
+//! | xmalloc | 0.55 | 0.90 | 1.32 | 0.40 | 0.87 | 1.32 |
+//! | false-share-active | 1.11 | 1.25 | 1.30 | 1.07 | 1.01 | 1.01 |
+//! | false-share-passive | 1.08 | 1.03 | 1.01 | 1.00 | 0.94 | 0.96 |
+//! | thread-churn | 0.33 | 0.59 | 0.39 | 0.29 | 0.83 | 0.53 |
+//! | vec-push | 0.66 | 1.05 | 0.70 | 0.34 | 0.89 | 0.81 |
+//! | hashmap | 0.62 | 1.19 | 0.97 | 1.02 | 1.52 | 1.57 |
+//! | json | 0.58 | 0.93 | 0.85 | 0.62 | 0.81 | 0.95 |
+//! | regex | 0.76 | 1.01 | 0.92 | 0.78 | 0.96 | 1.09 |
+//! | large | 0.67 | 0.63 | 0.10 | 0.45 | 1.19 | 0.08 |
+//! | vec-grow | 0.86 | 1.12 | 0.78 | 0.98 | 1.07 | 0.91 |
+//! | big-replace | 0.89 | 0.91 | 0.29 | 1.07 | 1.10 | 0.35 |
+//! | rayon | 0.31 | 1.10 | 0.67 | 0.33 | 0.98 | 0.59 |
+//! | footprint | 1.76 | 1.82 | 1.41 | (one count) | (one count) | (one count) |
+//! | **geometric mean** | **0.62** | **0.94** | **0.70** | **0.59** | **0.92** | **0.79** |
 //!
 //! The 1-thread geometric means include `footprint` (21 workloads), the
 //! 2-thread ones do not (20). The summary of `benches/results/results.md`
 //! lists `footprint` in its 2-thread column as well. At 4 threads (20
-//! workloads): 0.67 of glibc's time, 0.92 of mimalloc's, 0.77 of jemalloc's.
-//! The previous round's final run (f9c4b92, on the faster VM) read 0.91 /
-//! 1.02 / 0.89 of mimalloc's time at 1 / 2 / 4 threads, 0.58 / 0.51 / 0.59
-//! of glibc's and 0.70 / 0.73 / 0.73 of jemalloc's.
+//! workloads): 0.66 of glibc's time, 0.96 of mimalloc's, 0.76 of jemalloc's.
+//! The round before's run on this VM (c60bd77) read 0.90 / 0.95 / 0.92 of
+//! mimalloc's time at 1 / 2 / 4 threads, 0.61 / 0.58 / 0.67 of glibc's and
+//! 0.71 / 0.78 / 0.77 of jemalloc's; peak RSS 1.08 / 1.13 / 1.13 of
+//! glibc's. Cells whose code this round's change does not reach moved as
+//! much as any: `false-share-active` at 1 thread read 1.25 of mimalloc's
+//! (0.87 the round before), `rayon` 1.10 (0.94), `vec-grow` 1.12 (0.98),
+//! while their cachegrind counts are the same to the million. The previous
+//! round's final run before that (f9c4b92, on the faster VM) read 0.91 /
+//! 1.02 / 0.89 of mimalloc's time, 0.58 / 0.51 / 0.59 of glibc's and 0.70
+//! / 0.73 / 0.73 of jemalloc's.
 //!
 //! mimalloc is bimodal on `large`, `churn-medium` and `big-replace`: its
-//! `large` took 0.022-0.253 s over the three runs of the 1-thread cell
-//! (0.43 times arenapool's median there) and 0.032-0.165 s at 2 threads
-//! (1.08 times), its `churn-medium` 0.213-0.348 s at 1 thread. Without
-//! `large` the geometric mean against mimalloc is 0.94 / 0.94 / 0.95 at
-//! 1 / 2 / 4 threads: about level, not clearly ahead. The cells that moved
-//! most against the previous round's run are the host's, not the library's:
-//! the same suite on the library before this session's change and after it,
-//! five runs each in turn on this VM, read within every workload's spread
-//! (performance log below), yet `hashmap` reads 1.40 / 1.29 times mimalloc's
-//! here (1.01 / 0.93 before), `prodcons` 1.52 at 2 threads (1.08) and
-//! `churn-medium` 1.32 / 2.18 (2.63 / 2.72). On this VM a miss to memory
-//! costs more, and arenapool's 8-byte header makes `hashmap`'s strings
-//! bigger chunks than mimalloc's.
+//! `large` took 0.121-0.217 s over the three runs of the 1-thread cell
+//! (0.63 times arenapool's median there) and 0.073-0.113 s at 2 threads
+//! (1.19 times). Without `large` the geometric mean against mimalloc is
+//! 0.96 / 0.91 / 0.96 at 1 / 2 / 4 threads: about level, not clearly
+//! ahead. `hashmap` reads 1.19 / 1.52 times mimalloc's (1.40 / 1.29 in the
+//! round before's run, 0.93 at 2 threads two rounds ago, on the faster VM),
+//! `churn-medium` 1.43 / 1.47 (1.32 / 2.18), `prodcons` at 2 threads 0.71
+//! (1.52). On this VM a miss to memory costs more, and arenapool's 8-byte
+//! header makes `hashmap`'s strings bigger chunks than mimalloc's.
 //!
-//! What this session changed acts on programs that free many small blocks
-//! in random order, past what a thread's cache holds (the log below): the
-//! suite's workloads free few enough that its figures barely see it.
-//! `footprint` took 1.72 times glibc's time at 0.74 of its peak RSS (1.47
-//! and 0.77 in the previous round's run), ending at 3.90 times its live
-//! data (6.98 before): its purge is time-based, and its rounds ran much
-//! longer on this VM, so more of what it freed had been given back by the
-//! end. At scale 1 the two builds in turn read 3.24 -> 3.15 s and 248 ->
-//! 240 MiB peak.
+//! What this round changed acts while an arena's heap is small (the log
+//! below): its size classes carve 1 KiB at a time. The anonymous memory the
+//! suite's workloads hold at their end fell by up to 22% (`mixed-sizes` at
+//! 2 threads); their peak RSS, which counts the binary's resident code too,
+//! moved within the noise: 1.10 / 1.11 / 1.10 of glibc's at 1 / 2 / 4
+//! threads against 1.08 / 1.13 / 1.13 in the round before's run.
+//! `footprint` took 1.76 times glibc's time at 0.80 of its peak RSS (1.72
+//! and 0.74 in the round before's run), ending at 7.13 times its live data
+//! (3.90 before): its purge is time-based, and what is still resident when
+//! the last round ends follows the run (four runs of the round before's
+//! library at scale 3 this round ended at 249 to 444 MiB, two of this
+//! round's at 352 and 556; peaks 575-576 MiB against 583).
 //!
 //! Peak RSS, geometric mean of arenapool's divided by each other's, at 1 / 2 /
-//! 4 threads: 1.08 / 1.13 / 1.13 of glibc's, 0.55 / 0.52 / 0.50 of mimalloc's,
-//! 1.05 / 1.07 / 1.03 of jemalloc's (the previous round's final run: 1.10 /
-//! 1.14 / 1.14 of glibc's). Each cell is one run's peak and moves with it.
-//! The churns stay at 1.10-1.40 of glibc's: see Open, below.
+//! 4 threads: 1.10 / 1.11 / 1.10 of glibc's, 0.56 / 0.51 / 0.49 of mimalloc's,
+//! 1.07 / 1.04 / 1.00 of jemalloc's (the round before's run: 1.08 / 1.13 /
+//! 1.13 of glibc's). Each cell is one run's peak and moves with it: the
+//! process's resident code alone moves by about 200 KiB between two builds.
+//! The churns stay at 1.05-1.33 of glibc's: see Open, below.
 //!
 //! Estimated cycles under cachegrind (instructions + 10 x first-level
 //! misses + 100 x last-level misses; deterministic, one thread, scale 1, same
 //! build), for what the noisy wall times cannot show, in
-//! `benches/results/cachegrind.md`: this session's library against the
-//! one before it (81b9669), 1.00 on geometric mean of 18 workloads (every
-//! count the same), and 0.94 of mimalloc's, every column measured in this
-//! session on one VM.
+//! `benches/results/cachegrind.md`: this round's library against the one
+//! before it (4211a86), 1.00 on geometric mean of 18 workloads (`regex`
+//! 1.05: more `realloc` copies while its heap is small; `xmalloc` 0.98;
+//! the others within 1%), and 0.95 of mimalloc's.
 //!
 //! ## Classic C benchmarks under `LD_PRELOAD`
 //!
@@ -280,9 +287,12 @@
 //! A lock that convoys shows here before it shows on a big machine. Same
 //! machine, 20 workloads (all but `footprint`, which picks its own threads),
 //! 3 runs per cell, median, allocators interleaved, scale 1 (2026-12-01, the
-//! library of the main run, c60bd77, on the same slow VM; tables in
-//! `benches/results/oversubscribed/`; 4 threads is in the main run above;
-//! 1,194 s):
+//! library of the round before's main run, c60bd77, on the same slow VM; not
+//! run again with this round's library, whose change acts only on the batch
+//! a refill carves while an arena's heap is small; tables in
+//! `benches/results/oversubscribed/`; its 4-thread row is that round's main
+//! run, whose figures this round's replaced (0.66 / 0.96 / 0.76 of glibc's /
+//! mimalloc's / jemalloc's time, peak RSS 1.10 / 0.49 / 1.00); 1,194 s):
 //!
 //! ```sh
 //! cargo bench --bench suite -- --threads 8,16 --reps 3 \
@@ -351,15 +361,24 @@
 //!
 //! Wall time and peak RSS with default sizes on the 2-core machine, 2 threads,
 //! median of 3 runs with the four allocators interleaved (`/usr/bin/time`, built
-//! with `cargo build --release --examples`; 2026-12-01, the library of the
-//! suite run, c60bd77, on the slow VM of that run):
+//! with `cargo build --release --examples`; 2026-12-02, the library of the
+//! suite run, 1faa330, on the slow VM of that run):
 //!
 //! | example | arenapool | system | mimalloc | jemalloc | arenapool/system | arenapool/mimalloc |
 //! |---|---:|---:|---:|---:|---:|---:|
-//! | `binary_trees` | 3.20 s (71 MB) | 4.38 s (85 MB) | 2.21 s (54 MB) | 3.27 s (45 MB) | 0.73 | 1.45 |
-//! | `word_freq` | 4.47 s (159 MB) | 4.37 s (159 MB) | 4.07 s (320 MB) | 3.84 s (240 MB) | 1.02 | 1.10 |
-//! | `sort_dedup` | 9.29 s (591 MB) | 9.95 s (588 MB) | 6.44 s (529 MB) | 7.30 s (529 MB) | 0.93 | 1.44 |
+//! | `binary_trees` | 2.48 s (71 MB) | 3.42 s (84 MB) | 1.87 s (54 MB) | 2.68 s (45 MB) | 0.73 | 1.33 |
+//! | `word_freq` | 3.25 s (159 MB) | 3.69 s (159 MB) | 3.33 s (320 MB) | 3.18 s (240 MB) | 0.88 | 0.98 |
+//! | `sort_dedup` | 7.08 s (591 MB) | 7.98 s (588 MB) | 5.28 s (529 MB) | 6.35 s (529 MB) | 0.89 | 1.34 |
 //!
+//! Runs: `binary_trees` 2.36-2.51 s (mimalloc 1.79-1.89 s), `word_freq`
+//! 3.00-3.27 s (mimalloc 2.60-3.63 s), `sort_dedup` 6.19-7.62 s (mimalloc
+//! 5.20-5.43 s). The round before's table, on the same VM with its library
+//! (c60bd77): 1.45, 1.10 and 1.44 times mimalloc's (3.20, 4.47 and 9.29 s;
+//! every allocator ran slower then, mimalloc 2.21, 4.07 and 6.44 s). This
+//! round's change leaves these programs' peak memory as it was (their heaps
+//! are big, and their classes carve as before).
+//!
+//! The round before's notes on that table follow.
 //! Runs: `binary_trees` 2.87-3.35 s (mimalloc 2.08-2.34 s), `word_freq`
 //! 4.27-4.69 s (mimalloc 3.82-4.17 s), `sort_dedup` 8.67-9.43 s (mimalloc
 //! 6.28-6.93 s). Every program ran three to five times slower than in the
@@ -402,7 +421,8 @@
 //! follows `dedup` takes back the 3 million Strings the main thread freed:
 //! 0.12-0.13 s (mimalloc 0.10 s; 1.49-1.53 s with one remote list per arena,
 //! five rounds ago). The target (each example at most mimalloc's time) is
-//! met by none of the three in this run (1.45, 1.10 and 1.44); in the
+//! met by none of the three in that run (1.45, 1.10 and 1.44), by
+//! `word_freq` in this round's (0.98); in the
 //! previous round's, on the faster VM, by `word_freq` and, at its median,
 //! by `binary_trees` (1.00), with `sort_dedup` at 1.15.
 //!
