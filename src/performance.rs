@@ -286,13 +286,10 @@
 //!
 //! A lock that convoys shows here before it shows on a big machine. Same
 //! machine, 20 workloads (all but `footprint`, which picks its own threads),
-//! 3 runs per cell, median, allocators interleaved, scale 1 (2026-12-01, the
-//! library of the round before's main run, c60bd77, on the same slow VM; not
-//! run again with this round's library, whose change acts only on the batch
-//! a refill carves while an arena's heap is small; tables in
-//! `benches/results/oversubscribed/`; its 4-thread row is that round's main
-//! run, whose figures this round's replaced (0.66 / 0.96 / 0.76 of glibc's /
-//! mimalloc's / jemalloc's time, peak RSS 1.10 / 0.49 / 1.00); 1,194 s):
+//! 3 runs per cell, median, allocators interleaved, scale 1 (2026-12-02, the
+//! library of the main run, 1faa330, on the same slow VM; tables in
+//! `benches/results/oversubscribed/`; 4 threads is in the main run above;
+//! 1,128 s):
 //!
 //! ```sh
 //! cargo bench --bench suite -- --threads 8,16 --reps 3 \
@@ -301,24 +298,23 @@
 //!
 //! | time, geometric mean, arenapool / … | glibc | mimalloc | jemalloc |
 //! | --- | ---: | ---: | ---: |
-//! | 4 threads (main run, scale 3) | 0.67 | 0.92 | 0.77 |
-//! | 8 threads | 0.70 | 0.97 | 0.83 |
-//! | 16 threads | 0.70 | 0.95 | 0.81 |
-//! | peak RSS, 4 / 8 / 16 threads | 1.13 / 1.15 / 1.17 | 0.50 / 0.49 / 0.50 | 1.03 / 1.02 / 1.11 |
+//! | 4 threads (main run, scale 3) | 0.66 | 0.96 | 0.76 |
+//! | 8 threads | 0.73 | 1.00 | 0.88 |
+//! | 16 threads | 0.72 | 0.97 | 0.79 |
+//! | peak RSS, 4 / 8 / 16 threads | 1.10 / 1.13 / 1.16 | 0.49 / 0.49 / 0.49 | 1.00 / 1.01 / 1.09 |
 //!
-//! The previous round's final run (library f9c4b92, on the faster VM) had
-//! 1.00 and 0.89 against mimalloc at 8 and 16 threads, 0.62 and 0.65
-//! against glibc, peak RSS 1.13 and 1.16 of glibc's. The target (at most
-//! mimalloc's time) is met at 8 and 16 threads here, on a host whose
-//! mimalloc runs swing by a factor of three on some cells: its `large` at 8
-//! threads took 0.204-0.599 s (arenapool 0.230-0.290 s), at 16 threads
-//! 0.629-1.211 s (arenapool 0.453-0.534 s). Against mimalloc the losses at
-//! 8 threads: `churn-medium` 1.48, `big-replace` 1.24, `prodcons` and
-//! `hashmap` 1.23, `large` 1.20, `live-100k` 1.18, `xmalloc` 1.12,
-//! `vec-push` 1.09, `json` 1.07, `false-share-passive` 1.01; at 16:
-//! `big-replace` 1.59, `churn-medium` 1.40, `hashmap` 1.28, `json` 1.26,
-//! `prodcons` 1.23, `xmalloc` 1.14, `rayon` 1.09, `false-share-passive`
-//! 1.01. No cell failed (160 cells).
+//! The round before's run (library c60bd77, same VM) had 0.97 and 0.95
+//! against mimalloc at 8 and 16 threads, 0.70 and 0.70 against glibc, peak
+//! RSS 1.15 and 1.17 of glibc's; the one before that (f9c4b92, on the
+//! faster VM) 1.00 and 0.89. The target (at most mimalloc's time) is met at
+//! 8 threads by a hair (0.998) and at 16 (0.974), on a host where single
+//! cells swing by half between runs. Against mimalloc the losses at 8
+//! threads: `false-share-active` 1.32, `big-replace` 1.22, `churn-medium`
+//! 1.21, `false-share-passive` 1.18, `json` 1.16, `xmalloc` 1.14, `regex`
+//! 1.12, `hashmap` 1.11, `vec-grow` 1.05, `live-100k` 1.04, `mixed-sizes`
+//! 1.01; at 16: `big-replace` 1.43, `churn-medium` 1.37, `live-100k` 1.27,
+//! `false-share-passive` 1.27, `json` 1.27, `hashmap` 1.18, `larson` 1.03,
+//! `prodcons` 1.01. No cell failed (160 cells).
 //!
 //! # Fast path
 //!
