@@ -73,9 +73,10 @@ const REFILL_BYTES: usize = 8 * 1024;
 /// 8 KiB.
 const REFILL_RAMP: u8 = 3;
 
-/// A refill carves at most the arena's used bytes over this many (besides
-/// `REFILL_BYTES` and the ramp): what the classes carve ahead of their pops
-/// stays a small share of a small heap.
+/// A refill carves at most the arena's used bytes over this many, but never
+/// less than the ramp's first step (`REFILL_BYTES >> REFILL_RAMP`, 1 KiB), and
+/// within `REFILL_BYTES` and the ramp: what the classes carve ahead of their
+/// pops stays a small share of a small heap.
 const REFILL_SHARE: usize = 256;
 
 /// Chunks a flush takes at a time (a stack array of this many addresses).
