@@ -57,11 +57,27 @@ unsafe fn malloc_slow(n: usize) -> *mut u8 {
         // and exited arenas' tiers are empty; so is every arena's in secure
         // mode.)
         let a = thread::arena();
-        if let Some(p) = (*a).medium_take(medium_class(chunk_size(n))) {
+        let s = medium_class(chunk_size(n));
+        if let Some(p) = (*a).medium_take(s) {
             let c = &mut (*a).counters;
             c.slow_allocs += 1;
             c.slow_req_bytes += n as u64;
             return p;
+        }
+        // A miss, in a thread's own arena: straight to its store, past the
+        // checks of `malloc_generic` that such an arena has passed already
+        // (its thread made it there, after loading the configuration; in
+        // secure mode it is not used).
+        if thread::has_arena() && !config::secure() {
+            let c = (*a).alloc_chunk(s, &mut Global);
+            if !c.is_null() {
+                let k = &mut (*a).counters;
+                k.slow_allocs += 1;
+                k.slow_req_bytes += n as u64;
+                arm_exit_report();
+                crate::pool::purge_parked();
+                return c.add(HDR);
+            }
         }
     }
     let p = malloc_generic(n);

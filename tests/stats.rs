@@ -39,6 +39,40 @@ fn counts_follow_the_program() {
     assert!(s2.returned_bytes >= s1.returned_bytes + (40 << 20));
 }
 
+/// Medium blocks (over 1 KiB, within an arena span) are counted whether the
+/// medium tier serves them or the store does: the first round finds the
+/// thread's tier empty, the second takes from what the first freed.
+#[test]
+fn medium_blocks_count_from_the_tier_and_from_the_store() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    std::thread::spawn(|| {
+        let sizes: Vec<usize> = (0..2_000).map(|i| 1_500 + (i * 7_919) % 100_000).collect();
+        let want: u64 = sizes.iter().map(|&n| n as u64).sum();
+        for round in 0..2 {
+            let s0 = arenapool::stats();
+            let blocks: Vec<Vec<u8>> = sizes.iter().map(|&n| vec![round as u8; n]).collect();
+            let s1 = arenapool::stats();
+            assert!(
+                s1.allocs >= s0.allocs + 2_000,
+                "round {round}\n{s0:?}\n{s1:?}"
+            );
+            assert!(
+                s1.requested_bytes >= s0.requested_bytes + want,
+                "round {round}"
+            );
+            assert!(blocks.iter().all(|b| b.iter().all(|&x| x == round as u8)));
+            drop(blocks);
+            let s2 = arenapool::stats();
+            assert!(
+                s2.frees >= s1.frees + 2_000,
+                "round {round}\n{s1:?}\n{s2:?}"
+            );
+        }
+    })
+    .join()
+    .unwrap();
+}
+
 #[test]
 fn cross_thread_frees_land_in_the_matrix() {
     let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
