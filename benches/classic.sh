@@ -26,6 +26,9 @@ mkdir -p "$OUT/bin"
 cargo build --release --features preload --lib -q
 AP=$PWD/target/release/libarenapool.so
 JE=${JEMALLOC_SO:-/usr/lib/x86_64-linux-gnu/libjemalloc.so.2}
+# (A preload of a missing file is ignored with a warning: the program would
+# run on glibc's malloc under jemalloc's name.)
+[ -f "$JE" ] || { echo "classic.sh: $JE not found (apt-get install libjemalloc2, or set JEMALLOC_SO)" >&2; exit 1; }
 MI=${MIMALLOC_SO:-$PWD/$OUT/libmimalloc.so}
 if [ ! -f "$MI" ]; then
   src=$(ls -d "$HOME"/.cargo/registry/src/*/libmimalloc-sys-*/c_src/mimalloc/v2 | tail -1)
