@@ -188,7 +188,9 @@
 //! from the pool if none fits), hands out one and caches the rest. Requests from
 //! 1 KiB to 128 KiB are rounded up to a medium class (eight per power of
 //! two) and taken from the arena's medium tier, a list per class, at the top
-//! of the slow path, or carved from the store; from 128 KiB to 32 MiB
+//! of the slow path, or, in a thread's own arena, carved from its store
+//! right there (the general path, for a thread's first allocation, an
+//! exited thread or secure mode, carves the same way); from 128 KiB to 32 MiB
 //! they are *pool blocks* (page runs from the pool, under its lock); from 32 MiB
 //! they get a mapping of their own.
 //!
