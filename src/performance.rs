@@ -188,7 +188,7 @@
 //! The twelve programs besides `rptest`: 0.73 / 0.98 / 0.79 of glibc's,
 //! mimalloc's and jemalloc's time, 1.12 / 0.65 / 0.85 of their peak RSS;
 //! the same twelve in the round before's table (f9c4b92, the faster VM):
-//! 0.75 / 1.02 / 0.82, and 1.11 of glibc's peak RSS. `xmalloc-test` now
+//! 0.75 / 1.01 / 0.82, and 1.11 of glibc's peak RSS. `xmalloc-test` now
 //! reads 1.00 of mimalloc's time (49.7 against 49.6 M frees per second, both
 //! lower than on the earlier VM: 99.4 against 118.9 M there, 1.20).
 //! `rptest` reads 1.12 of mimalloc's (0.46 in the round before's table), its
