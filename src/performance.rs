@@ -187,11 +187,11 @@
 //!
 //! The twelve programs besides `rptest`: 0.73 / 0.98 / 0.79 of glibc's,
 //! mimalloc's and jemalloc's time, 1.12 / 0.65 / 0.85 of their peak RSS;
-//! the same twelve in the round before's table (f9c4b92, the faster VM):
+//! the same twelve in the last table (f9c4b92, two rounds ago, on the faster VM):
 //! 0.75 / 1.01 / 0.82, and 1.11 of glibc's peak RSS. `xmalloc-test` now
 //! reads 1.00 of mimalloc's time (49.7 against 49.6 M frees per second, both
 //! lower than on the earlier VM: 99.4 against 118.9 M there, 1.20).
-//! `rptest` reads 1.12 of mimalloc's (0.46 in the round before's table), its
+//! `rptest` reads 1.12 of mimalloc's (0.46 in that table), its
 //! nine runs 6.1-7.0 M memory operations per CPU second against mimalloc's
 //! 5.4-7.9 M; its peak memory is bimodal for every allocator. A first run
 //! this round had Debian's jemalloc missing (the preload of a missing file
