@@ -519,6 +519,24 @@
 //!
 //! ## Tried and not kept
 //!
+//! - **Emptying only half of the medium tier when it is full** (the
+//!   newest half of each class's list into the store; 2026-12-02, machine
+//!   B): `churn-medium` at 1 thread, scale 3, three runs each in turn,
+//!   0.219-0.227 -> 0.214-0.216 s, peak RSS 26.6 -> 27.6-28.1 MB. Counted
+//!   with a throwaway probe over 1.2 M operations, the tier filled up only
+//!   1,390 times; it served 48% of the medium requests and refused 38% of
+//!   the medium frees for a free neighbour (which keeps free space from
+//!   being held apart, and an overflow into it reported at the free). The
+//!   refusals are the limit, not the emptying; not kept. **Moving the rest
+//!   of a medium free (tier refused) next to the tier check in `free_slow`**,
+//!   past `free_known`, `release` and `free_local`: `churn-medium` 293.7 ->
+//!   296 M instructions under cachegrind; not kept. **The pool keeping one
+//!   largest freed block per thread instead of two**: `large` at 1 thread
+//!   0.040 -> 0.164 s (medians of 7) for 104 -> 96 MB of peak RSS,
+//!   `big-replace` and `vec-grow` unchanged; not kept. **Carving a released
+//!   chunk while a resident one of the same bin would fit** (`footprint`'s
+//!   page faults): a probe found such a resident chunk for 7,500 of the
+//!   279,000 fits that took released pages at scale 3; not built.
 //! - **Smaller refill batches, for peak memory** (2026-12-02, machine B).
 //!   Carving writes every chunk's header, so what a refill carves and the
 //!   thread never pops is resident. A C program (`LD_PRELOAD`) holding 2,000
