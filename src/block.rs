@@ -14,15 +14,23 @@ use crate::thread;
 use core::ptr::null_mut;
 use core::sync::atomic::Ordering;
 
+/// Counts an allocation of `n` bytes off the fast path in arena `a`'s
+/// counters.
+///
+/// # Safety
+/// `a` is the calling thread's own arena.
+#[inline(always)]
+pub(crate) unsafe fn count_alloc_in(a: *mut Arena, n: usize) {
+    let c = &mut (*a).counters;
+    c.slow_allocs += 1;
+    c.slow_req_bytes += n as u64;
+}
+
 /// Counts an allocation off the fast path.
 pub(crate) fn count_alloc(n: usize) {
     if thread::has_arena() {
         // SAFETY: the calling thread owns its arena's counters.
-        unsafe {
-            let c = &mut (*thread::arena()).counters;
-            c.slow_allocs += 1;
-            c.slow_req_bytes += n as u64;
-        }
+        unsafe { count_alloc_in(thread::arena(), n) };
     } else {
         let t = thread::tally();
         t.add(&t.allocs, 1);

@@ -7,7 +7,8 @@
 
 use crate::arena::{self, Arena, CacheBin};
 use crate::block::{
-    alloc_in_arena, classify, count_alloc, count_free, release, release_remote, Block,
+    alloc_in_arena, classify, count_alloc, count_alloc_in, count_free, release, release_remote,
+    Block,
 };
 use crate::config;
 use crate::large;
@@ -59,9 +60,7 @@ unsafe fn malloc_slow(n: usize) -> *mut u8 {
         let a = thread::arena();
         let s = medium_class(chunk_size(n));
         if let Some(p) = (*a).medium_take(s) {
-            let c = &mut (*a).counters;
-            c.slow_allocs += 1;
-            c.slow_req_bytes += n as u64;
+            count_alloc_in(a, n);
             return p;
         }
         // A miss, in a thread's own arena: straight to its store, past the
@@ -71,9 +70,7 @@ unsafe fn malloc_slow(n: usize) -> *mut u8 {
         if thread::has_arena() && !config::secure() {
             let c = (*a).alloc_chunk(s, &mut Global);
             if !c.is_null() {
-                let k = &mut (*a).counters;
-                k.slow_allocs += 1;
-                k.slow_req_bytes += n as u64;
+                count_alloc_in(a, n);
                 arm_exit_report();
                 crate::pool::purge_parked();
                 return c.add(HDR);
