@@ -5,9 +5,58 @@
 //! never panic. Nothing here allocates.
 
 use core::ptr;
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 static VERBOSE: AtomicBool = AtomicBool::new(false);
+
+/// The thread that holds the page pool's lock (its `pthread_self`), 0 when
+/// none: set and cleared by the pool, read by the memory calls below.
+static POOL_HOLDER: AtomicUsize = AtomicUsize::new(0);
+
+/// Memory system calls made by the thread holding the pool's lock, so far.
+static CALLS_HELD: AtomicU64 = AtomicU64::new(0);
+
+/// This thread's identity for [`POOL_HOLDER`] (a read of its thread pointer,
+/// no system call).
+#[inline]
+fn me() -> usize {
+    // SAFETY: pthread_self has no preconditions.
+    unsafe { libc::pthread_self() as usize }
+}
+
+/// Records that this thread now holds the pool's lock (`true`) or has let
+/// it go (`false`).
+pub(crate) fn set_pool_holder(held: bool) {
+    POOL_HOLDER.store(if held { me() } else { 0 }, Ordering::Relaxed);
+}
+
+/// Whether this thread holds the page pool's lock.
+#[inline]
+pub fn holds_pool_lock() -> bool {
+    POOL_HOLDER.load(Ordering::Relaxed) == me()
+}
+
+/// Memory system calls (`mmap`, `munmap`, `madvise`, `mremap`, `mprotect`)
+/// made while the caller held the page pool's lock, since the start: other
+/// threads wait for the lock while the kernel works.
+pub fn calls_under_pool_lock() -> u64 {
+    CALLS_HELD.load(Ordering::Relaxed)
+}
+
+/// Counts a memory system call if this thread holds the pool's lock.
+#[inline]
+fn note_call() {
+    if holds_pool_lock() {
+        call_held();
+    }
+}
+
+/// [`note_call`]'s count (out of line: a place to break on in a debugger).
+#[cold]
+#[inline(never)]
+fn call_held() {
+    CALLS_HELD.fetch_add(1, Ordering::Relaxed);
+}
 
 /// Turns the reports of failed system calls on or off (the configuration sets it
 /// from `ARENAPOOL_VERBOSE`).
@@ -30,6 +79,7 @@ pub const fn align_up(n: usize, align: usize) -> usize {
 /// # Safety
 /// `len` must be a non-zero multiple of [`PAGE`].
 pub unsafe fn map(len: usize) -> *mut u8 {
+    note_call();
     let p = libc::mmap(
         ptr::null_mut(),
         len,
@@ -115,6 +165,7 @@ pub unsafe fn unmap(p: *mut u8, len: usize) {
 /// # Safety
 /// As [`unmap`].
 pub unsafe fn try_unmap(p: *mut u8, len: usize) -> bool {
+    note_call();
     libc::munmap(p as *mut libc::c_void, len) == 0
 }
 
@@ -123,6 +174,7 @@ pub unsafe fn try_unmap(p: *mut u8, len: usize) -> bool {
 /// # Safety
 /// The range must be page-aligned, mapped by this module, and hold no live data.
 pub unsafe fn purge(p: *mut u8, len: usize) {
+    note_call();
     libc::madvise(p as *mut libc::c_void, len, libc::MADV_DONTNEED);
 }
 
@@ -134,6 +186,7 @@ pub unsafe fn purge(p: *mut u8, len: usize) {
 /// `p`/`old` must describe one whole mapping made by this module; `new` a non-zero
 /// multiple of [`PAGE`].
 pub unsafe fn remap(p: *mut u8, old: usize, new: usize, align: usize) -> *mut u8 {
+    note_call();
     let q = libc::mremap(p as *mut libc::c_void, old, new, 0);
     if q != libc::MAP_FAILED {
         return q as *mut u8;
@@ -142,6 +195,7 @@ pub unsafe fn remap(p: *mut u8, old: usize, new: usize, align: usize) -> *mut u8
     if dst.is_null() {
         return dst;
     }
+    note_call();
     let q = libc::mremap(
         p as *mut libc::c_void,
         old,
@@ -168,6 +222,7 @@ pub unsafe fn protect(p: *mut u8, len: usize, rw: bool) {
     } else {
         libc::PROT_NONE
     };
+    note_call();
     if libc::mprotect(p as *mut libc::c_void, len, prot) != 0 {
         fatal(b"mprotect failed (too many mappings?)");
     }
@@ -205,6 +260,7 @@ pub unsafe fn protect_read(p: *mut u8, len: usize) {
 /// # Safety
 /// The range must be page-aligned and mapped by this module.
 pub unsafe fn try_protect_read(p: *mut u8, len: usize) -> bool {
+    note_call();
     libc::mprotect(p as *mut libc::c_void, len, libc::PROT_READ) == 0
 }
 

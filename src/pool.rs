@@ -144,7 +144,9 @@ pub static POOL: Mutex<PoolInner> = Mutex::new(PoolInner {
 /// (unmapping and purging free runs) run after the lock is released, when the
 /// guard is dropped, so other threads do not wait on them.
 pub fn lock() -> PoolGuard {
-    PoolGuard(ManuallyDrop::new(POOL.lock()))
+    let g = PoolGuard(ManuallyDrop::new(POOL.lock()));
+    os::set_pool_holder(true);
+    g
 }
 
 /// The pool lock held (see [`lock`]).
@@ -168,6 +170,7 @@ impl Drop for PoolGuard {
         let g = &mut *self.0;
         let (nu, np) = (g.nunmaps, g.npurges);
         if nu + np == 0 {
+            os::set_pool_holder(false);
             // SAFETY: dropped once, here; the guard is not used after.
             unsafe { ManuallyDrop::drop(&mut self.0) };
             return;
@@ -175,6 +178,7 @@ impl Drop for PoolGuard {
         let (unmaps, purges) = (g.unmaps, g.purges);
         g.nunmaps = 0;
         g.npurges = 0;
+        os::set_pool_holder(false);
         // SAFETY: as above.
         unsafe { ManuallyDrop::drop(&mut self.0) };
         // Ranges to put back as clean free runs: the purged ones, and any the

@@ -68,6 +68,9 @@ pub struct Stats {
     pub lock_acquisitions: u64,
     pub lock_contended: u64,
     pub lock_wait_ns: u64,
+    /// Memory system calls made while holding the pool lock (see
+    /// [`os::calls_under_pool_lock`](crate::os::calls_under_pool_lock)).
+    pub lock_held_calls: u64,
 }
 
 /// Reads one arena's counters into a partial snapshot (racy while its owner
@@ -197,6 +200,7 @@ pub fn stats() -> Stats {
     s.lock_acquisitions = POOL.acquisitions.load(Ordering::Relaxed);
     s.lock_contended = POOL.contended.load(Ordering::Relaxed);
     s.lock_wait_ns = POOL.wait_ns.load(Ordering::Relaxed);
+    s.lock_held_calls = crate::os::calls_under_pool_lock();
     s.resident_bytes = resident_bytes();
     // SAFETY: getrusage fills the struct we pass.
     unsafe {
@@ -372,7 +376,7 @@ pub fn print_stats() {
     for (k, v) in rows {
         let _ = writeln!(w, "  {:<28}{:>14}", k, v);
     }
-    let counts: [(&str, u64); 9] = [
+    let counts: [(&str, u64); 10] = [
         ("allocations", s.allocs),
         ("frees", s.frees),
         ("cross-thread frees", s.cross_thread_frees),
@@ -382,6 +386,7 @@ pub fn print_stats() {
         ("pool lock taken", s.lock_acquisitions),
         ("pool lock contended", s.lock_contended),
         ("pool lock wait (us)", s.lock_wait_ns / 1000),
+        ("system calls, lock held", s.lock_held_calls),
     ];
     for (k, v) in counts {
         let _ = writeln!(w, "  {:<28}{:>14}", k, v);

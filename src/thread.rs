@@ -405,11 +405,13 @@ extern "C" fn fork_prepare() {
 }
 
 extern "C" fn fork_parent() {
+    crate::os::set_pool_holder(false);
     // SAFETY: fork_prepare leaked the guard of this thread's lock.
     unsafe { POOL.force_unlock() };
 }
 
 extern "C" fn fork_child() {
+    crate::os::set_pool_holder(false);
     // SAFETY: the child has one thread, this one; nobody else can hold the lock.
     unsafe { POOL.reset() };
     let me = tls::get();
