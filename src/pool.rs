@@ -61,7 +61,8 @@ pub const REGION: usize = 4 * 1024 * 1024;
 /// Capacity of the free-run table (a run that finds no room is unmapped at once).
 const RUN_CAP: usize = 1 << 16;
 /// Ranges one hold of the lock may leave to unmap, and to purge, after it is
-/// released (past that, the system call is made under the lock).
+/// released. A trim that reaches it goes on once they are done (see
+/// [`PoolGuard`]); a purge pass leaves the rest for the next pass.
 const DEFER_CAP: usize = 32;
 
 #[derive(Clone, Copy)]
@@ -108,6 +109,9 @@ pub struct PoolInner {
     /// and of `mapped_bytes`).
     unmaps: [(usize, usize); DEFER_CAP],
     nunmaps: usize,
+    /// A trim stopped at [`DEFER_CAP`] unmaps: the bytes it was to leave free
+    /// (see [`PoolInner::trim`]).
+    trim_to: Option<usize>,
     /// Free runs taken out of the table to be purged once the lock is released;
     /// they come back as clean free runs.
     purges: [(usize, usize); DEFER_CAP],
@@ -136,6 +140,7 @@ pub static POOL: Mutex<PoolInner> = Mutex::new(PoolInner {
     purged_total: 0,
     unmaps: [(0, 0); DEFER_CAP],
     nunmaps: 0,
+    trim_to: None,
     purges: [(0, 0); DEFER_CAP],
     npurges: 0,
 });
@@ -167,41 +172,49 @@ impl core::ops::DerefMut for PoolGuard {
 
 impl Drop for PoolGuard {
     fn drop(&mut self) {
-        let g = &mut *self.0;
-        let (nu, np) = (g.nunmaps, g.npurges);
-        if nu + np == 0 {
+        loop {
+            let g = &mut *self.0;
+            let (nu, np) = (g.nunmaps, g.npurges);
+            if nu + np == 0 {
+                os::set_pool_holder(false);
+                // SAFETY: dropped once, here; the guard is not used after.
+                unsafe { ManuallyDrop::drop(&mut self.0) };
+                return;
+            }
+            let (unmaps, purges) = (g.unmaps, g.purges);
+            g.nunmaps = 0;
+            g.npurges = 0;
+            let trim_to = g.trim_to.take();
             os::set_pool_holder(false);
-            // SAFETY: dropped once, here; the guard is not used after.
+            // SAFETY: as above (taken again below before any use).
             unsafe { ManuallyDrop::drop(&mut self.0) };
-            return;
-        }
-        let (unmaps, purges) = (g.unmaps, g.purges);
-        g.nunmaps = 0;
-        g.npurges = 0;
-        os::set_pool_holder(false);
-        // SAFETY: as above.
-        unsafe { ManuallyDrop::drop(&mut self.0) };
-        // Ranges to put back as clean free runs: the purged ones, and any the
-        // kernel would not unmap (at its limit on mappings), purged instead.
-        let mut back = [(0usize, 0usize, false); 2 * DEFER_CAP];
-        let mut nb = 0;
-        for &(start, len) in &unmaps[..nu] {
-            // SAFETY: the range left the free runs under the lock: mapped, ours, unused.
-            if unsafe { !os::try_unmap(start as *mut u8, len) } {
-                // SAFETY: as above.
+            // Ranges to put back as clean free runs: the purged ones, and any the
+            // kernel would not unmap (at its limit on mappings), purged instead.
+            let mut back = [(0usize, 0usize, false); 2 * DEFER_CAP];
+            let mut nb = 0;
+            for &(start, len) in &unmaps[..nu] {
+                // SAFETY: the range left the free runs under the lock: mapped, ours, unused.
+                if unsafe { !os::try_unmap(start as *mut u8, len) } {
+                    // SAFETY: as above.
+                    unsafe { os::purge(start as *mut u8, len) };
+                    back[nb] = (start, len, true);
+                    nb += 1;
+                }
+            }
+            for &(start, len) in &purges[..np] {
+                // SAFETY: the run left the free runs under the lock: mapped, ours, unused.
                 unsafe { os::purge(start as *mut u8, len) };
-                back[nb] = (start, len, true);
+                back[nb] = (start, len, false);
                 nb += 1;
             }
-        }
-        for &(start, len) in &purges[..np] {
-            // SAFETY: the run left the free runs under the lock: mapped, ours, unused.
-            unsafe { os::purge(start as *mut u8, len) };
-            back[nb] = (start, len, false);
-            nb += 1;
-        }
-        if nb > 0 {
-            let mut g = lock();
+            if nb == 0 && trim_to.is_none() {
+                return;
+            }
+            // Relock to put those back and to go on with a trim that stopped
+            // at the cap; what that defers is done on the next time round.
+            self.0 = ManuallyDrop::new(POOL.lock());
+            os::set_pool_holder(true);
+            let g = &mut *self.0;
             for &(start, len, kept) in &back[..nb] {
                 if kept {
                     g.mapped_bytes += len;
@@ -210,6 +223,9 @@ impl Drop for PoolGuard {
                     g.purged_total += len as u64;
                 }
                 g.insert_free(start, len, true);
+            }
+            if let Some(keep) = trim_to {
+                g.trim(keep);
             }
         }
     }
@@ -548,23 +564,16 @@ impl PoolInner {
                 start: r.start,
                 len,
             };
-            if self.npurges < DEFER_CAP {
-                self.remove_at(i);
-                self.free_bytes -= r.len;
-                self.purges[self.npurges] = (r.start, r.len);
-                self.npurges += 1;
-            } else {
-                // SAFETY: a free run of ours: mapped, page-aligned, unused.
-                unsafe { os::purge(r.start as *mut u8, r.len) };
-                self.purged_total += r.len as u64;
-                self.set_run(
-                    i,
-                    Run {
-                        start: r.start,
-                        len: r.len | CLEAN,
-                    },
-                );
+            if self.npurges == DEFER_CAP {
+                // No system call under the lock: the run stays, seen, for
+                // the next pass.
+                left += len;
+                continue;
             }
+            self.remove_at(i);
+            self.free_bytes -= r.len;
+            self.purges[self.npurges] = (r.start, r.len);
+            self.npurges += 1;
         }
         left
     }
@@ -596,9 +605,17 @@ impl PoolInner {
             .clamp(min, RETAIN_MAX.max(min))
     }
 
-    /// Unmaps free runs, highest addresses first, until at most `keep` bytes are free.
+    /// Unmaps free runs, highest addresses first, until at most `keep` bytes are
+    /// free. The unmaps wait for the lock's release (see [`PoolGuard`]); past
+    /// [`DEFER_CAP`] of them the trim stops, and the guard goes on with it
+    /// once those are done, relocking (`trim_to`).
     pub fn trim(&mut self, keep: usize) {
+        self.trim_to = None;
         while self.free_bytes > keep && self.nruns > 0 {
+            if self.nunmaps == DEFER_CAP {
+                self.trim_to = Some(keep);
+                return;
+            }
             let r = self.run(self.nruns - 1);
             let rlen = r.len & !FLAGS;
             let excess = self.free_bytes - keep;
