@@ -452,6 +452,12 @@ unsafe fn free_with(p: *mut u8, may_shelve: bool) {
         if may_shelve && shelve(p, start, len, flags) {
             return;
         }
+        // The guard page is lifted before the lock is taken (no system call
+        // under it). A second free of a block whose run is still free finds
+        // the page read-write already, and the check below reports it.
+        if flags & GUARD != 0 {
+            os::protect(start.add(len - PAGE), PAGE, true);
+        }
         let mut pool = crate::pool::lock();
         if pool.overlaps_free(start as usize, len) {
             drop(pool);
@@ -459,9 +465,6 @@ unsafe fn free_with(p: *mut u8, may_shelve: bool) {
                 b"free of a block already freed (double free):",
                 Some(p as usize),
             );
-        }
-        if flags & GUARD != 0 {
-            os::protect(start.add(len - PAGE), PAGE, true);
         }
         pool.free_block(start, len);
         drop(pool);

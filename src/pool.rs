@@ -20,7 +20,7 @@ use crate::size::SPAN;
 use crate::sync::{Guard, Mutex};
 use core::mem::ManuallyDrop;
 use core::ptr::null_mut;
-use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 /// Bytes of huge mappings (blocks mapped on their own, outside the pool's
 /// regions) now; kept by `large`, read with the pool's own for the totals.
@@ -56,10 +56,14 @@ pub const RETAIN_PER_THREAD: usize = 64 * 1024 * 1024;
 pub const WARM_SHARE: usize = 1;
 /// The bound never grows past this.
 pub const RETAIN_MAX: usize = 256 * 1024 * 1024;
+/// Bytes mapped at a time for arenas' metadata: room for 16.
+const META_CHUNK: usize = align_up(16 * core::mem::size_of::<Arena>(), PAGE);
 /// Bytes mapped from the OS at a time when the pool runs dry.
 pub const REGION: usize = 4 * 1024 * 1024;
 /// Capacity of the free-run table (a run that finds no room is unmapped at once).
 const RUN_CAP: usize = 1 << 16;
+/// Bytes of the free-run table's mapping.
+const TABLE_BYTES: usize = RUN_CAP * core::mem::size_of::<Run>();
 /// Ranges one hold of the lock may leave to unmap, and to purge, after it is
 /// released. A trim that reaches it goes on once they are done (see
 /// [`PoolGuard`]); a purge pass leaves the rest for the next pass.
@@ -235,7 +239,7 @@ impl PoolInner {
     fn table(&mut self) -> bool {
         if self.runs.is_null() {
             // SAFETY: a fresh mapping of whole pages.
-            self.runs = unsafe { os::map(RUN_CAP * core::mem::size_of::<Run>()) } as *mut Run;
+            self.runs = unsafe { os::map(TABLE_BYTES) } as *mut Run;
         }
         !self.runs.is_null()
     }
@@ -642,6 +646,23 @@ impl PoolInner {
         }
     }
 
+    /// Whether a new arena needs a new mapping for its metadata (no arena is
+    /// parked, and the current one has no room left).
+    fn needs_meta(&self) -> bool {
+        self.parked.is_null()
+            && (self.meta.is_null()
+                || (self.meta_end as usize - self.meta as usize) < core::mem::size_of::<Arena>())
+    }
+
+    /// Makes `m`, a fresh mapping of [`META_CHUNK`] bytes, the place new
+    /// arenas are made (what was left of the one before stays unused).
+    fn add_meta(&mut self, m: *mut u8) {
+        self.mapped_bytes += META_CHUNK;
+        self.meta = m;
+        // SAFETY: m..m+META_CHUNK is one mapping.
+        self.meta_end = unsafe { m.add(META_CHUNK) };
+    }
+
     /// An arena for a new thread: a parked one (adopting its memory) or a new one.
     pub fn new_arena(&mut self) -> *mut Arena {
         let a = self.parked;
@@ -657,17 +678,14 @@ impl PoolInner {
             return a;
         }
         let size = core::mem::size_of::<Arena>();
-        if self.meta.is_null() || (self.meta_end as usize - self.meta as usize) < size {
-            let chunk = align_up(size * 16, PAGE);
+        if self.needs_meta() {
+            // (`pool::new_arena` maps this with the lock released.)
             // SAFETY: a fresh mapping of whole pages.
-            let m = unsafe { os::map(chunk) };
+            let m = unsafe { os::map(META_CHUNK) };
             if m.is_null() {
                 return null_mut();
             }
-            self.mapped_bytes += chunk;
-            self.meta = m;
-            // SAFETY: m..m+chunk is the mapping just made.
-            self.meta_end = unsafe { m.add(chunk) };
+            self.add_meta(m);
         }
         let a = self.meta as *mut Arena;
         // SAFETY: `size` bytes at meta are unused mapping memory, 64-aligned since the mapping is page-aligned and Arena's size is a multiple of 64.
@@ -948,6 +966,60 @@ fn purge_parked_from(at: u64) {
     }
 }
 
+/// Set once the pool's table of free runs is mapped.
+static TABLE_READY: AtomicBool = AtomicBool::new(false);
+
+/// Maps the table of free runs with the lock released (the pool's first
+/// use), so that [`PoolInner::fit_run`] finds it there.
+#[cold]
+fn map_table() {
+    // SAFETY: a fresh mapping of whole pages.
+    let t = unsafe { os::map(TABLE_BYTES) } as *mut Run;
+    let mut g = lock();
+    let spare = if g.runs.is_null() {
+        g.runs = t;
+        null_mut()
+    } else {
+        t
+    };
+    let ready = !g.runs.is_null();
+    drop(g);
+    TABLE_READY.store(ready, Ordering::Relaxed);
+    if !spare.is_null() {
+        // SAFETY: mapped above and never used.
+        unsafe { os::unmap(spare as *mut u8, TABLE_BYTES) };
+    }
+}
+
+/// [`PoolInner::new_arena`] from a thread not holding the lock: the mapping
+/// for a new arena's metadata, when one is needed, is made with the lock
+/// released. Null when the OS refuses memory.
+pub fn new_arena() -> *mut Arena {
+    let mut fresh: *mut u8 = null_mut();
+    loop {
+        let mut g = lock();
+        if !fresh.is_null() && g.needs_meta() {
+            g.add_meta(fresh);
+            fresh = null_mut();
+        }
+        if !g.needs_meta() {
+            let a = g.new_arena();
+            drop(g);
+            if !fresh.is_null() {
+                // SAFETY: mapped below and never used.
+                unsafe { os::unmap(fresh, META_CHUNK) };
+            }
+            return a;
+        }
+        drop(g);
+        // SAFETY: a fresh mapping of whole pages.
+        fresh = unsafe { os::map(META_CHUNK) };
+        if fresh.is_null() {
+            return null_mut();
+        }
+    }
+}
+
 /// [`PoolInner::alloc_run`] from a thread not holding the lock: a new region,
 /// when one is needed, is mapped with the lock released. `first` runs under
 /// the lock before the first try (a caller's shelf given back, in the same
@@ -959,6 +1031,9 @@ pub fn take_run(
     first: impl FnOnce(&mut PoolInner),
     then: impl Fn(&mut PoolInner),
 ) -> (*mut u8, bool) {
+    if !TABLE_READY.load(Ordering::Relaxed) {
+        map_table();
+    }
     purge_parked();
     let fit = |g: &mut PoolInner| {
         let r = g.fit_run(len, align, lead)?;
@@ -998,5 +1073,9 @@ fn map_region(len: usize, align: usize, lead: usize) -> Option<(*mut u8, usize)>
     let rlen = align_up(want.max(REGION), SPAN);
     // SAFETY: rlen is a non-zero page multiple.
     let base = unsafe { os::map_aligned(rlen, SPAN) };
-    (!base.is_null()).then_some((base, rlen))
+    if base.is_null() {
+        return None;
+    }
+    registry::prepare(base as usize, rlen);
+    Some((base, rlen))
 }

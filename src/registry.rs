@@ -79,6 +79,18 @@ fn leaf(r: usize) -> *mut AtomicU8 {
     }
 }
 
+/// Maps the leaves that [`set`] over `[start, start + len)` needs, so that a
+/// caller who then holds a lock sets slots there without a system call.
+pub fn prepare(start: usize, len: usize) {
+    let mut a = start & !((1 << 30) - 1);
+    while a < start + len {
+        if let Some((r, _)) = split(a) {
+            leaf(r);
+        }
+        a += 1 << 30;
+    }
+}
+
 /// Marks every slot overlapping `[start, start + len)` as `kind`.
 pub fn set(start: usize, len: usize, kind: u8) {
     let mut a = start & !(SPAN - 1);

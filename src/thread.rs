@@ -345,7 +345,7 @@ pub fn arena_or_init() -> *mut Arena {
     }
     // (A thread with the EXITED arena gets it back above.)
     global_init();
-    let a = crate::pool::lock().new_arena();
+    let a = crate::pool::new_arena();
     if a.is_null() {
         return a;
     }
