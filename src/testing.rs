@@ -72,7 +72,15 @@
 //!   a miss, at a new span, at the thread's exit and when `realloc` moved
 //!   out of it, never past the shelf's bounds (checked by mutation: without
 //!   any one of those give-backs, or with `realloc`'s old blocks shelved, it
-//!   fails); arena ids repeating after 65,535 arenas,
+//!   fails); no memory system call under the pool lock
+//!   (`tests/pool_lock.rs`, each case in a child process): a trim of more
+//!   runs than one hold may leave for after still unmaps them all, a purge
+//!   pass over more runs than that leaves the rest to the next, frees
+//!   drained into a parked arena leave its due pass to `purge_parked` (which
+//!   still releases its pages), and 48 threads at once make their arenas,
+//!   with the count of calls under the lock 0 in each (checked by mutation:
+//!   with any one of those paths back under the lock, its case fails);
+//!   arena ids repeating after 65,535 arenas,
 //!   where a full class must still send another arena's chunk back to it
 //!   (`tests/ids_repeat.rs`);
 //! - misuse (`tests/misuse.rs`): each class of the misuse tables in
@@ -143,7 +151,8 @@
 //! `thread_churn`, `stats`) are binaries of their own, so that no other test
 //! disturbs them; so are `ids_repeat`, which makes the pool believe 65,535
 //! arenas exist, `pool_realloc`, which needs the pool's layout to stay put
-//! between its steps, and `shelf`, which counts the pool lock's acquisitions.
+//! between its steps, `shelf`, which counts the pool lock's acquisitions, and
+//! `pool_lock`, which counts the system calls made under it.
 //!
 //! # Loom
 //!
