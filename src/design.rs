@@ -365,8 +365,9 @@
 //! back (clean) after. One hold leaves at most 32 of each for after; a trim
 //! that needs more goes on once they are done, relocking, and a purge pass
 //! leaves the rest to the next pass. A parked arena draining frees under the
-//! lock does not run its own pass then: it stays due, for
-//! `pool::purge_parked`. New regions are mapped with the lock released, and
+//! lock does not run its own pass then: the pass is put off a delay (as one
+//! run then would have put off the next), and if it falls due again first,
+//! `pool::purge_parked` runs it with the lock released. New regions are mapped with the lock released, and
 //! with them the registry's leaves for them; so are the free-run table, at
 //! the pool's first use, and the metadata of new arenas, 16 at a time.
 //! `os` counts the memory system calls a thread makes while it holds the

@@ -35,6 +35,9 @@ pub struct PurgeClock {
     /// A parked arena's cache is to be emptied at the next pass (see
     /// `Arena::retire`): a pass is scheduled even with nothing pending.
     flush: bool,
+    /// A pass fell due where it could not run and was put off (see
+    /// [`PurgeClock::put_off`]); cleared by the next pass.
+    put_off: bool,
 }
 
 /// The delay grows at most this many doublings (10 ms -> 80 ms by default).
@@ -50,6 +53,7 @@ impl PurgeClock {
             reused_sum: 0,
             scale: 0,
             flush: false,
+            put_off: false,
         }
     }
 
@@ -90,6 +94,20 @@ impl PurgeClock {
             self.at = crate::os::now_ms() + self.delay_ms();
         }
         Some(self.at)
+    }
+
+    /// A pass fell due where it cannot run (an arena's, while the pool lock
+    /// is held: a parked arena draining frees). The first time, it is put off
+    /// a delay, as a pass run then would have put off the next; due again
+    /// before a pass has run, it stays due, for whoever can run it. (Left due
+    /// at once, the parked arena's pass, which releases all its free pages,
+    /// ran right after the drain, and a thread adopting the arena soon after
+    /// faulted them in again.)
+    pub fn put_off(&mut self) {
+        if !self.put_off {
+            self.put_off = true;
+            self.at = crate::os::now_ms() + self.delay_ms();
+        }
     }
 
     /// Schedules the next pass a delay from now, if enough is pending (an
@@ -136,6 +154,7 @@ impl PurgeClock {
         }
         self.released_sum = decay(self.released_sum) + released;
         self.reused = 0;
+        self.put_off = false;
         self.dirty = left;
         self.at = if self.pending() {
             crate::os::now_ms() + self.delay_ms()

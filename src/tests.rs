@@ -1099,3 +1099,29 @@ fn purge_delay_follows_the_reuse_of_released_memory() {
     c.passed(0, 4096);
     assert_eq!(pass(&mut c, 4 << 20, 0), base);
 }
+
+/// A pass that falls due where it cannot run is put off one delay, once;
+/// due again before any pass has run, it stays due (checked by mutation:
+/// putting it off every time, the last assertion fails).
+#[test]
+fn a_pass_put_off_once_stays_due_the_second_time() {
+    use crate::purge::{PurgeClock, PURGE_DIRTY_MIN};
+    let mut c = PurgeClock::new();
+    c.dirty = PURGE_DIRTY_MIN;
+    let delay = std::time::Duration::from_millis(c.delay_ms() + 2);
+    assert!(!c.due(), "due before its delay");
+    std::thread::sleep(delay);
+    assert!(c.due());
+    c.put_off();
+    assert!(!c.due(), "not put off");
+    std::thread::sleep(delay);
+    assert!(c.due());
+    c.put_off();
+    assert!(c.due(), "put off a second time");
+    // A pass clears it: the next due pass may be put off again.
+    c.passed(PURGE_DIRTY_MIN, 0);
+    std::thread::sleep(delay);
+    assert!(c.due());
+    c.put_off();
+    assert!(!c.due());
+}

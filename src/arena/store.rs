@@ -392,12 +392,17 @@ impl Arena {
     /// pass before it saw unchanged go back to the OS, so memory reused sooner
     /// never does. Cheap when nothing is pending: one compare. Not while this
     /// thread holds the pool lock (a parked arena draining frees, one borrowed
-    /// after its thread's exit, or emptied for memory): the pass stays due, and
-    /// the pool runs it with the lock released (`pool::purge_parked`).
+    /// after its thread's exit, or emptied for memory): the pass is put off
+    /// (see `PurgeClock::put_off`), and the pool runs the parked arena's pass
+    /// with the lock released (`pool::purge_parked`).
     #[inline]
     pub unsafe fn maybe_purge(&mut self) {
-        if self.purge.due() && !crate::os::holds_pool_lock() {
-            self.purge_pass(false);
+        if self.purge.due() {
+            if crate::os::holds_pool_lock() {
+                self.purge.put_off();
+            } else {
+                self.purge_pass(false);
+            }
         }
     }
 
