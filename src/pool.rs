@@ -611,7 +611,7 @@ impl PoolInner {
 
     /// Unmaps free runs, highest addresses first, until at most `keep` bytes are
     /// free. The unmaps wait for the lock's release (see [`PoolGuard`]); past
-    /// [`DEFER_CAP`] of them the trim stops, and the guard goes on with it
+    /// 32 of them (`DEFER_CAP`) the trim stops, and the guard goes on with it
     /// once those are done, relocking (`trim_to`).
     pub fn trim(&mut self, keep: usize) {
         self.trim_to = None;

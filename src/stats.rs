@@ -69,7 +69,7 @@ pub struct Stats {
     pub lock_contended: u64,
     pub lock_wait_ns: u64,
     /// Memory system calls made while holding the pool lock (see
-    /// [`os::calls_under_pool_lock`](crate::os::calls_under_pool_lock)).
+    /// [`os::calls_under_pool_lock`]).
     pub lock_held_calls: u64,
 }
 
