@@ -1108,7 +1108,7 @@ fn a_pass_put_off_once_stays_due_the_second_time() {
     use crate::purge::{PurgeClock, PURGE_DIRTY_MIN};
     let mut c = PurgeClock::new();
     c.dirty = PURGE_DIRTY_MIN;
-    let delay = std::time::Duration::from_millis(c.delay_ms() + 2);
+    let delay = core::time::Duration::from_millis(c.delay_ms() + 2);
     assert!(!c.due(), "due before its delay");
     std::thread::sleep(delay);
     assert!(c.due());
