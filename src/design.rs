@@ -367,12 +367,13 @@
 //! leaves the rest to the next pass. A parked arena draining frees under the
 //! lock does not run its own pass then: the pass is put off a delay (as one
 //! run then would have put off the next), and if it falls due again first,
-//! `pool::purge_parked` runs it with the lock released. New regions are mapped with the lock released, and
-//! with them the registry's leaves for them; so are the free-run table, at
-//! the pool's first use, and the metadata of new arenas, 16 at a time.
-//! `os` counts the memory system calls a thread makes while it holds the
-//! pool lock (`Stats::lock_held_calls`, "system calls, lock held" in the
-//! table): 0 on every suite workload at 2 and 8 threads, and
+//! `pool::purge_parked` runs it with the lock released. New regions are
+//! mapped with the lock released, and with them the registry's leaves for
+//! them; so are the free-run table, at the pool's first use, and the
+//! metadata of new arenas, 16 at a time. `os` counts the memory system
+//! calls a thread makes while it holds the pool lock
+//! (`Stats::lock_held_calls`, "system calls, lock held" in the table): 0 on
+//! the 13 suite workloads counted at 2 threads and the 5 at 8, and
 //! `tests/pool_lock.rs` drives each of those paths in a process of its own
 //! and checks it. What still calls under the lock: secure mode's guard pages
 //! on spans that a parked arena gives back (emptied by drained frees) or that

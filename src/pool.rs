@@ -397,7 +397,9 @@ impl PoolInner {
     }
 
     /// Unmaps a range just taken out of the free runs: after the lock is
-    /// released (see [`PoolGuard`]), or now if too many are pending.
+    /// released (see [`PoolGuard`]), or now if too many are pending (only a
+    /// run the full run table cannot record gets here then: `trim` stops at
+    /// the cap).
     fn unmap(&mut self, start: usize, len: usize) {
         if self.nunmaps < DEFER_CAP {
             self.unmaps[self.nunmaps] = (start, len);

@@ -76,8 +76,8 @@
 //!   (`tests/pool_lock.rs`, each case in a child process): a trim of more
 //!   runs than one hold may leave for after still unmaps them all, a purge
 //!   pass over more runs than that leaves the rest to the next, frees
-//!   drained into a parked arena leave its due pass to `purge_parked` (which
-//!   still releases its pages), and 48 threads at once make their arenas,
+//!   drained into a parked arena put off its due pass (which `purge_parked`
+//!   still runs, releasing its pages), and 48 threads at once make their arenas,
 //!   with the count of calls under the lock 0 in each (checked by mutation:
 //!   with any one of those paths back under the lock, its case fails);
 //!   arena ids repeating after 65,535 arenas,

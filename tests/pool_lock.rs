@@ -137,8 +137,8 @@ fn purge_pass_over_many_runs() {
 }
 
 /// Frees into the arena of a thread that has exited are drained under the
-/// pool lock; a purge pass that falls due meanwhile is run later, with the
-/// lock released, and still releases the arena's free pages.
+/// pool lock; a purge pass that falls due meanwhile is put off, run later
+/// with the lock released, and still releases the arena's free pages.
 fn frees_into_a_parked_arena() {
     let (tx, rx) = mpsc::channel();
     thread::spawn(move || {
