@@ -9,14 +9,23 @@ use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 static VERBOSE: AtomicBool = AtomicBool::new(false);
 
-/// The thread that holds the page pool's lock (its `pthread_self`), 0 when
-/// none: set and cleared by the pool, read by the memory calls below.
-static POOL_HOLDER: AtomicUsize = AtomicUsize::new(0);
+/// Who holds the page pool's lock, and what it has cost. Written at every
+/// take and release of the lock, so on lines of its own (see `sync::Mutex`).
+#[repr(C, align(128))]
+struct Held {
+    /// The thread that holds the page pool's lock (its `pthread_self`), 0
+    /// when none: set and cleared by the pool, read by the memory calls below.
+    holder: AtomicUsize,
+    /// Memory system calls made by the thread holding the pool's lock, so far.
+    calls: AtomicU64,
+}
 
-/// Memory system calls made by the thread holding the pool's lock, so far.
-static CALLS_HELD: AtomicU64 = AtomicU64::new(0);
+static HELD: Held = Held {
+    holder: AtomicUsize::new(0),
+    calls: AtomicU64::new(0),
+};
 
-/// This thread's identity for [`POOL_HOLDER`] (a read of its thread pointer,
+/// This thread's identity for [`Held`] (a read of its thread pointer,
 /// no system call).
 #[inline]
 fn me() -> usize {
@@ -27,20 +36,21 @@ fn me() -> usize {
 /// Records that this thread now holds the pool's lock (`true`) or has let
 /// it go (`false`).
 pub(crate) fn set_pool_holder(held: bool) {
-    POOL_HOLDER.store(if held { me() } else { 0 }, Ordering::Relaxed);
+    HELD.holder
+        .store(if held { me() } else { 0 }, Ordering::Relaxed);
 }
 
 /// Whether this thread holds the page pool's lock.
 #[inline]
 pub fn holds_pool_lock() -> bool {
-    POOL_HOLDER.load(Ordering::Relaxed) == me()
+    HELD.holder.load(Ordering::Relaxed) == me()
 }
 
 /// Memory system calls (`mmap`, `munmap`, `madvise`, `mremap`, `mprotect`)
 /// made while the caller held the page pool's lock, since the start: other
 /// threads wait for the lock while the kernel works.
 pub fn calls_under_pool_lock() -> u64 {
-    CALLS_HELD.load(Ordering::Relaxed)
+    HELD.calls.load(Ordering::Relaxed)
 }
 
 /// Counts a memory system call if this thread holds the pool's lock.
@@ -55,7 +65,7 @@ fn note_call() {
 #[cold]
 #[inline(never)]
 fn call_held() {
-    CALLS_HELD.fetch_add(1, Ordering::Relaxed);
+    HELD.calls.fetch_add(1, Ordering::Relaxed);
 }
 
 /// Turns the reports of failed system calls on or off (the configuration sets it
