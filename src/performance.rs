@@ -146,7 +146,7 @@
 //!
 //! ## Classic C benchmarks under `LD_PRELOAD`
 //!
-//! Thirteen programs of mimalloc-bench (github.com/daanx/mimalloc-bench),
+//! Fourteen programs of mimalloc-bench (github.com/daanx/mimalloc-bench),
 //! built from its sources outside this repository with `gcc -O2`, run with
 //! each allocator preloaded (glibc: none; mimalloc 2.3.2 built from the
 //! `libmimalloc-sys` crate's sources; jemalloc 5.3.0, Debian's
@@ -154,7 +154,7 @@
 //! 1000 5000 100 4141 2`, `xmalloc-test -w 2 -t 3 -s 64`, `mstress 2 50
 //! 500`, `rptest 2 0 1 2 500 1000 100 8 16000`, `glibc-thread 2`,
 //! `cache-scratch` and `cache-thrash` at 1 and 2, `alloc-test` 1 and 2,
-//! `glibc-simple`), the four allocators interleaved, medians,
+//! `glibc-simple`, `malloc-large`), the four allocators interleaved, medians,
 //! `/usr/bin/time` for time and peak RSS (for `larson`, `xmalloc-test`,
 //! `rptest` and `glibc-thread`, which run for a fixed time, the throughput
 //! they print, inverted). `larson`'s run time and `mstress`'s iterations
@@ -165,46 +165,54 @@
 //!
 //! This round's copy of mimalloc-bench was recreated file by file from a
 //! public code index, which lacked `cfrac`'s and `espresso`'s sources (and
-//! the `sh*bench` programs, which mimalloc-bench downloads), `rptest`'s
+//! the `sh*bench` programs, which mimalloc-bench downloads) and `rptest`'s
 //! `thread.c` and `timer.c` (stand-ins written for the run, as in the
-//! rounds before: pthreads, and the main thread's coordination sleeps
-//! shortened tenfold, which the throughput does not count), and held an
-//! older `malloc-large` (one thread making 2 MiB blocks it never reads,
-//! which the compiler removes whole: 0.00 s for every allocator), left out.
-//! Its `mstress` runs 0.15 s for every allocator. arenapool's time (or
-//! inverse throughput) and peak RSS divided by each other's (2026-12-02,
-//! the library of this round's suite run, 50450a2; three runs each, nine
-//! for `rptest`, whose throughput moved by half from run to run; about 6
-//! minutes):
+//! rounds before: pthreads and `clock_gettime`). Unlike the rounds before,
+//! it held the current `malloc-large` (20 live buffers of 5 to 25 MiB, one
+//! replaced at random 2,000 times, each zero-filled by
+//! `std::make_unique<char[]>`), so there are fourteen programs.
+//! arenapool's time (or inverse throughput) and peak RSS divided by each
+//! other's (2026-12-02, the library of this round's suite run, 9e0896d, on
+//! this round's Intel VM; three runs each; 9 min 38 s):
 //!
 //! | program | /glibc | /mimalloc | /jemalloc | RSS /glibc | RSS /mimalloc | RSS /jemalloc |
 //! | --- | ---: | ---: | ---: | ---: | ---: | ---: |
-//! | larson | 0.64 | 0.88 | 0.94 | 1.30 | 0.79 | 1.01 |
-//! | larson (sized frees) | 0.63 | 0.88 | 0.88 | 1.36 | 0.97 | 1.07 |
-//! | xmalloc-test | 0.24 | 1.00 | 0.12 | 1.02 | 1.04 | 0.98 |
-//! | mstress | 1.00 | 1.15 | 0.94 | 1.03 | 0.75 | 0.99 |
-//! | rptest | 0.45 | 1.12 | 0.82 | 0.13 | 0.33 | 0.42 |
-//! | glibc-simple | 0.44 | 0.89 | 0.64 | 1.28 | 0.33 | 0.49 |
-//! | glibc-thread | 0.71 | 0.92 | 0.91 | 1.12 | 0.18 | 0.47 |
-//! | cache-scratch, 1 / 2 threads | 0.99 / 1.01 | 0.99 / 1.01 | 0.99 / 1.01 | 1.11 / 1.08 | 0.65 / 0.64 | 0.82 / 0.81 |
-//! | cache-thrash, 1 / 2 threads | 1.00 / 1.01 | 1.01 / 1.00 | 1.01 / 1.00 | 1.04 / 1.08 | 0.62 / 0.64 | 0.78 / 0.83 |
-//! | alloc-test, 1 / 2 threads | 0.83 / 0.82 | 1.04 / 1.03 | 1.04 / 0.99 | 1.06 / 1.08 | 1.01 / 1.01 | 1.15 / 1.16 |
-//! | **geometric mean (13)** | **0.70** | **0.99** | **0.79** | **0.95** | **0.62** | **0.80** |
+//! | larson | 0.65 | 1.11 | 0.87 | 1.27 | 0.87 | 0.99 |
+//! | larson (sized frees) | 0.58 | 0.90 | 0.82 | 1.47 | 1.08 | 1.14 |
+//! | xmalloc-test | 0.33 | 1.13 | 0.34 | 0.96 | 1.02 | 0.97 |
+//! | mstress | 0.70 | 1.02 | 0.46 | 1.12 | 0.59 | 1.24 |
+//! | rptest | 0.36 | 0.68 | 0.60 | 0.23 | 0.33 | 0.35 |
+//! | glibc-simple | 0.53 | 0.88 | 0.87 | 1.13 | 0.30 | 0.44 |
+//! | glibc-thread | 0.64 | 0.87 | 0.95 | 1.04 | 0.18 | 0.46 |
+//! | malloc-large | 0.94 | 0.68 | 0.29 | 1.11 | 1.08 | 1.32 |
+//! | cache-scratch, 1 / 2 threads | 1.01 / 1.00 | 1.01 / 1.00 | 1.02 / 1.00 | 1.08 / 1.08 | 0.64 / 0.65 | 0.82 / 0.83 |
+//! | cache-thrash, 1 / 2 threads | 0.98 / 1.00 | 0.99 / 1.00 | 0.99 / 1.05 | 1.08 / 1.07 | 0.66 / 0.63 | 0.84 / 0.81 |
+//! | alloc-test, 1 / 2 threads | 0.82 / 0.82 | 1.02 / 1.04 | 1.04 / 1.05 | 1.06 / 1.09 | 1.01 / 1.01 | 1.14 / 1.16 |
+//! | **geometric mean (14)** | **0.70** | **0.94** | **0.75** | **0.99** | **0.64** | **0.83** |
 //!
-//! The twelve programs besides `rptest`: 0.73 / 0.98 / 0.79 of glibc's,
-//! mimalloc's and jemalloc's time, 1.12 / 0.65 / 0.85 of their peak RSS;
-//! the same twelve in the last table (f9c4b92, two rounds ago, on the faster VM):
-//! 0.75 / 1.01 / 0.82, and 1.11 of glibc's peak RSS. `xmalloc-test` now
-//! reads 1.00 of mimalloc's time (49.7 against 49.6 M frees per second, both
-//! lower than on the earlier VM: 99.4 against 118.9 M there, 1.20).
-//! `rptest` reads 1.12 of mimalloc's (0.46 in that table), its
-//! nine runs 6.1-7.0 M memory operations per CPU second against mimalloc's
-//! 5.4-7.9 M; its peak memory is bimodal for every allocator. A first run
-//! this round had Debian's jemalloc missing (the preload of a missing file
-//! is ignored with a warning, so its column was glibc's); the table above is
-//! the second run, after `apt-get install libjemalloc2`, and
-//! `benches/classic.sh` now stops when the library is missing.
-//! Read single cells as about +-10%, `larson`'s and `rptest`'s more.
+//! Without `malloc-large` (the thirteen of the round before's table,
+//! 50450a2 on the AMD VM): 0.68 / 0.97 / 0.81 of glibc's, mimalloc's and
+//! jemalloc's time, 0.99 / 0.61 / 0.80 of their peak RSS (0.70 / 0.99 /
+//! 0.79 and 0.95 / 0.62 / 0.80 then). Without `rptest`: 0.74 / 0.97 /
+//! 0.76, and 1.11 / 0.67 / 0.89 of peak RSS; without both (the twelve the
+//! round before's notes gave without `rptest`): 0.72 / 0.99 / 0.83 and
+//! 1.11 of glibc's peak RSS (0.73 / 0.98 / 0.79 and 1.12 then). `xmalloc-test`: 48.9-51.2 M frees
+//! per second against mimalloc's 55.4-57.6 M (glibc 15.4-17.0, jemalloc
+//! 16.2-17.0), 1.13 of mimalloc's time (1.00 in the round before's table).
+//! `larson`: arenapool's three runs 80-108 M operations per second,
+//! mimalloc's 78-105 M: 1.11 at the medians, within the spread. `rptest`
+//! moved by a quarter from run to run (6.2-8.1 M memory operations per CPU
+//! second, mimalloc's 4.3-8.6 M); its peak memory is bimodal for every
+//! allocator. `malloc-large` takes 3.53-3.59 s (glibc 3.67-3.80, mimalloc
+//! 5.09-5.46, jemalloc 11.9-12.4) at 591 MB of peak RSS (glibc 534,
+//! mimalloc 545-550, jemalloc 447). Read single cells as about +-10%,
+//! `larson`'s and `rptest`'s more.
+//!
+//! The round before's table (50450a2, the AMD VM, thirteen programs: no
+//! `malloc-large`, `rptest` nine runs) read 0.70 / 0.99 / 0.79 of glibc's,
+//! mimalloc's and jemalloc's time and 0.95 / 0.62 / 0.80 of their peak
+//! RSS; `xmalloc-test` 1.00 of mimalloc's time (49.7 against 49.6 M frees
+//! per second), `mstress` 1.15, `rptest` 1.12.
 //!
 //! ## Memory that follows the live set
 //!
