@@ -1108,7 +1108,10 @@ fn a_pass_put_off_once_stays_due_the_second_time() {
     use crate::purge::{PurgeClock, PURGE_DIRTY_MIN};
     let mut c = PurgeClock::new();
     c.dirty = PURGE_DIRTY_MIN;
-    let delay = core::time::Duration::from_millis(c.delay_ms() + 2);
+    // The clock is `CLOCK_MONOTONIC_COARSE`, which moves in ticks (4 ms
+    // here, up to 10 ms at HZ=100) and lags real time by up to one: sleep a
+    // delay and two such ticks, so that it has surely moved a delay on.
+    let delay = core::time::Duration::from_millis(c.delay_ms() + 20);
     assert!(!c.due(), "due before its delay");
     std::thread::sleep(delay);
     assert!(c.due());
