@@ -789,8 +789,7 @@ fn medium_tier_reuses_fitting_chunks_within_its_bound() {
         // SAFETY: p is a live block of this arena.
         unsafe { t.a().free_local(p, &mut Global) };
     };
-    // Exact reuse, newest first (live blocks around a and b: the tier holds
-    // only chunks whose neighbours are in use).
+    // Exact reuse, newest first (live blocks around a and b).
     let (g0, a, g1, b, g2) = (take(4096), take(4096), take(4096), take(4096), take(4096));
     give(a);
     give(b);
@@ -802,13 +801,25 @@ fn medium_tier_reuses_fitting_chunks_within_its_bound() {
     assert!(unsafe { t.a().medium_take(3600) }.is_none());
     assert_eq!(take(4096 - 16 * 8), a);
     t.check();
-    // A chunk next to free space goes to the store, where it merges: b after
-    // g2 is freed into the store.
+    // A chunk next to free space waits in the tier too, apart from it (b
+    // after g2 is freed into the store), and merges with it when the tier is
+    // emptied.
     // SAFETY: g2 is a live block of this arena, not in any cache.
     assert!(unsafe { t.a().free_chunk(g2.sub(HDR)) }.is_null());
     let before = t.a().medium_bytes;
     give(b);
-    assert_eq!(t.a().medium_bytes, before);
+    assert_eq!(t.a().medium_bytes, before + 4096);
+    t.check();
+    // SAFETY: the test owns the arena; b's chunk is free after the emptying.
+    unsafe {
+        t.a().set_uncached(true, &mut Global);
+        let (c, k) = (b.sub(HDR), span::key_of(b.sub(HDR)));
+        assert!(
+            span::is_free(c, k) && span::size(c, k) >= 2 * 4096,
+            "b merged with g2"
+        );
+        t.a().set_uncached(false, &mut Global);
+    }
     t.check();
     give(g0);
     give(g1);

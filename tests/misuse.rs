@@ -163,6 +163,25 @@ unsafe fn commit(case: &str) {
             *p ^= 1;
             let _ = malloc(4088);
         }
+        "corrupt-neighbour-link" => {
+            // A write after free into the size-bin link of a free chunk of the
+            // store, then a free of the block just before it. The medium tier
+            // takes that block without merging the two (until it is emptied),
+            // and checks the free neighbour as the merge would have read it.
+            // (b reaches the store past the tier: 320 KiB more freed after it
+            // overflow the tier, which is emptied into the store; a and the
+            // block after b are live, so b stays a free chunk of its own.)
+            let a = malloc(2000);
+            let b = malloc(2000);
+            let _keep = malloc(2000);
+            let fill: Vec<*mut u8> = (0..20).map(|_| malloc(16000)).collect();
+            free(b);
+            for f in fill {
+                free(f);
+            }
+            *b ^= 1;
+            free(a);
+        }
         "corrupt-remote-link" => {
             // A write after a cross-thread free, into the remote list's link.
             let (tx, rx) = std::sync::mpsc::channel::<usize>();
@@ -548,6 +567,7 @@ fn default_cases() -> Vec<(&'static str, &'static str)> {
         ),
         ("corrupt-cache-link", "corrupted free list at"),
         ("corrupt-store-link", "corrupted free list at"),
+        ("corrupt-neighbour-link", "corrupted free list at"),
         ("corrupt-remote-link", "corrupted free list at"),
     ]
 }

@@ -142,8 +142,8 @@ impl Arena {
             self.cache_push(cls, p);
             return;
         }
-        if s <= ARENA_MAX_CHUNK && !self.uncached && self.medium_put(p, s, src) {
-            return;
+        if s <= ARENA_MAX_CHUNK && !self.uncached {
+            return self.medium_put(p, s, src);
         }
         let sp = self.free_chunk(c);
         if !sp.is_null() {
@@ -179,40 +179,33 @@ impl Arena {
 
     /// Puts payload `p` (chunk size `s`, over `CACHE_MAX_CHUNK`) into the medium
     /// tier, emptying the tier into the store first if it would hold too much.
-    /// False, leaving `p` to the store, when a neighbour of its chunk is free:
-    /// there it merges (the tier never keeps free space apart), and a write
-    /// past the block into that free neighbour is caught at this free.
-    unsafe fn medium_put(&mut self, p: *mut u8, s: usize, src: &mut impl SpanSource) -> bool {
+    /// A free neighbour does not keep it out: the two merge when the tier is
+    /// emptied, and the neighbour is checked here as a merge would read it.
+    unsafe fn medium_put(&mut self, p: *mut u8, s: usize, src: &mut impl SpanSource) {
         let c = p.sub(HDR);
         // The checks a free into the store makes (an overflow or underflow is
         // reported at the free, not when the tier is emptied).
         self.check_tags(c, s);
-        if self.next_to_free(c, s) {
-            return false;
-        }
+        self.check_free_next(c, s);
         if !self.medium_has_room(s) {
             self.medium_flush(src);
         }
         self.medium_push(p, s);
-        true
     }
 
     /// Puts payload `p`, an in-use chunk of `s` bytes of this arena whose
     /// boundary tags `classify` checked, into the medium tier if it is a medium
-    /// chunk that the tier takes as it is: the tier has room and neither
-    /// neighbour is free. Touches neither the store nor the OS (so a `free`
-    /// through here leaves `errno` alone). False, with nothing done, otherwise.
-    /// Owner only.
+    /// chunk that the tier takes as it is: the tier has room (a free neighbour
+    /// is checked, as `medium_put` checks it). Touches neither the store nor
+    /// the OS (so a `free` through here leaves `errno` alone). False, with
+    /// nothing done, otherwise. Owner only.
     #[inline]
     pub unsafe fn medium_keep(&mut self, p: *mut u8, s: usize) -> bool {
-        if s <= CACHE_MAX_CHUNK
-            || s > ARENA_MAX_CHUNK
-            || self.uncached
-            || !self.medium_has_room(s)
-            || self.next_to_free(p.sub(HDR), s)
+        if s <= CACHE_MAX_CHUNK || s > ARENA_MAX_CHUNK || self.uncached || !self.medium_has_room(s)
         {
             return false;
         }
+        self.check_free_next(p.sub(HDR), s);
         self.medium_push(p, s);
         true
     }
@@ -221,13 +214,6 @@ impl Arena {
     #[inline(always)]
     fn medium_has_room(&self, s: usize) -> bool {
         self.medium_bytes + s <= MEDIUM_BYTES.max(self.used / MEDIUM_SHARE)
-    }
-
-    /// Whether a neighbour of in-use chunk `c` (`s` bytes) is free.
-    #[inline(always)]
-    unsafe fn next_to_free(&self, c: *mut u8, s: usize) -> bool {
-        let ps = span::prev_size(c, self.key);
-        span::is_free(c.add(s), self.key) || (ps != 0 && span::is_free(c.sub(ps), self.key))
     }
 
     /// Pushes payload `p` (chunk size `s`) onto its medium list.

@@ -386,6 +386,27 @@ impl Arena {
         }
     }
 
+    /// Aborts if the chunk after in-use chunk `c` (`s` bytes) is free and its
+    /// size, end tag or size-bin links do not hold. A chunk kept apart from a
+    /// free neighbour (the medium tier) is not merged with it at its free, so
+    /// this reads what the merge would have read: a write past the block into
+    /// the neighbour is reported at this free, not when the store next uses
+    /// the neighbour.
+    #[inline]
+    pub(super) unsafe fn check_free_next(&self, c: *mut u8, s: usize) {
+        let n = c.add(s);
+        if !span::is_free(n, self.key) {
+            return;
+        }
+        let ns = span::size(n, self.key);
+        let off = n as usize - span::span_of(n) as usize;
+        if ns < MIN_CHUNK || off + ns > FENCE || span::prev_size(n.add(ns), self.key) != ns {
+            crate::os::fatal_at(b"corrupted block header at", Some(n as usize + HDR));
+        }
+        // (Each read checks its link: a corrupted one aborts.)
+        let _ = (span::bin_next(n, self.key), span::bin_prev(n, self.key));
+    }
+
     // ---- giving free pages back ------------------------------------------------------
 
     /// Runs a purge pass when one is due (see `purge`): the free chunks the
