@@ -392,12 +392,18 @@ impl Arena {
     /// this reads what the merge would have read: a write past the block into
     /// the neighbour is reported at this free, not when the store next uses
     /// the neighbour.
-    #[inline]
+    #[inline(always)]
     pub(super) unsafe fn check_free_next(&self, c: *mut u8, s: usize) {
         let n = c.add(s);
-        if !span::is_free(n, self.key) {
-            return;
+        if span::is_free(n, self.key) {
+            self.check_free_chunk(n);
         }
+    }
+
+    /// [`Arena::check_free_next`]'s reads of free chunk `n` (out of line: the
+    /// paths that call it also free small chunks).
+    #[inline(never)]
+    unsafe fn check_free_chunk(&self, n: *mut u8) {
         let ns = span::size(n, self.key);
         let off = n as usize - span::span_of(n) as usize;
         if ns < MIN_CHUNK || off + ns > FENCE || span::prev_size(n.add(ns), self.key) != ns {
