@@ -109,7 +109,13 @@ print("| program | " + " | ".join(peers) + " | " + " | ".join("RSS /" + p for p 
 print("|---" * 7 + "|")
 logs = {p: [] for p in peers}
 rlogs = {p: [] for p in peers}
+skipped = []
 for n in names:
+    # A program that runs in no time (under /usr/bin/time's 10 ms) has no
+    # ratio: left out of the table and the means, and named below it.
+    if med(n, "arenapool", 4) is None and min(med(n, a, 2) for a in ["arenapool"] + peers) <= 0:
+        skipped.append(n)
+        continue
     cells, rcells = [], []
     for p in peers:
         tp = med(n, "arenapool", 4)
@@ -122,5 +128,7 @@ for n in names:
         cells.append("%.2f" % x); rcells.append("%.2f" % r)
     print("| %s | %s | %s |" % (n, " | ".join(cells), " | ".join(rcells)))
 gm = lambda v: "%.2f" % math.exp(sum(v) / len(v))
-print("| geometric mean (%d) | %s | %s |" % (len(names), " | ".join(gm(logs[p]) for p in peers), " | ".join(gm(rlogs[p]) for p in peers)))
+print("| geometric mean (%d) | %s | %s |" % (len(names) - len(skipped), " | ".join(gm(logs[p]) for p in peers), " | ".join(gm(rlogs[p]) for p in peers)))
+if skipped:
+    print("left out, too short to time: " + ", ".join(skipped))
 EOF
