@@ -354,6 +354,19 @@
 //! environment does not, so that a program its install step failed to
 //! bring fails the preload tests instead of skipping them.
 //!
+//! With the medium tier's change (01b5942, d013a06: a chunk next to free
+//! space waits in the tier, its free neighbour read at the free): the
+//! misuse probe `corrupt-neighbour-link` (`tests/misuse.rs`: a write past a
+//! medium block into its free neighbour's links, reported at the block's
+//! free) was checked by mutation: without `check_free_next` it goes
+//! unreported. The medium tier's unit test
+//! (`tests::medium_tier_reuses_fitting_chunks_within_its_bound`) now checks
+//! that a chunk next to free space enters the tier and merges with it when
+//! the tier is emptied. `cargo test`, all 25 binaries, on d013a06 on two
+//! VMs; every test binary but `preload`, with `preload`'s `stress` and
+//! `fork`, 3 times in a row on 66ec844; `.ci/run` on a clean clone of
+//! 66ec844 (621 s); all passing.
+//!
 //! `.ci/run` on a clean clone of c487565 took 19 min 9 s on this VM, and
 //! CI's machine took 19 min 29 s for b41869a's round: against CI's limit of
 //! 20 minutes. The loom build now leaves out debug information and builds
