@@ -1089,8 +1089,11 @@
 //! there now waits in the medium tier, so the buffer is moved and copied
 //! instead. Letting `resize_in_place` take a next neighbour out of the tier
 //! would need the tier's lists, singly linked stacks per class, to unlink
-//! an arbitrary chunk (a doubly linked list, or a walk bounded by the
-//! class's length); not tried.
+//! an arbitrary chunk: a doubly linked list, or a walk of the first few
+//! entries of the neighbour's class (a neighbour freed since the buffer
+//! last grew is likely near the top of its stack, and the walk is also the
+//! test that the chunk is in the tier: a medium chunk pending on a remote
+//! list carries the same `CACHED` flag). Not tried this round.
 //!
 //! Page faults are much of what is left against mimalloc where a workload
 //! touches fresh memory. The mimalloc build the suite links backs its memory
