@@ -364,8 +364,9 @@
 //! that a chunk next to free space enters the tier and merges with it when
 //! the tier is emptied. `cargo test`, all 25 binaries, on d013a06 on two
 //! VMs; every test binary but `preload`, with `preload`'s `stress` and
-//! `fork`, 3 times in a row on 66ec844; `.ci/run` on a clean clone of
-//! 66ec844 (621 s); all passing.
+//! `fork`, 3 times in a row on 66ec844, and every test binary but
+//! `preload` and `loom` 3 times in a row in release on 923bd84; `.ci/run`
+//! on clean clones of 66ec844 (621 s) and 923bd84 (536 s); all passing.
 //!
 //! `.ci/run` on a clean clone of c487565 took 19 min 9 s on this VM, and
 //! CI's machine took 19 min 29 s for b41869a's round: against CI's limit of
