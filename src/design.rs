@@ -709,7 +709,8 @@
 //!   released and faulted in again when later rounds carve them (`footprint`
 //!   at the full preset: 1.46 times glibc's time at 0.76 of its peak memory in
 //!   the last run, 1.26 to 1.83 times in the rounds before; at the short
-//!   preset about 1.3 times, where the adaptive delay catches the reuse). `ARENAPOOL_PURGE=0` trades the memory back for the time.
+//!   preset about 1.3 times, where the adaptive delay catches the reuse).
+//!   `ARENAPOOL_PURGE=0` trades the memory back for the time.
 //! - Outside x86-64 the thread's arena is found through `pthread_getspecific`
 //!   (slower; not tested here), and threads without an arena all count in the
 //!   shared tally.

@@ -1139,10 +1139,11 @@
 //! (performance log); the miss on the first block of each span's list stays.
 //!
 //! mimalloc-bench's `xmalloc-test` (2 producers, 2 consumers that only free)
-//! takes 1.23 times mimalloc's time (89.5 M frees per second against 110.5
-//! M in this round's classic run; 1.5 to 1.66 times in the rounds before).
-//! This round's plain store of the block's `CACHED` flag, in place of the
-//! atomic flip, was most of the gain (a locked instruction stalls on the
+//! takes 1.27 times mimalloc's time in the 2026-12-03 classic run (66.2 M
+//! frees per second against 84.0 M, medians; 1.13 and 1.00 in the two
+//! before, 1.23 when the plain flag store below came in, 1.5 to 1.66
+//! before it). That plain store of the block's `CACHED` flag, in place of
+//! the atomic flip, was most of that round's gain (a locked instruction stalls on the
 //! line the producer wrote; the plain store leaves that wait to the push's
 //! compare-and-swap, which overlaps it with less). In `perf` (`xmalloc-test
 //! -w 2 -t 2 -s 64`, cpu-clock samples) the consumers' `free` is now 44% of
