@@ -306,6 +306,12 @@ fn guarded_spans() -> bool {
     crate::config::secure()
 }
 
+/// Whether `addr` lies on an arena span's guard page (secure mode; its spans
+/// all have one).
+pub fn on_guard_page(addr: usize) -> bool {
+    guarded_spans() && (addr % SPAN) & !(PAGE - 1) == GUARD_PAGE
+}
+
 /// Size of the free chunk of an empty span (less the guard chunk in secure mode).
 #[inline]
 fn empty_chunk() -> usize {

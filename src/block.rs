@@ -149,9 +149,13 @@ pub(crate) enum Block {
 
 /// Finds out what `p` is, or reports misuse (naming operation `op`) and aborts.
 /// Reads only memory the registry says is ours, besides the 16 bytes before `p`
-/// (which the fast path already read, for `free`).
-#[inline]
+/// (which the fast path already read, for `free`), and those only where they
+/// can be read (see [`check_page_start`]).
+#[inline(always)]
 pub(crate) unsafe fn classify(p: *mut u8, op: &[u8]) -> Block {
+    if p as usize & (os::PAGE - UNIT) == 0 {
+        check_page_start(p, op);
+    }
     // The common case inline: a live chunk of an arena span whose header agrees
     // with its neighbour's boundary tag.
     if registry::get(p as usize) == registry::ARENA && p as usize % UNIT == 0 {
@@ -163,15 +167,18 @@ pub(crate) unsafe fn classify(p: *mut u8, op: &[u8]) -> Block {
         let s = (h & SIZE_MASK) as usize;
         let ps = (h >> 32) as usize;
         let owner = crate::arena::owner(sp, Ordering::Acquire);
-        // Both boundary tags agree: the next chunk's with this size, and the
-        // previous chunk's size with this `prev_size` (a write just before the
-        // block, an underflow, breaks the second). The previous chunk is the
-        // owner's to change meanwhile: another thread checks only the range,
-        // and the owner checks the size when the chunk reaches its store.
+        // Both boundary tags agree: the next chunk's with this size (and its
+        // low bits are clear: a write past the block, an overflow, breaks them
+        // first), and the previous chunk's size with this
+        // `prev_size` (a write just before the block, an underflow, breaks the
+        // second). The neighbours are the owner's to change meanwhile, always
+        // from one whole header to another: another thread checks only the
+        // previous one's range, and the owner checks its size when the chunk
+        // reaches its store.
         if h as u32 & (FREE | CACHED | (UNIT as u64 - 1)) as u32 == 0
             && s >= MIN_CHUNK
             && off + s <= FENCE - FIRST
-            && span::prev_size(c.add(s), k) == s
+            && span::next_agrees(c.add(s), k, s)
             && ps <= off
             && (ps == 0) == (off == 0)
             && (ps == 0 || owner != thread::arena() || span::size(c.sub(ps), k) == ps)
@@ -181,6 +188,50 @@ pub(crate) unsafe fn classify(p: *mut u8, op: &[u8]) -> Block {
     }
     classify_slow(p, op)
 }
+
+/// Reports misuse (naming operation `op`) unless the 16 bytes before `p`, a
+/// pointer within 16 bytes of a page start and not null, can be read: a
+/// pointer that is not 16-aligned is misused anyway; before an aligned one
+/// they lie on the page before, which may be unmapped (the program's own
+/// mapping, a wild or stale pointer). An arena span is mapped whole but for
+/// its first page's predecessor and, in secure mode, its guard page; for
+/// anything else the kernel is asked (`mincore`). A page before `p` that is
+/// mapped but not readable (a program's `PROT_NONE` page) still faults.
+#[cold]
+#[inline(never)]
+pub(crate) unsafe fn check_page_start(p: *mut u8, op: &[u8]) {
+    if p as usize % UNIT != 0 {
+        misuse(op, b" of a misaligned pointer", p);
+    }
+    let before = p as usize - UNIT;
+    let kind = registry::get(p as usize);
+    let readable = if kind == registry::ARENA {
+        arena_page_start_ok(p)
+    } else {
+        os::is_mapped(before)
+    };
+    if readable {
+        return;
+    }
+    match kind {
+        registry::POOL => misuse(op, POOL_INTERIOR, p),
+        // (The start of a huge block's mapping, 16 bytes or its alignment
+        // before its payload.)
+        registry::HUGE => misuse(op, b" of a pointer inside a block:", p),
+        _ => misuse(op, b" of a pointer arenapool never returned:", p),
+    }
+}
+
+/// Whether the 16 bytes before `p`, a page start in an arena span, lie in
+/// the span and can be read: all but those before the span's first page and
+/// after its guard page (secure mode).
+#[inline]
+pub(crate) fn arena_page_start_ok(p: *mut u8) -> bool {
+    p as usize % SPAN != 0 && !arena::on_guard_page(p as usize - UNIT)
+}
+
+/// What a pointer into pool memory that starts no block is.
+const POOL_INTERIOR: &[u8] = b" of a pointer inside a pool block or free pool memory:";
 
 /// [`classify`] for everything else: pool and huge blocks, and misuse.
 #[cold]
@@ -205,11 +256,7 @@ unsafe fn classify_slow(p: *mut u8, op: &[u8]) -> Block {
             // run went back to the pool).
             misuse(op, b" of a block already freed (double free):", p);
         }
-        misuse(
-            op,
-            b" of a pointer inside a pool block or free pool memory:",
-            p,
-        );
+        misuse(op, POOL_INTERIOR, p);
     }
     let sp = span::span_of(p);
     let off = p as usize - sp as usize - HDR;
@@ -232,6 +279,9 @@ unsafe fn classify_slow(p: *mut u8, op: &[u8]) -> Block {
         if sane {
             if h & (FREE | CACHED) != 0 {
                 misuse(op, b" of a block already freed (double free):", p);
+            }
+            if !span::low_bits_clear(c.add(s), k) {
+                misuse(op, b" of a block written past its end (heap overflow):", p);
             }
             return Block::Chunk(crate::arena::owner(sp, Ordering::Acquire), s);
         }

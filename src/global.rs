@@ -32,7 +32,7 @@ unsafe impl GlobalAlloc for ArenaPool {
 
     #[inline(always)]
     unsafe fn dealloc(&self, ptr: *mut u8, _layout: Layout) {
-        heap::free(ptr)
+        heap::free_live(ptr)
     }
 
     #[inline]
@@ -51,7 +51,7 @@ unsafe impl GlobalAlloc for ArenaPool {
     #[inline]
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         if layout.align() <= UNIT {
-            return heap::realloc(ptr, new_size);
+            return heap::realloc_live(ptr, new_size);
         }
         let usable = heap::usable_size(ptr);
         if new_size <= usable && new_size >= usable / 2 {

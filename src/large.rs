@@ -133,9 +133,32 @@ unsafe fn bury(p: *mut u8, start: *mut u8, len: usize, flags: u64) {
         os::try_unmap(start, len);
         return;
     }
+    keep_tomb(page);
+}
+
+/// Keeps tombstone `page` (read-only, the freed block's tag on it): the
+/// oldest of the [`TOMBS`] kept is unmapped.
+unsafe fn keep_tomb(page: usize) {
     let old = TOMB[TOMB_NEXT.fetch_add(1, Ordering::Relaxed) % TOMBS].swap(page, Ordering::AcqRel);
     if old != 0 {
         os::try_unmap(old as *mut u8, PAGE);
+    }
+}
+
+/// Huge block `p` (payload offset 16, run `start` of `len` bytes) has moved
+/// elsewhere (`mremap`), its old pages unmapped: a tombstone is mapped where
+/// its tag was, as [`bury`] leaves one, so that a use of the stale pointer
+/// (a free, a `realloc`, `malloc_usable_size`) is reported instead of
+/// faulting. Not if something was mapped there meanwhile.
+unsafe fn entomb_moved(p: *mut u8, start: *mut u8, len: usize) {
+    if !os::map_at(start, PAGE) {
+        return;
+    }
+    write_tag(p, len, 16, HUGE | FREED);
+    if os::try_protect_read(start, PAGE) {
+        keep_tomb(start as usize);
+    } else {
+        os::try_unmap(start, PAGE);
     }
 }
 
@@ -503,6 +526,9 @@ pub unsafe fn realloc_in_place(p: *mut u8, new: usize) -> *mut u8 {
             return q;
         }
         registry::set(q as usize, 1, registry::HUGE);
+        if q != start {
+            entomb_moved(p, start, len);
+        }
         if nlen >= len {
             pool::HUGE_BYTES.fetch_add(nlen - len, Ordering::Relaxed);
         } else {

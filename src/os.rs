@@ -108,6 +108,32 @@ pub unsafe fn map(len: usize) -> *mut u8 {
     }
 }
 
+/// Maps `len` bytes of fresh, zeroed, read-write memory at `addr` if nothing is
+/// mapped there (`MAP_FIXED_NOREPLACE`); false, with nothing mapped, if
+/// something is (or the kernel, older than 4.17, put the mapping elsewhere).
+///
+/// # Safety
+/// `addr` is page-aligned and `len` a non-zero multiple of [`PAGE`].
+pub unsafe fn map_at(addr: *mut u8, len: usize) -> bool {
+    note_call();
+    let p = libc::mmap(
+        addr as *mut libc::c_void,
+        len,
+        libc::PROT_READ | libc::PROT_WRITE,
+        libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED_NOREPLACE,
+        -1,
+        0,
+    );
+    if p == libc::MAP_FAILED {
+        return false;
+    }
+    if p as *mut u8 != addr {
+        try_unmap(p as *mut u8, len);
+        return false;
+    }
+    true
+}
+
 /// Reports a failed system call (`ARENAPOOL_VERBOSE=1`): `arenapool: <msg> 0x<n>
 /// (errno <e>)`, without aborting.
 #[cold]
@@ -177,6 +203,17 @@ pub unsafe fn unmap(p: *mut u8, len: usize) {
 pub unsafe fn try_unmap(p: *mut u8, len: usize) -> bool {
     note_call();
     libc::munmap(p as *mut libc::c_void, len) == 0
+}
+
+/// Whether the page holding `addr` is mapped (`mincore`; its protection is not
+/// asked). Keeps `errno`.
+pub fn is_mapped(addr: usize) -> bool {
+    let page = addr & !(PAGE - 1);
+    let mut resident = 0u8;
+    note_call();
+    // SAFETY: mincore reads no memory of ours and writes one byte per page
+    // asked for: one.
+    keeping_errno(|| unsafe { libc::mincore(page as *mut libc::c_void, PAGE, &mut resident) } == 0)
 }
 
 /// Drops the physical pages behind a range; it reads back as zeros afterwards.

@@ -137,6 +137,20 @@ pub unsafe fn is_free(c: *mut u8, k: u64) -> bool {
 pub unsafe fn prev_size(c: *mut u8, k: u64) -> usize {
     (hdr(c, k) >> 32) as usize
 }
+/// Whether the header of chunk `n`, right after an in-use chunk of `s` bytes,
+/// agrees with it (`prev_size`) and has its low bits clear, as every decoded
+/// header has: the first byte a write past the end of the chunk before it
+/// (an overflow) lands on. With the key xored in, a byte written there leaves
+/// those bits clear only when it matches the key's (1 in 16).
+#[inline(always)]
+pub unsafe fn next_agrees(n: *mut u8, k: u64, s: usize) -> bool {
+    hdr(n, k) & (!0u64 << 32 | (UNIT as u64 - 1)) == (s as u64) << 32
+}
+/// Whether the low bits of chunk `n`'s header are clear (see [`next_agrees`]).
+#[inline(always)]
+pub unsafe fn low_bits_clear(n: *mut u8, k: u64) -> bool {
+    hdr(n, k) & (UNIT as u64 - 1) == 0
+}
 /// Erases the header of chunk `c`, which a merge has just made part of a bigger
 /// chunk: a stale header left in the middle of a block would otherwise pass for
 /// a chunk if a program freed a pointer into that block. (All-zero raw bits
