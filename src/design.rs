@@ -554,7 +554,9 @@
 //! | a misaligned pointer | `free of a misaligned pointer 0x...` | alignment test |
 //! | an interior pointer | `free of a pointer inside a block: 0x...` (or `inside a pool block or free pool memory`) | header validation, then a walk of the span |
 //! | a block header overwritten (say, by the block before it overflowing, or a write just before the block) | `corrupted block header at 0x...` | headers are stored xor a key; a decoded header must be plausible and agree with both neighbours' boundary tags (the previous chunk's is checked by the owner: in its own frees, for every chunk entering its store, and for every chunk a sweep passes, loose ones included) |
-//! | a use of a freed block that had a mapping of its own (a program's big blocks until its first free of one, see [One `malloc`](#one-malloc)) | `SIGSEGV`; reads see zeros; a second free: `free of a block already freed (double free): 0x...` | only a read-only, zeroed page with the block's tag, marked freed, stays mapped (the last 64 such) |
+//! | a write past the end of a block, then a free of it off the cache's fast path (a medium block, a full class, another thread's free) | `free of a block written past its end (heap overflow): 0x...` | the next chunk's header must have its low bits clear, which every decoded header has: the first byte past the block lands there, and with the key xored in a byte written keeps them clear 1 time in 16 (the fast path into a cache class with room reads only the block's own header, as glibc's tcache does) |
+//! | a use of a freed block that had a mapping of its own (a program's big blocks until its first free of one, see [One `malloc`](#one-malloc)), or of a huge block's old pointer after `realloc` moved it | `SIGSEGV`; reads see zeros; a second free: `free of a block already freed (double free): 0x...` | only a read-only, zeroed page with the block's tag, marked freed, stays mapped (the last 64 such); after a move, such a page is mapped where the old tag was, if nothing else has been mapped there |
+//! | a pointer at a page start whose page before is not mapped (the program's own mapping, unmapped or wild memory, the start of a big block) | `free of a pointer arenapool never returned: 0x...` (or `inside a block`, `inside a pool block or free pool memory`) | `free`'s test for null is a test for a pointer within 16 bytes of a page start, whose cold path checks that the bytes before it can be read (an arena span is mapped whole; for anything else, `mincore`) before anything reads them |
 //! | a free-list link overwritten after free (cache, remote list, size bins) | `corrupted free list at 0x...` | links are stored xor a key (safe-linking); a decoded link must be a chunk address (16-aligned payloads, chunks 8 mod 16) |
 //!
 //! How it costs nothing on the fast path: every chunk header is stored xor the
@@ -579,7 +581,10 @@
 //! is in [testing](crate::testing#misuse-probes).
 //!
 //! Limits: the checks read the 16 bytes before the pointer, so a pointer into
-//! unmapped memory (or a huge block already unmapped) faults there, as in glibc.
+//! an unmapped page (a wild pointer, or a huge block already unmapped and its
+//! tombstone gone) faults there, as in glibc; only a pointer at a page start,
+//! where those bytes lie on another page, is checked first. A page before it
+//! that is mapped but not readable (`PROT_NONE`) still faults.
 //! A forged header passes the fast-path mask with probability 2^-25 (the key is
 //! random per process). A block freed twice with a reuse in between is not a
 //! double free to any allocator. Arena ids repeat after 65,535 arenas; arenas
@@ -690,10 +695,14 @@
 //! # Known limitations
 //!
 //! - **Misuse detection** (see [Catching misuse](#catching-misuse)) reads the 16
-//!   bytes before the pointer first: freeing a pointer into unmapped memory
-//!   faults there instead of printing a message (glibc does the same), and so
-//!   does a second free of a block that had its own mapping once its tombstone
-//!   page is gone (after 64 more such frees). Detection of forged headers and of
+//!   bytes before the pointer first: freeing a pointer into an unmapped page
+//!   faults there instead of printing a message (glibc does the same; a
+//!   pointer at a page start, whose bytes before lie on the page before, is
+//!   checked first), and so does a second free of a block that had its own
+//!   mapping once its tombstone page is gone (after 64 more such frees).
+//!   An overflow into the next block's header is seen when the block is
+//!   freed off the cache's fast path, not on it (small blocks of a class
+//!   with room). Detection of forged headers and of
 //!   overwritten links is probabilistic (a random key; 2^-25 and 1/16 per event
 //!   in the worst cases). Secure mode has no guard page *before* big blocks, and
 //!   an arena span's guard sits 4 KiB before its end.
