@@ -211,9 +211,10 @@ pub fn is_mapped(addr: usize) -> bool {
     let page = addr & !(PAGE - 1);
     let mut resident = 0u8;
     note_call();
-    // SAFETY: mincore reads no memory of ours and writes one byte per page
-    // asked for: one.
-    keeping_errno(|| unsafe { libc::mincore(page as *mut libc::c_void, PAGE, &mut resident) } == 0)
+    keeping_errno(|| {
+        // SAFETY: mincore reads no memory of ours and writes one byte per page asked for: one.
+        unsafe { libc::mincore(page as *mut libc::c_void, PAGE, &mut resident) == 0 }
+    })
 }
 
 /// Drops the physical pages behind a range; it reads back as zeros afterwards.
