@@ -81,6 +81,10 @@ const REFILL_SHARE: usize = 256;
 
 /// Chunks a flush takes at a time (a stack array of this many addresses).
 const FLUSH_BATCH: usize = 256;
+/// Remote lists [`Arena::drain_remote`] walks side by side (see there): enough
+/// misses in flight to cover a memory access, few enough that the cursors stay
+/// in registers and on the stack's first line.
+pub(crate) const DRAIN_WAYS: usize = 8;
 
 /// A span is swept as soon as it holds this many bytes of loose chunks
 /// (see [`Arena::loosen`]).

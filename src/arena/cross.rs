@@ -63,10 +63,46 @@ impl Arena {
         !self.taken.is_null() || !self.inbox.spans.is_empty()
     }
 
-    /// Frees every chunk on the remote lists of this arena's spans, a span at a
-    /// time (owner, or the pool for a parked arena).
+    /// Frees every chunk on the remote lists of this arena's spans (owner, or
+    /// the pool for a parked arena). The lists of up to [`DRAIN_WAYS`] spans are
+    /// walked side by side, a chunk of each in turn: a list is a chain of loads
+    /// that each wait for the one before, on lines other threads wrote (cold by
+    /// the time a thread exits), and chains of different spans overlap their
+    /// misses where one chain alone leaves the CPU waiting.
     pub unsafe fn drain_remote(&mut self, src: &mut impl SpanSource) {
-        while self.drain_span(src) {}
+        let mut lists: [*mut u8; DRAIN_WAYS] = [null_mut(); DRAIN_WAYS];
+        // Whether the last look found a span waiting (a look at an empty
+        // inbox is an atomic swap on a line the pushers write).
+        let mut more = true;
+        loop {
+            let (mut live, mut looked) = (0, false);
+            for l in lists.iter_mut() {
+                if l.is_null() && more {
+                    *l = self.take_pending();
+                    (more, looked) = (!l.is_null(), true);
+                }
+                live += !l.is_null() as usize;
+            }
+            if live == 0 {
+                if looked {
+                    return;
+                }
+                // Look once more for frees pushed during the drain.
+                more = true;
+                continue;
+            }
+            // Step every list until one of them ends, then take another span.
+            'step: loop {
+                for l in lists.iter_mut() {
+                    if !l.is_null() {
+                        *l = self.drain_chunk(*l, src);
+                        if l.is_null() {
+                            break 'step;
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// Drains spans with remote frees, one at a time, until cache class `cls`
@@ -92,43 +128,60 @@ impl Arena {
     /// taking the inbox's stack when the spans taken before are drained. False
     /// if there was none.
     pub(super) unsafe fn drain_span(&mut self, src: &mut impl SpanSource) -> bool {
+        let mut p = self.take_pending();
+        if p.is_null() {
+            return false;
+        }
+        while !p.is_null() {
+            p = self.drain_chunk(p, src);
+        }
+        true
+    }
+
+    /// Takes the remote list of the next span with remote frees (the inbox's
+    /// stack is taken when the spans taken before are all drained): its first
+    /// chunk, or null if there is none.
+    unsafe fn take_pending(&mut self) -> *mut u8 {
         if self.taken.is_null() {
             self.taken = self.inbox.spans.take_all();
             if self.taken.is_null() {
-                return false;
+                return null_mut();
             }
         }
-        // (A span stays put while on `taken`: its list is not empty, so its
-        // chunks are not all free, and no push puts it on the stack again. It
-        // may go back to the pool as its last chunks are freed below: nothing
-        // of it is read after them.)
-        let (mut p, next) = (*self.taken).take();
+        // (A span stays put while its list is being drained: the list is not
+        // empty, so its chunks are not all free. It may go back to the pool as
+        // its last chunks are freed: nothing of it is read after them, and the
+        // other lists being drained hold only chunks of their own spans.)
+        let (p, next) = (*self.taken).take();
         self.taken = next;
-        while !p.is_null() {
-            let n = decode_link(p, self.link_key as usize);
-            prefetch(n);
-            let s = span::size(p.sub(HDR), self.key);
-            self.counters.remote_drained += 1;
-            self.counters.remote_drained_bytes += s as u64;
-            // A small chunk whose class has room goes onto it as it is: its
-            // pusher set the `CACHED` flag the class wants. (Cleared here and
-            // set again by the push, the flag's two writes to the header and
-            // the header's reload between them were a fifth of the drain's
-            // time in `xmalloc-test`.)
-            let cls = class_of_chunk(s);
-            if s <= CACHE_MAX_CHUNK && self.cache[cls].room != 0 {
-                self.cache_push_flagged(cls, p);
-                p = n;
-                continue;
-            }
-            // A plain flip: the chunk is the owner's again, and no other thread
-            // touches it in a correct program (the pusher's store of the flag
-            // came before its compare-and-swap, which the swap above ordered
-            // before this).
-            span::toggle_cached(p.sub(HDR));
-            self.free_local(p, src);
-            p = n;
+        p
+    }
+
+    /// Frees chunk `p`, taken off a remote list, and returns the next chunk on
+    /// that list (null at its end).
+    #[inline(always)]
+    unsafe fn drain_chunk(&mut self, p: *mut u8, src: &mut impl SpanSource) -> *mut u8 {
+        let n = decode_link(p, self.link_key as usize);
+        prefetch(n);
+        let s = span::size(p.sub(HDR), self.key);
+        self.counters.remote_drained += 1;
+        self.counters.remote_drained_bytes += s as u64;
+        // A small chunk whose class has room goes onto it as it is: its
+        // pusher set the `CACHED` flag the class wants. (Cleared here and
+        // set again by the push, the flag's two writes to the header and
+        // the header's reload between them were a fifth of the drain's
+        // time in `xmalloc-test`.)
+        let cls = class_of_chunk(s);
+        if s <= CACHE_MAX_CHUNK && self.cache[cls].room != 0 {
+            self.cache_push_flagged(cls, p);
+            return n;
         }
-        true
+        // A plain flip: the chunk is the owner's again, and no other thread
+        // touches it in a correct program (the pusher's store of the flag
+        // came before its compare-and-swap, which the swap in `take_pending`
+        // ordered before this).
+        span::toggle_cached(p.sub(HDR));
+        self.free_local(p, src);
+        n
     }
 }
