@@ -305,6 +305,11 @@ pub unsafe fn usable_size(p: *mut u8) -> usize {
 
 unsafe fn usable_for(p: *mut u8, op: &[u8]) -> usize {
     if registry::get(p as usize) == registry::ZERO {
+        // (The guard is dropped before the report, as in `zero_free`.)
+        let slot = zero_slot(&ZERO.lock(), p);
+        if let Err(what) = slot {
+            block::misuse(op, what, p);
+        }
         return 0;
     }
     match block::classify(p, op) {
@@ -411,18 +416,29 @@ unsafe fn zero_alloc() -> *mut u8 {
     (z.base + (2 * i + 1) * PAGE) as *mut u8
 }
 
-unsafe fn zero_free(p: *mut u8) {
-    let mut z = ZERO.lock();
+/// The slot of live zero-size block `p` in region `z`, or what is wrong with
+/// `p`: not a slot's block, or a block already freed (the report's wording).
+fn zero_slot(z: &Zero, p: *mut u8) -> Result<usize, &'static [u8]> {
     let off = (p as usize).wrapping_sub(z.base);
     let i = off / (2 * PAGE);
     if z.base == 0 || off >= ZLEN || off % (2 * PAGE) != PAGE || i >= z.made {
-        drop(z);
-        block::misuse(b"free", b" of a pointer arenapool never returned:", p);
+        return Err(b" of a pointer arenapool never returned:");
     }
     if z.used[i / 64] & (1 << (i % 64)) == 0 {
-        drop(z);
-        block::misuse(b"free", b" of a block already freed (double free):", p);
+        return Err(b" of a block already freed (double free):");
     }
+    Ok(i)
+}
+
+unsafe fn zero_free(p: *mut u8) {
+    let mut z = ZERO.lock();
+    let i = match zero_slot(&z, p) {
+        Ok(i) => i,
+        Err(what) => {
+            drop(z);
+            block::misuse(b"free", what, p);
+        }
+    };
     z.used[i / 64] &= !(1 << (i % 64));
     let k = z.nfree;
     z.free[k] = i as u16;

@@ -286,6 +286,17 @@ unsafe fn commit(case: &str) {
             let end = (p as usize + n + 4095) & !4095;
             std::ptr::write_volatile(end as *mut u8, 1);
         }
+        "realloc-after-free-zero" => {
+            // (In secure mode a zero-size block is a slot of its own region.)
+            let p = malloc(0);
+            free(p);
+            realloc(p, 10);
+        }
+        "usable-size-after-free-zero" => {
+            let p = malloc(0);
+            free(p);
+            usable_size(p);
+        }
         "big-block-write-after-free" => {
             // A program's first big block has a mapping of its own: after the
             // free only a read-only page of it is left.
@@ -592,6 +603,14 @@ fn default_cases() -> Vec<(&'static str, &'static str)> {
             "free of a pointer arenapool never returned:",
         ),
         ("free-after-huge-move", DOUBLE),
+        (
+            "realloc-after-free-zero",
+            "realloc of a block already freed (double free):",
+        ),
+        (
+            "usable-size-after-free-zero",
+            "malloc_usable_size of a block already freed (double free):",
+        ),
         (
             "overflow-next-header",
             "free of a block written past its end (heap overflow):",
