@@ -89,23 +89,11 @@ pub const fn align_up(n: usize, align: usize) -> usize {
 /// # Safety
 /// `len` must be a non-zero multiple of [`PAGE`].
 pub unsafe fn map(len: usize) -> *mut u8 {
-    note_call();
-    let p = libc::mmap(
-        ptr::null_mut(),
-        len,
-        libc::PROT_READ | libc::PROT_WRITE,
-        libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-        -1,
-        0,
-    );
-    if p == libc::MAP_FAILED {
-        if VERBOSE.load(Ordering::Relaxed) {
-            report_failure(b"mmap failed, bytes:", len);
-        }
-        ptr::null_mut()
-    } else {
-        p as *mut u8
+    let p = map_anon(ptr::null_mut(), len, 0);
+    if p.is_null() && VERBOSE.load(Ordering::Relaxed) {
+        report_failure(b"mmap failed, bytes:", len);
     }
+    p
 }
 
 /// Maps `len` bytes of fresh, zeroed, read-write memory at `addr` if nothing is
@@ -115,23 +103,35 @@ pub unsafe fn map(len: usize) -> *mut u8 {
 /// # Safety
 /// `addr` is page-aligned and `len` a non-zero multiple of [`PAGE`].
 pub unsafe fn map_at(addr: *mut u8, len: usize) -> bool {
+    let p = map_anon(addr, len, libc::MAP_FIXED_NOREPLACE);
+    if p.is_null() {
+        return false;
+    }
+    if p != addr {
+        try_unmap(p, len);
+        return false;
+    }
+    true
+}
+
+/// The one `mmap` of fresh, zeroed, read-write, private memory, with `flags`
+/// added and `addr` as the kernel's hint (or, with a fixed flag, its place):
+/// null if it failed.
+unsafe fn map_anon(addr: *mut u8, len: usize, flags: libc::c_int) -> *mut u8 {
     note_call();
     let p = libc::mmap(
         addr as *mut libc::c_void,
         len,
         libc::PROT_READ | libc::PROT_WRITE,
-        libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED_NOREPLACE,
+        libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | flags,
         -1,
         0,
     );
     if p == libc::MAP_FAILED {
-        return false;
+        ptr::null_mut()
+    } else {
+        p as *mut u8
     }
-    if p as *mut u8 != addr {
-        try_unmap(p as *mut u8, len);
-        return false;
-    }
-    true
 }
 
 /// Reports a failed system call (`ARENAPOOL_VERBOSE=1`): `arenapool: <msg> 0x<n>
