@@ -64,7 +64,7 @@ impl Arena {
     }
 
     /// Frees every chunk on the remote lists of this arena's spans (owner, or
-    /// the pool for a parked arena). The lists of up to [`DRAIN_WAYS`] spans are
+    /// the pool for a parked arena). The lists of up to `DRAIN_WAYS` spans are
     /// walked side by side, a chunk of each in turn: a list is a chain of loads
     /// that each wait for the one before, on lines other threads wrote (cold by
     /// the time a thread exits), and chains of different spans overlap their
