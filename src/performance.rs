@@ -46,11 +46,12 @@
 //! `fc-v1098`), 24 GiB, on a shared host (the spread column in
 //! `benches/results/results.md` shows how much: cells with 20-130% between
 //! their fastest and slowest run are common). The rounds before ran on the
-//! same VM (625 s for the suite) and on a 2-core Intel Xeon VM (492 s). The
-//! suite took 570 s. Run on 2026-12-03 on commit 78d957d (this round's
-//! library: three more misuse checks, see the performance log; the full
-//! preset, scale 3, 3 runs per cell, threads 1, 2 and 4; 8 and 16 threads
-//! in their own run, below), with:
+//! same VM (570 s and 625 s for the suite) and on a 2-core Intel Xeon VM
+//! (492 s). The suite took 662 s. Run on 2026-12-03 on commit 603d098 (this
+//! round's library: a thread's exit drains its remote lists 8 spans at a
+//! time, see the performance log; the full preset, scale 3, 3 runs per
+//! cell, threads 1, 2 and 4; 8 and 16 threads in their own run, below),
+//! with:
 //!
 //! ```sh
 //! cargo bench --bench suite -- --full --threads 1,2,4 --out benches/results
@@ -64,91 +65,99 @@
 //!
 //! | workload | 1 thread: /system | /mimalloc | /jemalloc | 2 threads: /system | /mimalloc | /jemalloc |
 //! | --- | ---: | ---: | ---: | ---: | ---: | ---: |
-//! | churn-lifo | 0.60 | 0.70 | 0.90 | 0.54 | 0.57 | 0.87 |
-//! | churn-fifo | 0.47 | 0.91 | 0.93 | 0.38 | 0.68 | 0.88 |
-//! | churn-random | 0.56 | 0.99 | 0.95 | 0.54 | 0.95 | 0.95 |
-//! | churn-medium | 0.67 | 1.95 | 0.53 | 0.66 | 1.01 | 0.42 |
-//! | mixed-sizes | 0.87 | 1.05 | 0.93 | 0.75 | 0.88 | 0.83 |
-//! | live-100k | 0.25 | 0.87 | 0.72 | 0.36 | 1.24 | 0.92 |
-//! | larson | 0.53 | 1.08 | 1.02 | 1.42 | 3.23 | 5.04 |
-//! | prodcons | 0.48 | 0.85 | 0.92 | 0.30 | 1.01 | 1.21 |
-//! | xmalloc | 0.40 | 0.91 | 1.41 | 0.34 | 0.90 | 1.17 |
-//! | false-share-active | 1.02 | 1.00 | 1.01 | 1.21 | 1.20 | 1.16 |
-//! | false-share-passive | 0.85 | 0.83 | 0.79 | 1.17 | 1.14 | 1.04 |
-//! | thread-churn | 0.45 | 0.78 | 0.58 | 0.26 | 0.85 | 0.46 |
-//! | vec-push | 0.64 | 0.80 | 0.69 | 0.27 | 0.99 | 0.82 |
-//! | hashmap | 0.41 | 0.79 | 0.61 | 0.74 | 1.33 | 1.00 |
-//! | json | 0.92 | 1.31 | 0.88 | 0.65 | 0.90 | 0.84 |
-//! | regex | 0.81 | 0.83 | 0.89 | 0.74 | 0.96 | 1.08 |
-//! | large | 0.74 | 0.52 | 0.11 | 0.43 | 0.69 | 0.07 |
-//! | vec-grow | 1.01 | 1.06 | 0.81 | 0.94 | 1.03 | 0.87 |
-//! | big-replace | 0.84 | 0.49 | 0.24 | 1.04 | 0.69 | 0.30 |
-//! | rayon | 0.40 | 0.97 | 0.65 | 0.35 | 0.98 | 0.60 |
-//! | footprint | 1.50 | 1.57 | 1.18 | (one count) | (one count) | (one count) |
-//! | **geometric mean** | **0.63** | **0.92** | **0.72** | **0.57** | **0.99** | **0.79** |
+//! | churn-lifo | 0.52 | 0.62 | 0.81 | 0.53 | 0.60 | 0.85 |
+//! | churn-fifo | 0.46 | 0.83 | 0.83 | 0.45 | 0.84 | 0.81 |
+//! | churn-random | 0.54 | 1.00 | 0.91 | 0.51 | 0.95 | 0.92 |
+//! | churn-medium | 0.65 | 1.81 | 0.43 | 0.62 | 2.29 | 0.57 |
+//! | mixed-sizes | 0.85 | 0.88 | 0.79 | 0.72 | 0.89 | 0.82 |
+//! | live-100k | 0.27 | 0.99 | 0.93 | 0.36 | 1.20 | 1.09 |
+//! | larson | 0.51 | 0.86 | 0.77 | 1.06 | 2.35 | 3.34 |
+//! | prodcons | 0.40 | 0.73 | 0.82 | 0.28 | 0.58 | 0.81 |
+//! | xmalloc | 0.38 | 0.96 | 1.27 | 0.38 | 0.96 | 1.20 |
+//! | false-share-active | 1.00 | 0.89 | 0.98 | 1.05 | 1.01 | 1.00 |
+//! | false-share-passive | 0.96 | 1.06 | 1.14 | 1.03 | 0.95 | 0.94 |
+//! | thread-churn | 0.43 | 0.79 | 0.58 | 0.41 | 0.95 | 0.84 |
+//! | vec-push | 0.73 | 1.03 | 0.85 | 0.68 | 0.82 | 0.83 |
+//! | hashmap | 0.88 | 1.47 | 1.28 | 0.68 | 1.28 | 1.29 |
+//! | json | 0.67 | 0.95 | 1.00 | 0.65 | 0.96 | 0.88 |
+//! | regex | 0.75 | 1.00 | 0.93 | 0.77 | 0.95 | 0.92 |
+//! | large | 0.55 | 0.48 | 0.09 | 0.47 | 1.15 | 0.09 |
+//! | vec-grow | 0.92 | 1.01 | 0.92 | 0.91 | 0.95 | 0.91 |
+//! | big-replace | 0.89 | 0.64 | 0.29 | 1.13 | 0.77 | 0.31 |
+//! | rayon | 0.33 | 0.91 | 0.57 | 0.36 | 0.97 | 0.68 |
+//! | footprint | 1.43 | 1.47 | 1.08 | (one count) | (one count) | (one count) |
+//! | **geometric mean** | **0.62** | **0.93** | **0.73** | **0.60** | **1.00** | **0.80** |
 //!
 //! The 1-thread geometric means include `footprint` (21 workloads), the
 //! 2-thread ones do not (20). The summary of `benches/results/results.md`
-//! lists `footprint` in its 2-thread column as well (0.60, 1.01, 0.80 with
-//! it). At 4 threads (20 workloads): 0.70 of glibc's time, 1.03 of
-//! mimalloc's, 0.78 of jemalloc's. The round before's run (d013a06, this
-//! VM, the same library but for this round's checks) read 0.98 / 0.96 /
-//! 0.92 of mimalloc's time at 1 / 2 / 4 threads, 0.62 / 0.59 / 0.65 of
-//! glibc's and 0.74 / 0.79 / 0.77 of jemalloc's; the one before (9e0896d,
-//! the Intel VM) 0.99 / 0.88 / 0.91 of mimalloc's.
+//! lists `footprint` in its 2-thread column as well (0.63, 1.02, 0.81 with
+//! it). At 4 threads (20 workloads): 0.69 of glibc's time, 0.93 of
+//! mimalloc's, 0.77 of jemalloc's. The round before's run (78d957d, this
+//! VM) read 0.92 / 0.99 / 1.03 of mimalloc's time at 1 / 2 / 4 threads,
+//! 0.63 / 0.57 / 0.70 of glibc's and 0.72 / 0.79 / 0.78 of jemalloc's; the
+//! one before (d013a06, this VM) 0.98 / 0.96 / 0.92 of mimalloc's.
 //!
-//! The cells that moved most from the round before's run moved with the
-//! host, not the change (cachegrind, below, puts the change within 1.3% on
-//! every workload):
-//! - `false-share-active` and `-passive` at 2 threads read 1.20 and 1.14
-//!   of mimalloc's time (0.98 and 0.88 before): they barely allocate (the
-//!   allocators' cells are 0.20-0.26 s of the same arithmetic), so a slow
-//!   moment of the host decides them.
+//! The change reaches a thread's exit and parked arenas only (cachegrind,
+//! below, puts it within 0.7% on every workload); `footprint`, whose
+//! thread pools exit every round, is the one cell it was for. The cells
+//! that moved most from the round before's run moved with the host:
+//! - `footprint` took 1.43 times glibc's time and 1.47 times mimalloc's
+//!   (1.50 and 1.57 before; arenapool's runs 6.82-8.19 s, glibc's
+//!   4.49-4.99 s, mimalloc's 4.61-5.78 s).
 //! - `larson` at 2 threads is bimodal for every allocator (its threads take
 //!   turns at a `parking_lot` mutex around the shared arrays, and some runs
-//!   convoy): arenapool 0.83-2.87 s over the three runs, glibc 1.06-2.48 s,
-//!   mimalloc 0.77-0.86 s, so the median picked a slow run for arenapool
-//!   (3.23 times mimalloc's; 3.06 in the round before's run, 0.79 in seven
-//!   more runs then).
-//! - `json` at 1 thread read 1.31 of mimalloc's (1.02 before): arenapool's
-//!   three runs 0.140-0.207 s, mimalloc's 0.125-0.168 s; 0.90 at 2
-//!   threads. `churn-medium` at 2 threads read 1.01 (1.87 before): the
-//!   other way, mimalloc's bimodal runs (0.165-0.320 s).
-//! - `hashmap` read 0.79 / 1.33 (1.16 / 1.58 before), `live-100k` 0.87 /
-//!   1.24 (0.98 / 1.04).
+//!   convoy): arenapool 0.90-2.94 s over the three runs, glibc 1.74-2.03 s,
+//!   mimalloc 0.81-2.92 s, so the median picked a slow run for arenapool
+//!   (2.35 times mimalloc's; 3.23 in the round before's run). Five more
+//!   runs each at scale 3, in turn, earlier in the session on the round
+//!   before's library, read 2.16-2.68 s for arenapool and 0.71-2.90 s for
+//!   mimalloc: both in their slow modes, most of the time.
+//! - `hashmap` at 1 thread read 1.47 of mimalloc's time (0.79 before):
+//!   arenapool's runs 0.267-0.417 s, two of the three slow; 1.28 at 2
+//!   threads (1.33).
+//! - `churn-medium` read 1.81 / 2.29 (1.95 / 1.01): mimalloc's runs are
+//!   bimodal (0.125-0.296 s at 1 thread, 0.099-0.252 s at 2); under
+//!   cachegrind it is 1.69 times mimalloc's estimated cycles, unchanged.
+//! - `json` at 1 thread read 0.95 (1.31 before), `larson` at 1 thread 0.86
+//!   (1.08), the false-sharing tests at 2 threads 1.01 / 0.95 (1.20 /
+//!   1.14): the other way.
+//! - `big-replace` at 2 threads read 1.13 of glibc's time (1.04 before):
+//!   arenapool's runs 1.35-1.55 s, glibc's 1.33-1.39 s.
 //!
-//! Without `large` the geometric mean against mimalloc is 0.95 / 1.01 /
-//! 1.02 at 1 / 2 / 4 threads: about level, not ahead. The pool lock on
-//! `churn-medium` at 2 threads was measured on the round before's library
-//! (this round's change does not touch it): 225,300 acquisitions for 2.4 M
-//! operations (0.094 an operation; the issue's starting point 0.25),
-//! 7.9-8.3% of them contended, 3.1-3.9 ms waited in all, with no system
-//! call under it, over three runs of `ARENAPOOL_SHOW_STATS=1 suite
-//! --worker churn-medium 2 3`.
+//! Without `large` the geometric mean against mimalloc is 0.96 / 1.00 /
+//! 0.95 at 1 / 2 / 4 threads: about level, not ahead. The pool lock on
+//! `churn-medium` at 2 threads, on this round's library: 225,300
+//! acquisitions for 2.4 M operations (0.094 an operation; the issue's
+//! starting point 0.25), 8.0-16.4% of them contended, 3.3-26.8 ms waited
+//! in all, with no system call under it, over three runs of
+//! `ARENAPOOL_SHOW_STATS=1 suite --worker churn-medium 2 3` (0.26-0.32 s
+//! each; the round before's library read 7.9-8.3% and 3.1-3.9 ms on a
+//! quieter host: the count is the same, the share moves with the host).
 //!
 //! Peak RSS, geometric mean of arenapool's divided by each other's, at 1 / 2 /
-//! 4 threads: 1.09 / 1.13 / 1.13 of glibc's, 0.55 / 0.53 / 0.50 of mimalloc's,
-//! 1.06 / 1.06 / 1.03 of jemalloc's (the round before's run: 1.08 / 1.12 /
-//! 1.14 of glibc's). Each cell is one run's peak and moves with it (and
+//! 4 threads: 1.09 / 1.13 / 1.11 of glibc's, 0.56 / 0.53 / 0.50 of mimalloc's,
+//! 1.07 / 1.06 / 1.01 of jemalloc's (the round before's run: 1.09 / 1.13 /
+//! 1.13 of glibc's). Each cell is one run's peak and moves with it (and
 //! with the build's code layout: Open, below). On the small-block
 //! workloads most of the excess over glibc is arenapool's resident code
 //! (Open); `large` and `churn-medium` hold freed memory warm for reuse.
-//! `footprint` took 1.50 times glibc's time (1.57 times mimalloc's) at 0.76
-//! of glibc's peak RSS (1.46 and 0.76 in the round before's run), ending at
-//! 7.56 times its live data (7.32 before): its purge is time-based, and
-//! what is still resident when the last round ends follows the run.
+//! `footprint` took 1.43 times glibc's time (1.47 times mimalloc's) at 0.74
+//! of glibc's peak RSS (1.50 and 0.76 in the round before's run), ending at
+//! 7.11 times its live data (7.56 before; mimalloc 7.10, glibc 11.3,
+//! jemalloc 3.86): its purge is time-based, and what is still resident
+//! when the last round ends follows the run.
 //!
 //! Estimated cycles under cachegrind (instructions + 10 x first-level
 //! misses + 100 x last-level misses; deterministic, one thread, scale 1, same
 //! build), for what the noisy wall times cannot show, in
-//! `benches/results/cachegrind.md`: this round's library (78d957d)
-//! against the round before's (8d9c907, the library of d013a06), both
-//! measured on this VM: 0.999 on geometric mean of 18 workloads (`xmalloc`
-//! 481 -> 487 M, +1.3%, its remote frees paying the two new tests;
-//! `churn-medium` +0.25%; `rayon` 627 -> 619 M, `mixed-sizes` and
-//! `thread-churn` 0.8% lower, from `realloc`'s frees, which skip the page
-//! test; the rest unchanged), and 0.94 of mimalloc's (`churn-medium` 1.69
-//! of it, `xmalloc` 1.41, `live-100k` 1.20, `hashmap` 1.15).
+//! `benches/results/cachegrind.md`: this round's library (603d098)
+//! against the round before's (8c2bd3f, the library of 78d957d), both
+//! measured on this VM: 1.000 on geometric mean of 18 workloads (`xmalloc`
+//! 489 -> 492 M, +0.6%: a refill's drain of one span compiles to about two
+//! more instructions a chunk; `thread-churn` +0.2%; the rest within 0.1%).
+//! Cachegrind counts misses one at a time, so the change's gain, misses
+//! in flight together, cannot show there. Against mimalloc: 0.94 (`churn-medium` 1.69
+//! of it, `xmalloc` 1.43, `live-100k` 1.20, `hashmap` 1.15).
 //!
 //! ## Classic C benchmarks under `LD_PRELOAD`
 //!
@@ -185,34 +194,45 @@
 //! cell does not compare with theirs. `larson.cpp` is a version with its
 //! stop flag made atomic. arenapool's time (or inverse throughput) and peak
 //! RSS divided by each other's (2026-12-03, the library of this round's
-//! suite run, 78d957d, on this round's AMD VM; three runs each; 8 min 45
+//! suite run, 603d098, on this round's AMD VM; three runs each; 8 min 58
 //! s):
 //!
 //! | program | /glibc | /mimalloc | /jemalloc | RSS /glibc | RSS /mimalloc | RSS /jemalloc |
 //! | --- | ---: | ---: | ---: | ---: | ---: | ---: |
-//! | larson | 0.80 | 1.08 | 1.12 | 1.31 | 0.92 | 1.04 |
-//! | larson (sized frees) | 0.66 | 0.92 | 0.80 | 1.24 | 0.90 | 1.05 |
-//! | xmalloc-test | 0.43 | 1.24 | 0.40 | 1.06 | 0.67 | 0.86 |
-//! | mstress (shorter copy) | 0.91 | 1.05 | 0.95 | 1.06 | 0.81 | 0.98 |
-//! | rptest | 0.39 | 1.25 | 0.76 | 0.52 | 0.86 | 1.00 |
-//! | glibc-simple | 0.53 | 0.82 | 0.71 | 1.28 | 0.34 | 0.51 |
-//! | glibc-thread | 0.75 | 0.94 | 0.88 | 1.00 | 0.17 | 0.45 |
-//! | cache-scratch, 1 / 2 threads | 0.96 / 0.89 | 0.98 / 0.97 | 0.91 / 1.03 | 1.09 / 1.08 | 0.64 / 0.65 | 0.82 / 0.81 |
-//! | cache-thrash, 1 / 2 threads | 0.96 / 1.07 | 1.04 / 0.95 | 1.03 / 0.92 | 1.07 / 1.07 | 0.64 / 0.62 | 0.82 / 0.81 |
-//! | alloc-test, 1 / 2 threads | 0.80 / 0.79 | 1.01 / 1.04 | 1.07 / 1.07 | 1.06 / 1.09 | 1.01 / 1.01 | 1.15 / 1.17 |
-//! | **geometric mean (13)** | **0.73** | **1.02** | **0.87** | **1.05** | **0.65** | **0.85** |
+//! | larson | 0.62 | 0.73 | 0.67 | 1.29 | 0.92 | 1.07 |
+//! | larson (sized frees) | 0.55 | 0.86 | 0.88 | 1.27 | 0.85 | 1.02 |
+//! | xmalloc-test | 0.44 | 0.97 | 0.32 | 1.12 | 0.70 | 0.96 |
+//! | mstress (shorter copy) | 1.10 | 2.30 | 1.10 | 0.99 | 0.78 | 1.01 |
+//! | rptest | 0.37 | 1.34 | 0.72 | 0.54 | 0.52 | 0.78 |
+//! | glibc-simple | 0.56 | 0.88 | 0.77 | 1.11 | 0.32 | 0.48 |
+//! | glibc-thread | 0.75 | 1.01 | 1.04 | 1.16 | 0.19 | 0.50 |
+//! | cache-scratch, 1 / 2 threads | 0.92 / 1.06 | 0.91 / 1.05 | 0.99 / 1.06 | 1.13 / 1.10 | 0.66 / 0.66 | 0.84 / 0.83 |
+//! | cache-thrash, 1 / 2 threads | 0.99 / 0.87 | 1.04 / 1.05 | 1.01 / 1.06 | 1.05 / 1.06 | 0.63 / 0.63 | 0.82 / 0.82 |
+//! | alloc-test, 1 / 2 threads | 0.80 / 0.79 | 0.88 / 1.04 | 0.94 / 1.05 | 1.07 / 1.09 | 1.01 / 1.00 | 1.16 / 1.17 |
+//! | **geometric mean (13)** | **0.72** | **1.04** | **0.86** | **1.06** | **0.63** | **0.85** |
 //!
-//! `xmalloc-test`: 40.4-65.5 M frees per second against mimalloc's
-//! 48.8-78.4 M (glibc 16.5-30.2, jemalloc 14.0-24.9), 1.24 of mimalloc's
-//! time at the medians. `larson`: arenapool's three runs 48-58 M
-//! operations per second, mimalloc's 42-68 M. Read single cells as about
-//! +-10%, `larson`'s, `xmalloc-test`'s and `rptest`'s more.
+//! `xmalloc-test`: 38.4-67.2 M frees per second against mimalloc's
+//! 51.4-61.9 M (glibc 19.7-24.7, jemalloc 16.2-24.4), 0.97 of mimalloc's
+//! time at the medians (55.8 against 54.4 M). `larson`: arenapool's three
+//! runs 39-69 M operations per second, mimalloc's 36-52 M. `mstress`
+//! reads 2.30 because mimalloc's runs are bimodal (0.74, 0.10 and 0.08 s;
+//! arenapool's 0.20-0.25 s, glibc's and jemalloc's 0.20-0.22 s): three more
+//! runs of each, in turn, read 0.23-0.26 s for this library, 0.22-0.23 s
+//! for the round before's and 0.11-0.85 s for mimalloc. `rptest`'s
+//! throughput moves by half from run to run (arenapool 3.7-6.2 M, mimalloc
+//! 5.8-9.4 M). Read single cells as about +-10%, `larson`'s,
+//! `xmalloc-test`'s, `rptest`'s and `mstress`'s more.
 //!
-//! The round before's table (d013a06, this VM, the same programs) read 0.70
+//! The round before's table (78d957d, this VM, the same programs) read
+//! 0.73 / 1.02 / 0.87 of glibc's, mimalloc's and jemalloc's time and 1.05 /
+//! 0.65 / 0.85 of their peak RSS (`xmalloc-test` 1.24 of mimalloc's,
+//! `mstress` 1.05).
+//!
+//! The table before it (d013a06, this VM, the same programs) read 0.70
 //! / 1.02 / 0.89 of glibc's, mimalloc's and jemalloc's time and 1.02 /
 //! 0.61 / 0.82 of their peak RSS (`xmalloc-test` 1.27 of mimalloc's).
 //!
-//! The table before (9e0896d, the Intel VM, fourteen programs with
+//! The one before that (9e0896d, the Intel VM, fourteen programs with
 //! the current `malloc-large`) read 0.70 / 0.94 / 0.75 of glibc's,
 //! mimalloc's and jemalloc's time and 0.99 / 0.64 / 0.83 of their peak
 //! RSS; without `malloc-large`, 0.68 / 0.97 / 0.81 and 0.99 / 0.61 /
@@ -230,13 +250,15 @@
 //!
 //! | allocator | RSS after round 1 (MiB) | RSS after round 20 (MiB) | live at end (MiB) | RSS / live | arenapool's RSS / this |
 //! | --- | ---: | ---: | ---: | ---: | ---: |
-//! | arenapool | 80.0 | 581.6 | 77.0 | 7.56 | 1.00 |
-//! | glibc | 418.5 | 800.5 | 77.0 | 10.40 | 0.73 |
-//! | mimalloc | 464.5 | 549.5 | 77.0 | 7.14 | 1.06 |
-//! | jemalloc | 39.7 | 298.0 | 77.0 | 3.87 | 1.95 |
+//! | arenapool | 63.0 | 547.3 | 77.0 | 7.11 | 1.00 |
+//! | glibc | 418.5 | 872.0 | 77.0 | 11.33 | 0.63 |
+//! | mimalloc | 464.5 | 546.6 | 77.0 | 7.10 | 1.00 |
+//! | jemalloc | 39.2 | 297.3 | 77.0 | 3.86 | 1.84 |
 //!
-//! (This round's run, 78d957d. An earlier round's run, on a slower VM,
-//! ended at 300.2 MiB, 3.90 times the live data: see below.)
+//! (This round's run, 603d098; the round before's, 78d957d, ended at
+//! 581.6 MiB, 7.56 times the live data, glibc at 800.5. An earlier round's
+//! run, on a slower VM, ended at 300.2 MiB, 3.90 times the live data: see
+//! below.)
 //! (Full preset: three times the short preset's work per round, so three times
 //! its live data.) The RSS per round is charted in
 //! `benches/results/footprint.svg`. The previous round's run ended at
@@ -273,14 +295,14 @@
 //!
 //! ## Reading the results honestly
 //!
-//! arenapool is faster than glibc on most workloads (0.63 and 0.57 of its time
+//! arenapool is faster than glibc on most workloads (0.62 and 0.60 of its time
 //! on geometric mean at 1 and 2 threads in the last run) and uses about half
-//! of mimalloc's memory; against mimalloc it is about level (0.92, 0.99 and
-//! 1.03 at 1, 2 and 4 threads here, 0.95 / 1.01 / 1.02 without the `large`
+//! of mimalloc's memory; against mimalloc it is about level (0.93, 1.00 and
+//! 0.93 at 1, 2 and 4 threads here, 0.96 / 1.00 / 0.95 without the `large`
 //! cell that mimalloc's bimodal runs decide; 0.90-1.07 at 1 thread over the
-//! last fifteen full runs), not ahead. The paragraph below is the round
-//! before's reading (d013a06); this run's cells that moved are listed under
-//! Results. In the last run it is
+//! last sixteen full runs), not ahead. The paragraph below is the reading
+//! of two rounds before (d013a06); this run's cells that moved are listed
+//! under Results. In the last run it is
 //! faster than mimalloc on the small-block churns, `thread-churn`, `regex`,
 //! `vec-push`, `prodcons`, `big-replace`, `json` and `rayon` at 2 threads
 //! and `mixed-sizes` at 2 threads; level (within 5%) on `live-100k`,
@@ -306,9 +328,9 @@
 //! A lock that convoys shows here before it shows on a big machine. Same
 //! machine, 20 workloads (all but `footprint`, which picks its own threads),
 //! 3 runs per cell, median, allocators interleaved, scale 1 (2026-12-03, the
-//! library of the main run, 78d957d, on this round's AMD VM; tables in
+//! library of the main run, 603d098, on this round's AMD VM; tables in
 //! `benches/results/oversubscribed/`; 4 threads is in the main run above;
-//! 701 s):
+//! 738 s):
 //!
 //! ```sh
 //! cargo bench --bench suite -- --threads 8,16 --reps 3 \
@@ -317,21 +339,21 @@
 //!
 //! | time, geometric mean, arenapool / … | glibc | mimalloc | jemalloc |
 //! | --- | ---: | ---: | ---: |
-//! | 4 threads (main run, scale 3) | 0.70 | 1.03 | 0.78 |
-//! | 8 threads | 0.72 | 0.87 | 0.81 |
-//! | 16 threads | 0.75 | 0.92 | 0.86 |
-//! | peak RSS, 4 / 8 / 16 threads | 1.13 / 1.13 / 1.17 | 0.50 / 0.50 / 0.50 | 1.03 / 1.02 / 1.11 |
+//! | 4 threads (main run, scale 3) | 0.69 | 0.93 | 0.77 |
+//! | 8 threads | 0.67 | 0.94 | 0.86 |
+//! | 16 threads | 0.72 | 0.91 | 0.87 |
+//! | peak RSS, 4 / 8 / 16 threads | 1.11 / 1.13 / 1.15 | 0.50 / 0.51 / 0.50 | 1.01 / 1.01 / 1.09 |
 //!
-//! The round before's run (d013a06, this VM) had 0.910 and 0.933 against
-//! mimalloc at 8 and 16 threads; the one before (9e0896d, the Intel VM)
-//! 0.89 and 0.92; b811fa8 (an AMD VM) 1.011 and 0.980. The target (at most
-//! mimalloc's time) is met at 8 and 16 threads here (0.872 and 0.916), not
-//! at 4 (1.03, the main run). Against mimalloc the losses at 8 threads:
-//! `xmalloc` 1.13, `larson` 1.13, `rayon` 1.11, `hashmap` 1.08,
-//! `churn-random` 1.05, `live-100k` 1.04, `prodcons` and `thread-churn`
-//! 1.02; at 16: `larson` 1.61, `prodcons` 1.20, `xmalloc` 1.16, `hashmap`
-//! 1.16, `big-replace` 1.09, `thread-churn` 1.07, `churn-random` 1.01. No
-//! cell failed (160 cells).
+//! The round before's run (78d957d, this VM) had 0.872 and 0.916 against
+//! mimalloc at 8 and 16 threads; the one before (d013a06, this VM) 0.910
+//! and 0.933; 9e0896d (the Intel VM) 0.89 and 0.92; b811fa8 (an AMD VM)
+//! 1.011 and 0.980. The target (at most mimalloc's time) is met at 4, 8
+//! and 16 threads here (0.928, 0.942 and 0.911). Against mimalloc the
+//! losses at 8 threads: `larson` 1.74, `churn-medium` 1.61, `live-100k`
+//! 1.50, `hashmap` 1.33, `xmalloc` 1.22, `rayon` 1.10; at 16: `hashmap`
+//! 1.48, `churn-medium` 1.35, `larson` 1.19, `live-100k` 1.12,
+//! `thread-churn` 1.11, `prodcons` 1.08, `xmalloc` 1.07, `json` 1.02,
+//! `false-share-active` 1.01. No cell failed (160 cells).
 //!
 //! # Fast path
 //!
@@ -375,24 +397,33 @@
 //! Wall time and peak RSS with default sizes on the 2-core machine, 2 threads,
 //! median of 3 runs with the four allocators interleaved (`/usr/bin/time`, built
 //! with `cargo build --release --examples`; 2026-12-03, the library of the
-//! suite run, 78d957d, on this round's AMD VM):
+//! suite run, 603d098, on this round's AMD VM):
 //!
 //! | example | arenapool | system | mimalloc | jemalloc | arenapool/system | arenapool/mimalloc |
 //! |---|---:|---:|---:|---:|---:|---:|
-//! | `binary_trees` | 1.64 s (70 MB) | 1.87 s (83 MB) | 1.28 s (67 MB) | 1.64 s (44 MB) | 0.88 | 1.28 |
-//! | `word_freq` | 2.19 s (156 MB) | 2.29 s (155 MB) | 2.61 s (313 MB) | 2.10 s (234 MB) | 0.96 | 0.84 |
-//! | `sort_dedup` | 5.32 s (577 MB) | 6.04 s (575 MB) | 4.64 s (517 MB) | 4.30 s (517 MB) | 0.88 | 1.15 |
+//! | `binary_trees` | 2.18 s (70 MB) | 2.90 s (83 MB) | 1.68 s (57 MB) | 2.21 s (44 MB) | 0.75 | 1.30 |
+//! | `word_freq` | 2.78 s (156 MB) | 2.97 s (155 MB) | 3.09 s (311 MB) | 2.44 s (234 MB) | 0.94 | 0.90 |
+//! | `sort_dedup` | 7.15 s (577 MB) | 8.54 s (575 MB) | 5.40 s (517 MB) | 5.48 s (517 MB) | 0.84 | 1.32 |
 //!
-//! Runs: `binary_trees` 1.51-1.82 s (mimalloc 1.19-1.58 s), `word_freq`
-//! 1.91-2.30 s (mimalloc 2.45-2.66 s), `sort_dedup` 5.20-5.44 s (mimalloc
-//! 4.29-4.93 s). `word_freq` meets the target (at most mimalloc's time);
-//! `binary_trees` (1.28) and `sort_dedup` (1.15) do not. This round's
-//! change does not reach their fast paths (the Rust front door's `dealloc`
-//! skips the page test); the round before's table, on the same VM (d013a06:
-//! 1.40, 1.03 and 1.27 times mimalloc's, every program slower), says how
-//! much the host moves them.
+//! Runs: `binary_trees` 1.83-2.24 s (mimalloc 1.51-1.83 s), `word_freq`
+//! 2.78-2.91 s (mimalloc 3.03-3.20 s), `sort_dedup` 6.40-7.60 s (mimalloc
+//! 5.30-5.94 s). Every program and every allocator ran slower than in the
+//! round before's table on the same VM (mimalloc's `binary_trees` 1.28 ->
+//! 1.68 s): the host was busier. `word_freq` meets the target (at most
+//! mimalloc's time); `binary_trees` (1.30) and `sort_dedup` (1.32) do not.
+//! This round's change does not reach their fast paths (rayon's threads
+//! live to the end); the round before's table, on the same VM (78d957d:
+//! 1.28, 0.84 and 1.15 times mimalloc's), and the one before it (d013a06:
+//! 1.40, 1.03 and 1.27) say how much the host moves them.
 //!
 //! The notes on the round before's table follow.
+//! Runs: `binary_trees` 1.51-1.82 s (mimalloc 1.19-1.58 s), `word_freq`
+//! 1.91-2.30 s (mimalloc 2.45-2.66 s), `sort_dedup` 5.20-5.44 s (mimalloc
+//! 4.29-4.93 s). `word_freq` met the target; `binary_trees` (1.28) and
+//! `sort_dedup` (1.15) did not. That round's change did not reach their
+//! fast paths (the Rust front door's `dealloc` skips the page test).
+//!
+//! The notes on the table of two rounds before follow.
 //! Runs: `binary_trees` 0.86-0.89 s (mimalloc 0.86-0.92 s), `word_freq`
 //! 1.37-1.42 s (mimalloc 1.73-1.80 s), `sort_dedup` 3.12-3.20 s (mimalloc
 //! 2.74-2.81 s). Every program ran two to three times faster than in the
@@ -403,7 +434,7 @@
 //! its small blocks, so the host, not the change, moved it. `sort_dedup`
 //! still misses the target (1.14).
 //!
-//! The notes on the table of two rounds before follow.
+//! The notes on the table of three rounds before follow.
 //! Runs: `binary_trees` 2.44-3.02 s (mimalloc 1.96-2.19 s), `word_freq`
 //! 3.64-4.34 s (mimalloc 3.33-4.11 s), `sort_dedup` 7.06-8.62 s (mimalloc
 //! 6.04-6.56 s). Every program ran about twice as slowly as in the round
@@ -411,7 +442,7 @@
 //! 1.23, 0.91 and 1.22 times mimalloc's); the ratios to mimalloc barely
 //! moved.
 //!
-//! The notes on the table of four rounds before follow.
+//! The notes on the table of five rounds before follow.
 //! Runs: `binary_trees` 2.87-3.35 s (mimalloc 2.08-2.34 s), `word_freq`
 //! 4.27-4.69 s (mimalloc 3.82-4.17 s), `sort_dedup` 8.67-9.43 s (mimalloc
 //! 6.28-6.93 s). Every program ran three to five times slower than in the
@@ -569,6 +600,27 @@
 //!
 //! ## Tried and not kept
 //!
+//! - **Carving a store allocation from the end of its free chunk** (the
+//!   remainder keeps its place on the address list and, when its size bin
+//!   is unchanged, in its bin, so no free neighbour's links are written;
+//!   2026-12-03, the AMD VM): `churn-medium` under cachegrind 399 -> 400 M
+//!   estimated cycles, last-level misses 1.10 M both. The misses moved: the
+//!   new block's header, at the cut deep inside the free chunk, is the cold
+//!   line the remainder's header was, and `split_head`'s list writes were to
+//!   neighbours mostly in cache. It would also have cost `realloc` its room
+//!   to grow in place (a block carved from the front has free space after
+//!   it). Not kept.
+//! - **Draining 4 spans side by side on a refill** (the one-span drain
+//!   of `drain_remote_for`, interleaved as the full drain is; same day):
+//!   mimalloc-bench's `xmalloc-test -w 2 -t 3 -s 64` under `LD_PRELOAD`
+//!   went from 41-58 M to 25-27 M frees per second (four runs each in turn).
+//!   A refill then took back four spans' chunks at once: the class's list
+//!   mixed blocks of four spans, and the consumers' frees of them touched
+//!   four spans' remote lists and put spans on the producer's stack more
+//!   often, as the outboxes below did. **16 lists side by side in the full
+//!   drain instead of 8**: `footprint`'s drain 524 against 617 `perf`
+//!   samples in runs of 17,399 and 15,616 samples, within the host's
+//!   spread; kept at 8.
 //! - **Halving every cache class before the arena takes a new span**
 //!   (tried again, two rounds after the refill bound; 2026-12-02, on this
 //!   round's VM, an Intel Xeon with 2 cores, against the round before's
@@ -1139,10 +1191,12 @@
 //! (performance log); the miss on the first block of each span's list stays.
 //!
 //! mimalloc-bench's `xmalloc-test` (2 producers, 2 consumers that only free)
-//! takes 1.24 times mimalloc's time in the last 2026-12-03 classic run
-//! (57.9 M frees per second against 72.0 M, medians; 1.27 in the run
-//! before it, 66.2 M against 84.0 M; 1.13 and 1.00 in the two before, 1.23 when the plain flag store below came in, 1.5 to 1.66
-//! before it). That plain store of the block's `CACHED` flag, in place of
+//! takes 0.97 times mimalloc's time in the last 2026-12-03 classic run
+//! (55.8 M frees per second against 54.4 M, medians, with runs spread
+//! 38-67 M; 1.24 in the run before it, 57.9 M against 72.0 M; 1.27, 1.13
+//! and 1.00 in the three before, 1.23 when the plain flag store below came
+//! in, 1.5 to 1.66 before it): level with it, within a spread wider than
+//! the gap. That plain store of the block's `CACHED` flag, in place of
 //! the atomic flip, was most of that round's gain (a locked instruction stalls on the
 //! line the producer wrote; the plain store leaves that wait to the push's
 //! compare-and-swap, which overlaps it with less). In `perf` (`xmalloc-test
