@@ -963,6 +963,58 @@ fn remote_frees_are_drained_by_the_owner() {
 }
 
 #[test]
+fn remote_frees_pushed_during_full_drains_are_all_taken_back() {
+    // Two threads push while the owner drains everything, again and again:
+    // lists end and new ones are taken mid-walk, spans come back onto the
+    // stack after their lists were taken, and nothing is drained twice or
+    // lost (the counts match and every span and list checks out, whatever
+    // the interleaving).
+    let t = TestArena::new();
+    let ptrs: Vec<usize> = (0..20_000)
+        // SAFETY: the test owns the arena.
+        .map(|i| unsafe {
+            t.a()
+                .alloc_chunk(chunk_size(16 + i * 7 % 1500), &mut Global)
+                .add(HDR)
+        } as usize)
+        .collect();
+    let arena = t.0 as usize;
+    let before = t.a().counters.remote_drained;
+    let done = core::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        for k in 0..2 {
+            let (ptrs, done) = (&ptrs, &done);
+            s.spawn(move || {
+                for &p in ptrs.iter().skip(k).step_by(2) {
+                    // SAFETY: each block is pushed once, by one thread.
+                    unsafe { (*(arena as *mut Arena)).push_remote(p as *mut u8) };
+                }
+                done.fetch_add(1, core::sync::atomic::Ordering::Release);
+            });
+        }
+        // (How many drains overlap the pushes is up to the scheduler: a few
+        // thousand in runs on 2 cores, none if the pushers finish first.)
+        while done.load(core::sync::atomic::Ordering::Acquire) < 2 {
+            // SAFETY: this thread is the arena's owner.
+            unsafe { t.a().drain_remote(&mut Global) };
+        }
+    });
+    // SAFETY: as above; the pushers are done.
+    unsafe { t.a().drain_remote(&mut Global) };
+    assert!(!t.a().has_remote());
+    assert_eq!(t.a().counters.remote_drained - before, ptrs.len() as u64);
+    let mut sp = t.a().spans;
+    while !sp.is_null() {
+        // SAFETY: the arena's own spans, which the test owns.
+        unsafe {
+            assert!((*sp).pending.is_empty());
+            sp = (*sp).next;
+        }
+    }
+    t.check();
+}
+
+#[test]
 fn refills_take_back_remote_frees_only_as_far_as_they_need() {
     let t = TestArena::new();
     let cls = class_of_chunk(64);
