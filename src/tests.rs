@@ -57,6 +57,32 @@ impl TestArena {
             })
             .collect()
     }
+    /// `n` payloads of chunks from the store, chunk `i` of `size(i)` bytes
+    /// (requests of varied sizes spread the blocks over many spans).
+    fn payloads(&self, n: usize, size: impl Fn(usize) -> usize) -> Vec<usize> {
+        (0..n)
+            // SAFETY: the test owns the arena.
+            .map(|i| unsafe {
+                self.a()
+                    .alloc_chunk(chunk_size(size(i)), &mut Global)
+                    .add(HDR)
+            } as usize)
+            .collect()
+    }
+    /// Every remote free was taken back: none waits on the arena's stack or on
+    /// any of its spans' lists, and the arena checks out.
+    fn assert_no_remote(&self) {
+        assert!(!self.a().has_remote());
+        let mut sp = self.a().spans;
+        while !sp.is_null() {
+            // SAFETY: the arena's own spans, which the test owns.
+            unsafe {
+                assert!((*sp).pending.is_empty());
+                sp = (*sp).next;
+            }
+        }
+        self.check();
+    }
     #[allow(clippy::mut_from_ref)]
     fn a(&self) -> &mut Arena {
         // SAFETY: the test thread is the arena's only user.
@@ -911,14 +937,7 @@ fn resize_in_place_and_aligned_chunks() {
 #[test]
 fn remote_frees_are_drained_by_the_owner() {
     let t = TestArena::new();
-    let ptrs: Vec<usize> = (0..5000)
-        // SAFETY: the test owns the arena.
-        .map(|i| unsafe {
-            t.a()
-                .alloc_chunk(chunk_size(i % 2000), &mut Global)
-                .add(HDR)
-        } as usize)
-        .collect();
+    let ptrs = t.payloads(5000, |i| i % 2000);
     let arena = t.0 as usize;
     std::thread::scope(|s| {
         for part in ptrs.chunks(1250) {
@@ -948,18 +967,8 @@ fn remote_frees_are_drained_by_the_owner() {
     let before = t.a().counters.remote_drained;
     // SAFETY: the test owns the arena.
     unsafe { t.a().drain_remote(&mut Global) };
-    assert!(!t.a().has_remote());
     assert_eq!(t.a().counters.remote_drained - before, ptrs.len() as u64);
-    // No list is left with anything on it.
-    let mut sp = t.a().spans;
-    while !sp.is_null() {
-        // SAFETY: the arena's own spans, which the test owns.
-        unsafe {
-            assert!((*sp).pending.is_empty());
-            sp = (*sp).next;
-        }
-    }
-    t.check();
+    t.assert_no_remote();
 }
 
 #[test]
@@ -970,14 +979,7 @@ fn remote_frees_pushed_during_full_drains_are_all_taken_back() {
     // lost (the counts match and every span and list checks out, whatever
     // the interleaving).
     let t = TestArena::new();
-    let ptrs: Vec<usize> = (0..20_000)
-        // SAFETY: the test owns the arena.
-        .map(|i| unsafe {
-            t.a()
-                .alloc_chunk(chunk_size(16 + i * 7 % 1500), &mut Global)
-                .add(HDR)
-        } as usize)
-        .collect();
+    let ptrs = t.payloads(20_000, |i| 16 + i * 7 % 1500);
     let arena = t.0 as usize;
     let before = t.a().counters.remote_drained;
     let done = core::sync::atomic::AtomicUsize::new(0);
@@ -1001,17 +1003,8 @@ fn remote_frees_pushed_during_full_drains_are_all_taken_back() {
     });
     // SAFETY: as above; the pushers are done.
     unsafe { t.a().drain_remote(&mut Global) };
-    assert!(!t.a().has_remote());
     assert_eq!(t.a().counters.remote_drained - before, ptrs.len() as u64);
-    let mut sp = t.a().spans;
-    while !sp.is_null() {
-        // SAFETY: the arena's own spans, which the test owns.
-        unsafe {
-            assert!((*sp).pending.is_empty());
-            sp = (*sp).next;
-        }
-    }
-    t.check();
+    t.assert_no_remote();
 }
 
 #[test]
