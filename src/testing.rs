@@ -129,8 +129,16 @@
 //! - the pool's warm free runs (`tests/warm_pool.rs`): four freed 4 MiB pool
 //!   blocks, 2 MiB live ones between them (8 MiB live, so that the share of
 //!   live blocks keeps no more); after the purge passes `mincore` must find
-//!   the lowest resident, the two highest released, and no more than twice the
-//!   largest block freed left resident;
+//!   the lowest resident (of runs of one size class, the lowest stay), the
+//!   two highest released, and no more than twice the largest block freed
+//!   left resident;
+//! - which free run the pool hands out (`tests/pool_fit.rs`, on the pool
+//!   alone): the smallest resident hole that fits, not a bigger one below it
+//!   (first fit's pick), resident before fresh, fresh when no hole fits; and
+//!   which dirty runs its purge passes keep (`tests/pool_warm.rs`): the
+//!   smallest up to the warm bound, while a bigger run below them goes back
+//!   (both checked by mutation: first fit, a fit blind to residency, and a
+//!   pass that keeps nothing each fail them);
 //! - the pool's share of live pool blocks (`tests/warm_share.rs`): six freed
 //!   4 MiB blocks between 72 MiB of live ones all stay resident, and the
 //!   retain bound is at least the 72 MiB (the live bytes; half of them before
@@ -150,8 +158,8 @@
 //!
 //! Tests that measure RSS or count statistics (`rss`, `rss_live`, `warm_pool`,
 //! `warm_share`, `parked_purge`,
-//! `thread_churn`, `stats`) are binaries of their own, so that no other test
-//! disturbs them; so are `ids_repeat`, which makes the pool believe 65,535
+//! `thread_churn`, `stats`, `pool_fit`, `pool_warm`) are binaries of their
+//! own, so that no other test disturbs them; so are `ids_repeat`, which makes the pool believe 65,535
 //! arenas exist, `pool_realloc`, which needs the pool's layout to stay put
 //! between its steps, `shelf`, which counts the pool lock's acquisitions, and
 //! `pool_lock`, which counts the system calls made under it.
