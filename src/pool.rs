@@ -16,7 +16,7 @@ use crate::arena::{Arena, SpanSource};
 use crate::os::{self, align_up, PAGE};
 use crate::purge::PurgeClock;
 use crate::registry;
-use crate::size::SPAN;
+use crate::size::{eighth_class, SPAN};
 use crate::sync::{Guard, Mutex};
 use core::mem::ManuallyDrop;
 use core::ptr::null_mut;
@@ -588,8 +588,8 @@ impl PoolInner {
     }
 
     /// The dirty runs a purge pass leaves resident: the smallest, up to
-    /// [`Self::warm`] bytes in all; of those of one size class (see
-    /// [`warm_class`]), the lowest first, up to the first that would pass the
+    /// [`Self::warm`] bytes in all; of those of one size class (eight to a
+    /// power of two, [`eighth_class`]), the lowest first, up to the first that would pass the
     /// bound.
     fn warm_set(&self) -> WarmSet {
         // Bytes of dirty runs per class.
@@ -597,7 +597,7 @@ impl PoolInner {
         for i in 0..self.nruns {
             let r = self.run(i);
             if r.len & CLEAN == 0 {
-                bytes[warm_class(r.len & !FLAGS)] += r.len & !FLAGS;
+                bytes[eighth_class(r.len & !FLAGS)] += r.len & !FLAGS;
             }
         }
         let mut budget = self.warm();
@@ -611,7 +611,7 @@ impl PoolInner {
             for i in 0..self.nruns {
                 let r = self.run(i);
                 let len = r.len & !FLAGS;
-                if r.len & CLEAN == 0 && warm_class(len) == class {
+                if r.len & CLEAN == 0 && eighth_class(len) == class {
                     if len > budget {
                         break;
                     }
@@ -881,17 +881,8 @@ impl PoolInner {
     }
 }
 
-/// Size classes of free runs for [`PoolInner::warm_set`]: eight to each
-/// power of two.
+/// Size classes of free runs for [`PoolInner::warm_set`] ([`eighth_class`]).
 const WARM_CLASSES: usize = 8 * usize::BITS as usize;
-
-/// The size class of a free run of `len` bytes (nonzero): eight to each power
-/// of two, by the three bits after the leading one.
-fn warm_class(len: usize) -> usize {
-    let lg = (usize::BITS - 1 - len.leading_zeros()) as usize;
-    let sub = if lg >= 3 { (len >> (lg - 3)) & 7 } else { 0 };
-    8 * lg + sub
-}
 
 /// Which dirty runs a purge pass leaves resident: those of a size class below
 /// `class`, and those of `class` that end at or below `below`.
@@ -906,7 +897,7 @@ impl WarmSet {
     const NONE: WarmSet = WarmSet { class: 0, below: 0 };
 
     fn holds(self, start: usize, len: usize) -> bool {
-        let c = warm_class(len);
+        let c = eighth_class(len);
         c < self.class || (c == self.class && start + len <= self.below)
     }
 }

@@ -197,8 +197,16 @@ pub const fn medium_class(s: usize) -> usize {
 /// most `ARENA_MAX_CHUNK`): that of the largest class bound at most `s`.
 #[inline(always)]
 pub const fn medium_list(s: usize) -> usize {
-    let l = usize::BITS - 1 - s.leading_zeros();
-    ((l - LOG_FIRST) as usize) * 8 + ((s >> (l - 3)) & 7)
+    eighth_class(s) - 8 * LOG_FIRST as usize
+}
+
+/// The size class of `n` (at least 8) with eight classes to each power of
+/// two: eight times its binary logarithm (rounded down) plus the three bits
+/// after its leading one.
+#[inline(always)]
+pub const fn eighth_class(n: usize) -> usize {
+    let l = (usize::BITS - 1 - n.leading_zeros()) as usize;
+    8 * l + ((n >> (l - 3)) & 7)
 }
 
 /// The smallest chunk size medium list `i` holds.
