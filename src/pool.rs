@@ -285,8 +285,9 @@ impl PoolInner {
     }
 
     /// Takes `len` bytes (page multiple) whose start `s` has `(s + lead) % align ==
-    /// 0`, from the run [`PoolInner::fit_run`] picks. Returns the start and
-    /// whether it reads as zeros, or null when the OS refuses more memory.
+    /// 0`, from the smallest resident free run that fits, else the smallest
+    /// clean one (best fit, see `fit_run`). Returns the start and whether it
+    /// reads as zeros, or null when the OS refuses more memory.
     ///
     /// Maps a new region under the lock when no free run fits; [`take_run`]
     /// maps outside it.
