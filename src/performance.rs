@@ -652,6 +652,11 @@
 //!   workloads): peak RSS 1.00-1.06 of the old build's (`regex` 1.28 at 2
 //!   threads), time 0.97-1.12 (`churn-fifo` 1.06 / 1.12 at 1 / 2 threads).
 //!   The flushed chunks are carved again, and the spans stay resident.
+//!   A third time (2026-12-03, the AMD VM, only once the cache classes
+//!   hold a span's worth): no peak-RSS change on `churn-fifo`,
+//!   `churn-random`, `mixed-sizes`, `thread-churn` or `regex` (one run each
+//!   at 1 and 2 threads, scale 1, within 0.6 MB either way): the cached
+//!   chunks are not what decides their peak.
 //! - **Keeping one largest pool block freed per thread instead of two**
 //!   (`PoolInner::per_thread`), for `large`'s peak RSS: 0.70 / 0.85 of
 //!   the old build's at 1 / 2 threads, but 1.31 / 2.01 its time (0.85 /
