@@ -335,8 +335,7 @@ impl PoolInner {
                 }
             }
         }
-        let (i, s, _) = best?;
-        let clean = self.run(i).len & CLEAN != 0;
+        let (i, s, (clean, _)) = best?;
         Some((self.take(i, s, len), clean))
     }
 
@@ -590,8 +589,8 @@ impl PoolInner {
 
     /// The dirty runs a purge pass leaves resident: the smallest, up to
     /// [`Self::warm`] bytes in all; of those of one size class (eight to a
-    /// power of two, [`eighth_class`]), the lowest first, up to the first that would pass the
-    /// bound.
+    /// power of two, [`eighth_class`]), the lowest first, up to the first
+    /// that would pass the bound.
     fn warm_set(&self) -> WarmSet {
         // Bytes of dirty runs per class.
         let mut bytes = [0usize; WARM_CLASSES];

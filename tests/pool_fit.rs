@@ -4,9 +4,8 @@
 //! one (best fit). A binary of its own, on the system allocator: the pool
 //! holds only what this test puts there.
 
+use arenapool::os::PAGE;
 use arenapool::pool::lock;
-
-const PAGE: usize = 4096;
 
 #[test]
 fn new_runs_take_the_smallest_resident_hole_that_fits() {

@@ -4,10 +4,10 @@
 //! smallest resident run that fits out first). A binary of its own, on the
 //! system allocator: the pool holds only what this test puts there.
 
+use arenapool::os::PAGE;
 use arenapool::pool::lock;
 use std::time::Duration;
 
-const PAGE: usize = 4096;
 /// 64 KiB: the holes below are made of these.
 const U: usize = 16 * PAGE;
 
