@@ -154,9 +154,17 @@
 //! `size::medium_class`), and the tier keeps a list per class, so that every
 //! chunk on its class's list fits a request. The tier holds at most
 //! 256 KiB, or a quarter of the arena's chunks in use if more
-//! (`MEDIUM_BYTES`, `MEDIUM_SHARE`); past that it is emptied into the store
-//! whole, and it is emptied whenever the cache is switched off and at thread
-//! exit. Its chunks are flagged as cached chunks are, so a second free of one
+//! (`MEDIUM_BYTES`, `MEDIUM_SHARE`). A free past that bound sends the
+//! tier's lists into the store, the biggest class first, until it holds half
+//! the bound: chunks of the smaller classes stay for the requests they fit.
+//! (Emptied whole, as it was, `churn-medium` spent a tenth of its
+//! instructions merging what the tier had just held into the store, and
+//! splitting it again for the next requests: 409 M estimated cycles under
+//! cachegrind before, 353 M after.) A request the store cannot serve takes
+//! the smallest chunk at the head of a tier list that fits it, merged into
+//! the store first, before the tier is emptied and a new span taken. The
+//! tier is emptied whenever the cache is switched off and at thread exit.
+//! Its chunks are flagged as cached chunks are, so a second free of one
 //! is reported the same way, and a free into it checks the boundary tags as a
 //! free into the store does.
 //!

@@ -47,7 +47,8 @@ pub const ARENA_MAX_REQ: usize = ARENA_MAX_CHUNK - HDR;
 pub const MEDIUM_LISTS: usize = 8 * (ARENA_MAX_CHUNK.trailing_zeros() - LOG_FIRST) as usize + 1;
 /// Most bytes of chunks the medium tier of one arena holds: this much, or a
 /// quarter of the arena's chunks in use if more ([`MEDIUM_SHARE`]); past it,
-/// the tier is emptied into the store.
+/// the tier's lists go into the store, the biggest class first, until it holds
+/// half of that.
 pub const MEDIUM_BYTES: usize = 256 * 1024;
 /// The medium tier may hold `1 / MEDIUM_SHARE` of the arena's chunks in use.
 pub const MEDIUM_SHARE: usize = 4;

@@ -88,6 +88,16 @@ impl TestArena {
         // SAFETY: the test thread is the arena's only user.
         unsafe { &mut *self.0 }
     }
+    /// Empties the cache and the medium tier into the store, then checks that
+    /// everything went back (see `assert_all_given_back`).
+    fn empty(&self) {
+        // SAFETY: the test owns the arena.
+        unsafe {
+            self.a().set_uncached(true, &mut Global);
+            self.a().set_uncached(false, &mut Global);
+        }
+        self.assert_all_given_back();
+    }
     /// Everything went back: `check()` passes, no chunk is loose, and at most
     /// the spare span is left.
     fn assert_all_given_back(&self) {
@@ -886,6 +896,125 @@ fn medium_tier_reuses_fitting_chunks_within_its_bound() {
         give(p);
     }
     t.check();
+}
+
+/// A full medium tier is cut down to half its bound, its biggest classes
+/// first: chunks of the small classes stay for the requests they fit.
+#[test]
+fn full_medium_tier_gives_back_its_biggest_classes() {
+    let t = TestArena::new();
+    let give = |p: *mut u8| {
+        // SAFETY: p is a live block of this arena.
+        unsafe { t.a().free_local(p, &mut Global) };
+    };
+    let (small, big) = (2048, 60 * 1024);
+    // Live guards between the blocks, so that none merges with another.
+    let smalls: Vec<*mut u8> = (0..8)
+        .flat_map(|_| t.blocks(1, small).into_iter().chain(t.blocks(1, 4096)))
+        .collect();
+    let bigs: Vec<*mut u8> = (0..64)
+        .flat_map(|_| t.blocks(1, big).into_iter().chain(t.blocks(1, 4096)))
+        .collect();
+    for &p in smalls.iter().step_by(2) {
+        give(p);
+    }
+    assert_eq!(t.a().medium_bytes, 8 * small);
+    let mut trimmed = false;
+    let mut given = 0;
+    for &p in bigs.iter().step_by(2) {
+        given += 1;
+        let before = t.a().medium_bytes;
+        let bound = MEDIUM_BYTES.max(t.a().used / MEDIUM_SHARE);
+        give(p);
+        t.check();
+        if t.a().medium_bytes < before {
+            // Down to half the bound: every big chunk went, the small stayed.
+            assert!(
+                before + big > bound,
+                "trimmed with room: {before} of {bound}"
+            );
+            assert_eq!(t.a().medium_bytes, 8 * small + big);
+            trimmed = true;
+            break;
+        }
+    }
+    assert!(trimmed, "the tier never reached its bound");
+    for &p in smalls.iter().step_by(2).rev() {
+        // SAFETY: the test owns the arena.
+        assert_eq!(unsafe { t.a().medium_take(small) }, Some(p));
+    }
+    t.check();
+    // The blocks still live: every small one and guard, the big ones not given.
+    let bigs_live = bigs
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| i % 2 == 1 || i / 2 >= given);
+    for p in smalls.iter().chain(bigs_live.map(|(_, p)| p)) {
+        give(*p);
+    }
+    t.empty();
+}
+
+/// An arena whose store has no chunk for a request takes the smallest chunk
+/// of the medium tier's list heads that fits it, and leaves the rest of the
+/// tier alone: it is emptied only when no head fits, before a new span.
+#[test]
+fn medium_tier_yields_one_fitting_chunk_before_it_is_emptied() {
+    let t = TestArena::new();
+    let s = 8192;
+    // Use up every free chunk of 2 KiB or more: the last block opens a span,
+    // which the blocks below then fill, all from it (each size a power of
+    // two, the least size of a store bin, so that the span's free chunk is
+    // the one found for it), down to less than `s` free.
+    let spans = t.a().nspans;
+    let mut held = Vec::new();
+    while t.a().nspans == spans {
+        held.extend(t.blocks(1, 2048));
+    }
+    let mut rest = span::FULL - 2048;
+    let mut blocks = Vec::new();
+    for n in [4096, 16384, 4096, 2048] {
+        blocks.extend(t.blocks(1, n));
+        rest -= n;
+    }
+    let mut n = 1 << 17;
+    while n >= s {
+        while rest >= n {
+            blocks.extend(t.blocks(1, n));
+            rest -= n;
+        }
+        n /= 2;
+    }
+    let (a, b) = (blocks[1], blocks[3]);
+    assert_eq!(t.a().nspans, spans + 1);
+    // SAFETY: a and b are live blocks of this arena, and go into its tier.
+    unsafe {
+        t.a().free_local(a, &mut Global);
+        t.a().free_local(b, &mut Global);
+    }
+    assert_eq!(t.a().medium_bytes, 16384 + 2048);
+    t.check();
+    // SAFETY: the test owns the arena.
+    let c = unsafe { t.a().alloc_chunk(s, &mut Global) };
+    assert_eq!(
+        c,
+        a.wrapping_sub(HDR),
+        "carved from the tier's 16 KiB chunk"
+    );
+    assert_eq!(t.a().medium_bytes, 2048, "the rest of the tier stays");
+    assert_eq!(t.a().nspans, spans + 1);
+    t.check();
+    // SAFETY: as above; b is in the tier.
+    unsafe {
+        assert_eq!(t.a().medium_take(2048), Some(b));
+        t.a().free_local(c.add(HDR), &mut Global);
+        t.a().free_local(b, &mut Global);
+    }
+    for p in held.into_iter().chain(blocks).filter(|&p| p != a && p != b) {
+        // SAFETY: live blocks of this arena.
+        unsafe { t.a().free_local(p, &mut Global) };
+    }
+    t.empty();
 }
 
 #[test]

@@ -188,7 +188,9 @@ impl Arena {
         self.check_tags(c, s);
         self.check_free_next(c, s);
         if !self.medium_has_room(s) {
-            self.medium_flush(src);
+            // Down to half its bound: what it keeps may still serve a request.
+            let bound = self.medium_bound();
+            self.medium_trim((bound / 2).min(bound - s), src);
         }
         self.medium_push(p, s);
     }
@@ -213,7 +215,13 @@ impl Arena {
     /// Whether the medium tier may take `s` more bytes.
     #[inline(always)]
     fn medium_has_room(&self, s: usize) -> bool {
-        self.medium_bytes + s <= MEDIUM_BYTES.max(self.used / MEDIUM_SHARE)
+        self.medium_bytes + s <= self.medium_bound()
+    }
+
+    /// Most bytes the medium tier may hold (see [`MEDIUM_BYTES`]).
+    #[inline(always)]
+    fn medium_bound(&self) -> usize {
+        MEDIUM_BYTES.max(self.used / MEDIUM_SHARE)
     }
 
     /// Pushes payload `p` (chunk size `s`) onto its medium list.
@@ -228,21 +236,63 @@ impl Arena {
 
     /// Empties the medium tier into the store.
     pub(super) unsafe fn medium_flush(&mut self, src: &mut impl SpanSource) {
-        for b in 0..MEDIUM_LISTS {
+        self.medium_trim(0, src);
+    }
+
+    /// Moves the medium tier's lists into the store, the biggest class first,
+    /// until the tier holds at most `keep` bytes.
+    unsafe fn medium_trim(&mut self, keep: usize, src: &mut impl SpanSource) {
+        let mut b = MEDIUM_LISTS;
+        while b > 0 && self.medium_bytes > keep {
+            b -= 1;
             let mut p = self.medium[b];
             self.medium[b] = null_mut();
             while !p.is_null() {
                 let next = decode_link(p, self.link_key as usize);
+                let c = p.sub(HDR);
+                self.medium_bytes -= span::size(c, self.key);
                 // (`free_chunk` rewrites the header, CACHED flag and all.)
-                let sp = self.free_chunk(p.sub(HDR));
+                let sp = self.free_chunk(c);
                 if !sp.is_null() {
                     src.give_span(sp as *mut u8);
                 }
                 p = next;
             }
         }
-        self.medium_bytes = 0;
         self.maybe_purge();
+    }
+
+    /// Moves the smallest chunk of at least `s` bytes the medium tier's list
+    /// heads hold into the store, where it merges with its free neighbours;
+    /// returns a free chunk of at least `s` bytes, or null if no head is that
+    /// big.
+    pub(super) unsafe fn medium_yield(&mut self, s: usize, src: &mut impl SpanSource) -> *mut u8 {
+        let first = if s > CACHE_MAX_CHUNK {
+            medium_list(s)
+        } else {
+            0
+        };
+        for b in first..MEDIUM_LISTS {
+            let p = self.medium[b];
+            if p.is_null() {
+                continue;
+            }
+            let c = p.sub(HDR);
+            let cs = span::size(c, self.key);
+            if cs < s {
+                continue;
+            }
+            self.medium[b] = decode_link(p, self.link_key as usize);
+            self.medium_bytes -= cs;
+            let sp = self.free_chunk(c);
+            if !sp.is_null() {
+                // Its span was otherwise free: it went back whole.
+                src.give_span(sp as *mut u8);
+                return null_mut();
+            }
+            return self.find_fit(s);
+        }
+        null_mut()
     }
 
     /// Doubles the limit of full class `cls` if it may grow (see

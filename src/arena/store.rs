@@ -555,8 +555,10 @@ impl Arena {
         c
     }
 
-    /// Finds a free chunk of at least `s` bytes, draining remote frees or taking a
-    /// new span when the store has none. Null when out of memory.
+    /// Finds a free chunk of at least `s` bytes; when the store has none, drains
+    /// remote frees, sweeps loose chunks, takes a chunk the medium tier holds
+    /// that fits, gives the cache's growth and the tier back, and takes a new
+    /// span, in that order, until one fits. Null when out of memory.
     pub(super) unsafe fn fit_or_grow(&mut self, s: usize, src: &mut impl SpanSource) -> *mut u8 {
         self.maybe_purge();
         let mut c = self.find_fit(s);
@@ -566,6 +568,9 @@ impl Arena {
         }
         if c.is_null() && self.sweep_all(SWEEP_MIN, src) {
             c = self.find_fit(s);
+        }
+        if c.is_null() && self.medium_bytes != 0 {
+            c = self.medium_yield(s, src);
         }
         if c.is_null() && (self.grown != 0 || self.medium_bytes != 0) {
             self.shrink_cache(src);
