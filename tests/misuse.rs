@@ -211,13 +211,14 @@ unsafe fn commit(case: &str) {
             // store, then a free of the block just before it. The medium tier
             // takes that block without merging the two (until it is emptied),
             // and checks the free neighbour as the merge would have read it.
-            // (b reaches the store past the tier: 320 KiB more freed after it
-            // overflow the tier, which is emptied into the store; a and the
-            // block after b are live, so b stays a free chunk of its own.)
+            // (b reaches the store past the tier: 400 KiB of smaller blocks
+            // freed after it overflow the tier, which gives its biggest class
+            // back to the store first; a and the block after b are live, so b
+            // stays a free chunk of its own.)
             let a = malloc(2000);
-            let b = malloc(2000);
+            let b = malloc(64000);
             let _keep = malloc(2000);
-            let fill: Vec<*mut u8> = (0..20).map(|_| malloc(16000)).collect();
+            let fill: Vec<*mut u8> = (0..200).map(|_| malloc(2000)).collect();
             free(b);
             for f in fill {
                 free(f);
