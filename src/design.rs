@@ -311,17 +311,8 @@
 //! (Emptied at the exit, as it was until this round, it cost `mstress`,
 //! whose threads each free most of what they made and exit, two thirds of
 //! the allocator's instructions: the flush, then the same chunks carved
-//! again by the next thread.) An arena none of whose blocks is live when
-//! its thread exits (every one freed, cached or not) is kept whole too,
-//! grown classes included, and its parked pass gives all its spans back at
-//! once, cache, medium tier and store dropped with them, without a walk over
-//! their chunks: there is nothing in them to merge or keep (`live-100k`,
-//! whose thread exits with 100,000 freed blocks in its cache: 414 M
-//! estimated cycles before, 373 M after; `hashmap`, whose dense arena cut
-//! its cache back chunk by chunk at the exit, 1,062 M and 1,041 M). That
-//! pass reads no header, so a write after free into such an arena's cached
-//! chunks is no longer reported there. An arena whose cache is off when
-//! its thread exits is emptied at once. When the pool cannot map a new
+//! again by the next thread.) An arena whose cache is off when its thread
+//! exits is emptied at once. When the pool cannot map a new
 //! region (out of memory or address space), it first empties every parked
 //! arena's cache the same way and tries its free runs again. Spans with live
 //! blocks stay with the parked arena: frees of those blocks by other threads

@@ -727,69 +727,6 @@ fn live_blocks_survive_random_bursts_of_loose_frees() {
     t.assert_all_given_back();
 }
 
-/// An arena none of whose chunks is live gives all its spans back at once,
-/// its cache, medium tier and loose chunks dropped with them, and an exiting
-/// thread's arena in that state keeps its whole cache, grown classes
-/// included, until its parked pass does that; a live block or a remote free
-/// waiting keeps the spans.
-#[test]
-fn unused_arena_gives_its_spans_back_whole() {
-    let t = TestArena::new();
-    let cls = class_of_chunk(64);
-    let base = class_limit(cls);
-    let mut blocks = t.blocks(4 * base as usize, 64);
-    blocks.extend(t.blocks(8, 4096));
-    let live = t.blocks(1, 64)[0];
-    for &p in &blocks {
-        // SAFETY: p is a live block of this arena.
-        unsafe { t.a().free_local(p, &mut Global) };
-    }
-    assert!(t.a().cache[cls].limit > base && t.a().medium_bytes > 0);
-    let give_back = || {
-        // SAFETY: the test owns the arena.
-        unsafe { t.a().give_back_if_unused(&mut Global) }
-    };
-    assert!(!give_back(), "a live block");
-    // A free from another thread, waiting: the arena is not unused yet.
-    // SAFETY: `live` is a live block of this arena.
-    unsafe { t.a().push_remote(live) };
-    assert!(!give_back(), "a remote free");
-    // SAFETY: as above.
-    unsafe { t.a().drain_remote(&mut Global) };
-    t.check();
-    let (spans, grown) = (t.a().nspans, t.a().cache[cls].limit);
-    assert!(spans > 0 && t.a().used > 0);
-    // SAFETY: as above.
-    unsafe { t.a().retire(&mut Global) };
-    assert_eq!(t.a().cache[cls].limit, grown, "the grown class is kept");
-    assert!(t.a().purge_scheduled().is_some());
-    let free_before = crate::pool::lock().free_bytes;
-    // SAFETY: as above.
-    unsafe { t.a().parked_pass(&mut Global) };
-    assert_eq!(t.a().nspans, 0);
-    assert_eq!(
-        (t.a().used, t.a().medium_bytes, t.a().loose_bytes),
-        (0, 0, 0)
-    );
-    assert!(crate::pool::lock().free_bytes >= free_before + spans * crate::size::SPAN);
-    t.check();
-    // The arena works on from nothing (its cache back on, as a refill turns
-    // it), and gives back again.
-    t.a().adopted();
-    // SAFETY: as above.
-    unsafe { t.a().set_uncached(false, &mut Global) };
-    let again = t.blocks(3000, 64);
-    for p in again {
-        // SAFETY: as above.
-        unsafe { t.a().free_local(p, &mut Global) };
-    }
-    assert!(t.a().nspans > 0 && t.a().cache[cls].count() > 0);
-    assert!(give_back());
-    assert_eq!(t.a().nspans, 0);
-    assert_eq!(t.a().cache[cls].count(), 0);
-    t.empty();
-}
-
 /// An exiting thread's arena keeps its cache warm (at base limits). A sparse
 /// one is emptied into the store at its parked pass (a purge delay later, if no
 /// thread adopted it meanwhile), and its empty spans go back to the pool; a

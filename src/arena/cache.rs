@@ -558,9 +558,8 @@ impl Arena {
     /// Readies the arena of an exiting thread to be parked. It keeps its cache
     /// warm for the next thread to adopt it: that thread's first allocations
     /// pop chunks instead of carving them again, and the exiting thread's
-    /// frees are not sent through the store one by one. A dense arena with a
-    /// live block has its cache cut back to the classes' base limits. A
-    /// sparse one, or one with no live block (see
+    /// frees are not sent through the store one by one. A dense arena's cache
+    /// is cut back to the classes' base limits. A sparse one (see
     /// [`Arena::dense`]), whose cached chunks may keep spans from going back
     /// to the pool, is kept whole and emptied as by [`Arena::flush_all`] if
     /// the arena is still parked a purge delay later ([`Arena::parked_pass`]).
@@ -579,7 +578,7 @@ impl Arena {
         if self.uncached {
             return self.flush_all(src);
         }
-        if self.dense() && self.used != self.cached_bytes() {
+        if self.dense() {
             self.shrink_cache(src);
         } else {
             self.purge.set_flush(true);
@@ -631,10 +630,7 @@ impl Arena {
     /// drained into a parked arena reach the store, where emptied spans go back to
     /// the pool), then gives back every empty span, the spare included (thread
     /// exit). The cache comes back on when a new owner finds the arena dense.
-    /// An arena with no live block gives its spans back whole, without the walk
-    /// (see [`Arena::give_back_if_unused`]).
     pub unsafe fn flush_all(&mut self, src: &mut impl SpanSource) {
-        self.give_back_if_unused(src);
         self.set_uncached(true, src);
         self.drain_remote(src);
         self.sweep_all(0, src);

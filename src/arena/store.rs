@@ -522,52 +522,6 @@ impl Arena {
         self.counters.spans_returned += 1;
     }
 
-    /// Gives every span back to `src` at once when no chunk of the arena is
-    /// live (each is free, cached, in the medium tier or loose) and no remote
-    /// free waits: nothing in the spans needs merging or keeping, so the store,
-    /// the cache and the tier start over empty without a walk over their
-    /// chunks. False, with nothing done, otherwise, and in secure mode (guard
-    /// pages to unprotect, a quarantine). (An exited thread's arena holding
-    /// 100,000 freed blocks in its cache took 14.7 M instructions to empty
-    /// chunk by chunk, a twelfth of `live-100k`'s.)
-    pub(crate) unsafe fn give_back_if_unused(&mut self, src: &mut impl SpanSource) -> bool {
-        if self.nspans == 0
-            || crate::config::secure()
-            || guarded_spans()
-            || self.has_remote()
-            || self.used != self.cached_bytes()
-        {
-            return false;
-        }
-        for cls in CACHED_CLASSES {
-            let bin = &mut self.cache[cls];
-            self.counters.cache_out += bin.count() as u64;
-            bin.head = null_mut();
-            bin.room = bin.limit;
-        }
-        self.medium = [null_mut(); MEDIUM_LISTS];
-        self.medium_bytes = 0;
-        self.loose = null_mut();
-        self.loose_bytes = 0;
-        self.bins = [null_mut(); NBINS];
-        self.binmap = [0; 2];
-        let mut sp = self.spans;
-        while !sp.is_null() {
-            let next = (*sp).next;
-            src.give_span(sp as *mut u8);
-            self.counters.spans_returned += 1;
-            sp = next;
-        }
-        self.spans = null_mut();
-        self.spare = null_mut();
-        self.nspans = 0;
-        self.used = 0;
-        self.released = 0;
-        self.purge.dirty = 0;
-        self.counters.flushes += 1;
-        true
-    }
-
     /// Gets a new span from `src` and puts its one free chunk in the store.
     pub(super) unsafe fn add_span(&mut self, src: &mut impl SpanSource) -> *mut u8 {
         // The shelf's pool blocks go back first: memory kept for big blocks
