@@ -596,9 +596,48 @@
 //! | three misuse checks (an overflow into the next header seen at the block's free off the fast path; a pointer at a page start checked before the bytes before it are read, in the cold path of `free`'s test that used to test for null; a tombstone where a huge block's tag was after `realloc` moved it), at no cost to the fast paths: the Rust front door's `dealloc` and `realloc` skip the page test, and the page test's cold path is a tail call | fastpath probe; the suite under cachegrind (estimated cycles); first version | 59; `xmalloc` 481 M, `churn-lifo` 970 M | 59; `xmalloc` 487 M (+1.3%), `churn-lifo` 970 M, the others within 0.3% or lower (`rayon` 627 -> 619 M). The first version cost `churn-lifo` 2% and `xmalloc` 9% (`classify` no longer inlined into `free_slow`; every page-start payload sent through `classify`; 2 instructions per Rust `dealloc`, where the compiler had dropped the test for null; a `push`/`pop` around the cold call on `free`'s fast path, 61 instructions per pair), each fixed |
 //! | draining all remote lists (thread exit, parking, a parked arena's drain) walks up to 8 spans' lists side by side, a chunk of each in turn (`DRAIN_WAYS`); one list at a time, each chunk's link load waited for the one before, a miss on a line another thread wrote, cold by the thread's exit | `footprint` (a rayon pool of 4 threads per round, 41% of frees cross-thread, drained at each pool's exit): `perf record` of `suite --worker footprint 1 1`, the drain's share of samples (and the run's sample count); wall time at scale 1 and 3 (`/usr/bin/time`, builds interleaved, 5 and 3 runs); `xmalloc`, `thread-churn`, `larson`, `prodcons`, `rayon` under cachegrind | `drain_span` 12.5% (13,555 samples: 1,699, all in `retire` at thread exit); 1.44-1.94 s, median 1.60; 6.50-7.78 s, median 7.66; 486 / 539 / 1,322 / 1,220 / 619 M estimated cycles | `drain_remote` 3.9% (11,810 samples: 461); 1.28-1.54 s, median 1.47; 5.97-7.59 s, median 6.66 (glibc 4.79 s and mimalloc 4.57 s in the last full run); 489 / 541 / 1,323 / 1,220 / 619 M (`xmalloc` +0.6%: the one-span drain of a refill compiles to 2 more instructions a chunk) |
 //! | the page pool takes a new run (an arena's span, a pool block) from the smallest resident free run that fits, else the smallest fresh or purged one (best fit; an exact resident fit ends the scan), where it took the first in address order; its purge passes leave resident the smallest dirty runs up to the warm bound (eight size classes to a power of two, the lowest first within one), where they kept the lowest, which first fit handed out first | the suite at 1 and 2 threads, scale 1, 5 runs, arenapool only, the two builds one after the other (`suite --threads 1,2 --reps 5 --allocators arenapool --workloads ...`), peak RSS; the full suite's run, peak RSS against glibc's; cachegrind, estimated cycles | `large` 75.6 / 174 MB; `large` 1.48 / 1.39, `regex` 1.34 and `thread-churn` 1.42 at 2 threads, `hashmap` 1.26 at 2; `churn-medium` 399 M, `vec-grow` 2,969 M, `regex` 587 M | `large` 50.8 / 114 MB (0.67 / 0.69; 0.67 or 1.05 at 1 thread between two such runs: the purge timing), `hashmap` 0.87-1.03 and `churn-medium` 0.89-0.96 at 2 threads, `big-replace` 0.97, `vec-grow` 0.96-1.06; `large` 1.11 / 0.92, `regex` 1.16, `thread-churn` 1.22, `hashmap` 1.37; 409 M (+2.5%: the scan no longer stops at the first fit), 3,007 M (+1.3%), 592 M (+0.9%), the other 17 within 0.2% (`big-replace` -1.3%) |
+//! | a free that finds the medium tier full sends its lists into the store, the biggest class first, until it holds half its bound (it was emptied whole); a request the store cannot serve takes the smallest list head of the tier that fits it, merged into the store first, before the tier is emptied and a new span taken (it emptied the tier) | cachegrind, estimated cycles, the builds before and after (`suite --worker W 1 1`); `churn-medium` at 1 / 2 threads, scale 3, five runs each in turn, medians; the pool lock at 2 threads (`ARENAPOOL_SHOW_STATS=1`, three runs) | `churn-medium` 409 M, `regex` 595 M; 0.250 / 0.261 s, 28.8 / 48.2 MB; 0.094 acquisitions per operation, 11.2-12.9% contended | 353 M (the trim alone 354 M, the yield alone 408 M), 584 M (the trim alone 606 M, the yield alone 593 M), `vec-push`, `json`, `mixed-sizes` within 0.3%; 0.207 / 0.227 s, 28.5 / 49.3 MB; 0.092, 13.1-21.9% contended (the host: 6.6-26 ms waited) |
 //!
 //! ## Tried and not kept
 //!
+//! - **Giving idle cache chunks back by a low-water mark** (2026-12-03,
+//!   the AMD VM). In `churn-fifo` the classes' caches held 650 KiB against
+//!   490 KiB of live data: each class keeps what its live count's highest
+//!   point needed (a simulation of the workload's size classes puts that
+//!   surplus at 445-480 KiB), where glibc's merged free space serves any
+//!   size. A pass every N refills gave each class back half the smallest
+//!   count it had at two passes, unless it had refilled (been empty) since.
+//!   Every 256 refills it never ran after the first thousand rounds (726
+//!   refills in 17 M allocations: a class with a surplus no longer
+//!   refills). Every 16, peak RSS fell 11-17% (`churn-fifo` 7.1 -> 6.0 MB,
+//!   `churn-random` 7.1 -> 6.3 MB, `thread-churn` 11.6 -> 10.3 MB, `hashmap`
+//!   20.2 -> 16.8 MB at 2 threads), but `churn-fifo` took 3 times as long:
+//!   refills went from 726 to 3.9 M, each pass's flushes fed more refills,
+//!   and a third of the instructions were the passes. A true low-water mark
+//!   needs a compare on the fast path's pop (over the 60-instruction
+//!   budget).
+//! - **Giving an unused arena's spans back whole** (2026-12-03, the AMD
+//!   VM). An arena none of whose blocks is live (all freed, cached or not)
+//!   gave every span back at once at its parked pass, its cache, medium
+//!   tier, loose chunks and store dropped without a walk over the chunks;
+//!   and an exiting thread's arena in that state kept its whole cache until
+//!   then (a dense one had its growth cut back chunk by chunk at the exit).
+//!   The exit paths' instructions fell (cachegrind, whole process:
+//!   `live-100k` 414 -> 373 M estimated cycles, 14.7 M of them the parked
+//!   pass's walk; `hashmap` 1,062 -> 1,041 M), but peak RSS rose on
+//!   small-block workloads at 2 and 4 threads: `mixed-sizes` 1.09 / 1.21 ->
+//!   1.22 / 1.31 of glibc's in the full suite, 6.6-6.7 against 7.1-7.2 MB at
+//!   4 threads with the two builds side by side (`suite --worker mixed-sizes
+//!   4 3`, seven runs each), the same with the parked pass's give-back
+//!   alone. Why is not understood yet. (Side by side, builds differ in
+//!   their own resident size: one build here read 0.25 MB less than the
+//!   others with glibc's allocator, so each comparison above was checked
+//!   against the builds' `ARENAPOOL_ALLOC=system` runs.)
+//! - **A quicker scan for the pool's best fit** (a run shorter than the
+//!   request, or no better than the best so far, skipped before the
+//!   alignment is computed; the CLEAN bit and the length compared as one
+//!   word): `churn-medium` 231.1 -> 232.4 M instructions. The scan reads 41
+//!   runs a call there on average; an index by size would be the next step.
 //! - **Variants of the pool's best fit** (2026-12-03, the AMD VM; kept:
 //!   the smallest resident run, else the smallest clean one, with purge
 //!   passes keeping the smallest dirty runs). Best fit with the purge's warm
