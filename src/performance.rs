@@ -188,35 +188,44 @@
 //! in 0.13-0.56 s where the round before's copy took 0.84-0.91 s, so its
 //! cell does not compare with theirs. `larson.cpp` is a version with its
 //! stop flag made atomic. arenapool's time (or inverse throughput) and peak
-//! RSS divided by each other's (2026-12-03, dfb029d, the library of this
-//! round's suite run with one shared size-class function, on this round's
-//! AMD VM; three runs each; about 9 minutes):
+//! RSS divided by each other's (2026-12-03, a59decf, the library of this
+//! round's suite run, on this round's AMD VM; three runs each; about 9
+//! minutes):
 //!
 //! | program | /glibc | /mimalloc | /jemalloc | RSS /glibc | RSS /mimalloc | RSS /jemalloc |
 //! | --- | ---: | ---: | ---: | ---: | ---: | ---: |
-//! | larson | 0.65 | 0.86 | 0.83 | 1.22 | 0.87 | 0.96 |
-//! | larson (sized frees) | 0.61 | 0.78 | 0.79 | 1.26 | 0.89 | 1.01 |
-//! | xmalloc-test | 0.44 | 1.38 | 0.44 | 1.00 | 0.62 | 0.83 |
-//! | mstress (shorter copy) | 1.05 | 1.21 | 1.05 | 0.88 | 0.74 | 0.82 |
-//! | rptest | 0.29 | 0.81 | 0.51 | 0.45 | 0.43 | 0.52 |
-//! | glibc-simple | 0.46 | 0.84 | 0.65 | 1.16 | 0.33 | 0.49 |
-//! | glibc-thread | 0.73 | 0.97 | 1.03 | 1.02 | 0.17 | 0.45 |
-//! | cache-scratch, 1 / 2 threads | 1.00 / 1.04 | 0.98 / 0.92 | 0.95 / 0.97 | 1.10 / 1.10 | 0.65 / 0.66 | 0.81 / 0.83 |
-//! | cache-thrash, 1 / 2 threads | 1.09 / 1.01 | 1.05 / 0.98 | 1.06 / 0.98 | 1.02 / 1.04 | 0.62 / 0.63 | 0.78 / 0.81 |
-//! | alloc-test, 1 / 2 threads | 0.85 / 0.79 | 0.99 / 1.01 | 1.10 / 1.02 | 1.07 / 1.09 | 1.02 / 1.02 | 1.16 / 1.17 |
-//! | **geometric mean (13)** | **0.72** | **0.97** | **0.84** | **1.01** | **0.61** | **0.79** |
+//! | larson | 0.54 | 0.87 | 0.73 | 1.28 | 0.90 | 1.01 |
+//! | larson (sized frees) | 0.56 | 0.95 | 0.69 | 1.32 | 0.93 | 1.05 |
+//! | xmalloc-test | 0.50 | 1.05 | 0.36 | 1.09 | 0.67 | 0.82 |
+//! | mstress (shorter copy) | 1.10 | 0.79 | 0.92 | 0.94 | 0.76 | 1.02 |
+//! | rptest | 0.36 | 1.19 | 0.79 | 0.56 | 0.80 | 1.28 |
+//! | glibc-simple | 0.47 | 0.78 | 0.65 | 1.21 | 0.33 | 0.50 |
+//! | glibc-thread | 0.81 | 1.09 | 1.06 | 1.15 | 0.17 | 0.46 |
+//! | cache-scratch, 1 / 2 threads | 0.93 / 1.09 | 0.99 / 1.03 | 1.04 / 0.94 | 1.13 / 1.03 | 0.66 / 0.64 | 0.83 / 0.83 |
+//! | cache-thrash, 1 / 2 threads | 1.00 / 1.23 | 0.96 / 0.98 | 0.96 / 0.99 | 1.13 / 1.06 | 0.66 / 0.64 | 0.84 / 0.81 |
+//! | alloc-test, 1 / 2 threads | 0.79 / 0.81 | 0.99 / 1.02 | 0.98 / 1.03 | 1.06 / 1.09 | 1.00 / 1.01 | 1.15 / 1.16 |
+//! | **geometric mean (13)** | **0.73** | **0.97** | **0.83** | **1.06** | **0.65** | **0.87** |
 //!
-//! `xmalloc-test`: 52.2-63.8 M frees per second against mimalloc's
-//! 62.3-73.4 M (glibc 19.2-23.6, jemalloc 20.3-27.3), 1.38 of mimalloc's
-//! time at the medians (52.6 against 72.6 M; 0.97 in the round before's
-//! run, 1.24 and 1.27 in the two before it: the change does not reach its
-//! path, 489 -> 490 M estimated cycles for the suite's `xmalloc`).
-//! `larson`: arenapool's three runs 52-75 M operations per second,
-//! mimalloc's 58-63 M. `mstress` reads 1.21 because mimalloc's runs are
-//! bimodal (0.78, 0.18 and 0.19 s; arenapool's 0.21-0.25 s, glibc's
-//! 0.19-0.24 s). `rptest`'s throughput moves by half from run to run
-//! (arenapool 3.0-7.4 M, mimalloc 4.2-8.5 M). Read single cells as about
-//! +-10%, `larson`'s, `xmalloc-test`'s, `rptest`'s and `mstress`'s more.
+//! `xmalloc-test`: 45.1-67.4 M frees per second against mimalloc's
+//! 48.8-72.1 M (glibc 25.5-27.8, jemalloc 15.4-24.1), 1.05 of mimalloc's
+//! time at the medians (51.5 against 54.2 M; 1.38 in the round before's
+//! run, 0.97, 1.24 and 1.27 in the three before it). `larson`: arenapool's
+//! three runs 58-69 M operations per second, mimalloc's 43-64 M. `mstress`
+//! reads 0.79 because mimalloc's runs are bimodal (0.72, 0.18 and 0.28 s;
+//! arenapool's 0.21-0.26 s, glibc's 0.20-0.21 s). `rptest`'s throughput
+//! moves by a fifth from run to run here (arenapool 5.8-7.0 M, mimalloc
+//! 6.7-8.6 M). The peak-RSS mean rose from 1.01 of glibc's to 1.06 with
+//! arenapool's own peaks unchanged (`glibc-thread` 2,028 KB in all three
+//! runs against 1,964-2,032 KB the round before; `larson` 21.3-22.4 MB
+//! against 21.5-22.1 MB): glibc's moved (`glibc-thread` 1,760-2,012 KB
+//! against 1,872-2,020 KB, `larson` 17.2-17.5 MB against 17.1-21.8 MB).
+//! Read single cells as about +-10%, `larson`'s, `xmalloc-test`'s,
+//! `rptest`'s and `mstress`'s more.
+//!
+//! The round before's table (dfb029d, this VM, the same programs) read
+//! 0.72 / 0.97 / 0.84 of glibc's, mimalloc's and jemalloc's time and 1.01 /
+//! 0.61 / 0.79 of their peak RSS (`xmalloc-test` 1.38 of mimalloc's,
+//! `mstress` 1.21, mimalloc bimodal).
 //!
 //! The round before's table (603d098, this VM, the same programs) read
 //! 0.72 / 1.04 / 0.86 of glibc's, mimalloc's and jemalloc's time and 1.06 /
