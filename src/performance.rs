@@ -48,7 +48,7 @@
 //! their fastest and slowest run are common). The rounds before ran on the
 //! same VM (568 s, 662 s, 570 s and 625 s for the suite) and on a 2-core
 //! Intel Xeon VM (492 s). The suite took 616 s. Run on 2026-12-03 on commit
-//! a59decf (this round's library: the medium tier's trim and yield, see the
+//! 8ad91e2 (this round's library: the medium tier's trim and yield, see the
 //! performance log; the full preset, scale 3, 3 runs per cell, threads 1,
 //! 2 and 4; 8 and 16 threads in their own run, below), with:
 //!
@@ -147,7 +147,7 @@
 //! Estimated cycles under cachegrind (instructions + 10 x first-level
 //! misses + 100 x last-level misses; deterministic, one thread, scale 1, same
 //! build), for what the noisy wall times cannot show, in
-//! `benches/results/cachegrind.md`: this round's library (a59decf) against
+//! `benches/results/cachegrind.md`: this round's library (8ad91e2) against
 //! the round before's (dfb029d), both measured on this VM: 0.991 on
 //! geometric mean of 18 workloads (`churn-medium` 409 -> 354 M, `regex`
 //! 592 -> 582 M, the other 16 within 0.2%; `big-replace`, outside the 18,
@@ -188,7 +188,7 @@
 //! in 0.13-0.56 s where the round before's copy took 0.84-0.91 s, so its
 //! cell does not compare with theirs. `larson.cpp` is a version with its
 //! stop flag made atomic. arenapool's time (or inverse throughput) and peak
-//! RSS divided by each other's (2026-12-03, a59decf, the library of this
+//! RSS divided by each other's (2026-12-03, 8ad91e2, the library of this
 //! round's suite run, on this round's AMD VM; three runs each; about 9
 //! minutes):
 //!
@@ -338,7 +338,7 @@
 //! A lock that convoys shows here before it shows on a big machine. Same
 //! machine, 20 workloads (all but `footprint`, which picks its own threads),
 //! 3 runs per cell, median, allocators interleaved, scale 1 (2026-12-03, the
-//! library of the main run, a59decf, on this round's AMD VM; tables in
+//! library of the main run, 8ad91e2, on this round's AMD VM; tables in
 //! `benches/results/oversubscribed/`; 4 threads is in the main run above;
 //! 651 s):
 //!
@@ -413,7 +413,7 @@
 //!
 //! Wall time and peak RSS with default sizes on the 2-core machine, 2 threads,
 //! median of 3 runs with the four allocators interleaved (`/usr/bin/time`, built
-//! with `cargo build --release --examples`; 2026-12-03, a59decf, the library
+//! with `cargo build --release --examples`; 2026-12-03, 8ad91e2, the library
 //! of the suite run, on this round's AMD VM):
 //!
 //! | example | arenapool | system | mimalloc | jemalloc | arenapool/system | arenapool/mimalloc |
