@@ -209,7 +209,7 @@ unsafe fn commit(case: &str) {
         "corrupt-neighbour-link" => {
             // A write after free into the size-bin link of a free chunk of the
             // store, then a free of the block just before it. The medium tier
-            // takes that block without merging the two (until it is emptied),
+            // takes that block without merging the two (until it leaves the tier),
             // and checks the free neighbour as the merge would have read it.
             // (b reaches the store past the tier: 400 KiB of smaller blocks
             // freed after it overflow the tier, which gives its biggest class
