@@ -1335,3 +1335,43 @@ fn the_pool_lock_has_its_lines_to_itself() {
         "the pool lock's last line is shared"
     );
 }
+
+/// The shelf (pool blocks a thread freed, kept for its next ones) merges the
+/// runs it is given that touch, whatever their order, and serves a request
+/// from the front of a run more than a quarter longer, keeping the rest; a run
+/// within a quarter goes whole. (Runs only: the shelf never touches their
+/// memory.)
+#[test]
+fn the_shelf_merges_neighbours_and_splits_long_runs() {
+    const P: usize = 4096;
+    let base = 1usize << 40;
+    let mut s = crate::arena::Shelf::default();
+    let sum = |s: &crate::arena::Shelf| s.check().map(|_| s.bytes);
+    // [0, 40) and [80, 120), then [40, 80) between them: one run of 120 pages.
+    assert!(s.put(base, 40 * P));
+    assert!(s.put(base + 80 * P, 40 * P));
+    assert!(s.put(base + 40 * P, 40 * P));
+    assert_eq!(sum(&s), Ok(120 * P));
+    let mut one = s;
+    assert_eq!(
+        one.take(120 * P, 120 * P),
+        Some((base, 120 * P)),
+        "not merged"
+    );
+    assert_eq!(sum(&one), Ok(0));
+    // 40 pages out of 120: the front, the other 80 stay shelved.
+    assert_eq!(s.take(40 * P, 50 * P), Some((base, 40 * P)));
+    assert_eq!(sum(&s), Ok(80 * P));
+    // 70 pages out of 80: within a quarter, the whole run.
+    assert_eq!(s.take(70 * P, 87 * P), Some((base + 40 * P, 80 * P)));
+    assert_eq!(sum(&s), Ok(0));
+    assert_eq!(s.take(P, P), None);
+    // Of two runs that fit, the shorter is split.
+    assert!(s.put(base, 60 * P));
+    assert!(s.put(base + 100 * P, 50 * P));
+    assert_eq!(s.take(20 * P, 25 * P), Some((base + 100 * P, 20 * P)));
+    assert_eq!(s.take(31 * P, 38 * P), Some((base, 31 * P)));
+    assert_eq!(sum(&s), Ok(29 * P + 30 * P));
+    // A run longer than a shelf block is not taken, merged or not.
+    assert!(!s.put(base + 200 * P, SHELF_BLOCK_MAX + P));
+}
