@@ -443,11 +443,10 @@ impl Arena {
 
 /// Pool blocks an arena's owner freed, kept for its next pool-block
 /// allocations (`large` puts and takes them, without the pool lock): runs of
-/// the pool, in use to it, as (start, length), merged where they touch; an
-/// empty slot has length 0. A run may be longer than `SHELF_BLOCK_MAX` (two
-/// merged), never than `SHELF_BYTES`. Emptied back into the pool at the owner's exit and when the pool cannot
+/// the pool, in use to it, as (start, length); an empty slot has length 0.
+/// Emptied back into the pool at the owner's exit and when the pool cannot
 /// serve the owner ([`Arena::flush_shelf`]).
-#[derive(Clone, Copy, Default)]
+#[derive(Clone, Copy)]
 pub struct Shelf {
     runs: [(usize, usize); SHELF_SLOTS],
     /// The runs' lengths added up.
@@ -455,36 +454,20 @@ pub struct Shelf {
 }
 
 impl Shelf {
-    /// Keeps run `start` of `len` bytes if it is short enough and there is
-    /// room, merged with the shelved runs it touches (runs split from one
-    /// another and freed in any order come back together).
+    /// Keeps run `start` of `len` bytes if it is short enough and there is room.
     pub fn put(&mut self, start: usize, len: usize) -> bool {
         if len > SHELF_BLOCK_MAX || self.bytes + len > SHELF_BYTES {
             return false;
         }
-        let (mut lo, mut hi) = (start, start + len);
-        let mut slot = None;
-        for i in 0..SHELF_SLOTS {
-            let (s, l) = self.runs[i];
-            if l != 0 && (s + l == lo || s == hi) {
-                lo = lo.min(s);
-                hi = hi.max(s + l);
-                self.runs[i] = (0, 0);
-            }
-            if self.runs[i].1 == 0 && slot.is_none() {
-                slot = Some(i);
-            }
-        }
-        let Some(i) = slot else {
+        let Some(slot) = self.runs.iter_mut().find(|r| r.1 == 0) else {
             return false;
         };
-        self.runs[i] = (lo, hi - lo);
+        *slot = (start, len);
         self.bytes += len;
         true
     }
 
-    /// Takes a run of `len` to `max` bytes, or the front `len` bytes of a
-    /// longer one (the rest stays shelved): the shortest run that fits.
+    /// Takes the shortest run of `len` to `max` bytes, if there is one.
     #[inline]
     pub fn take(&mut self, len: usize, max: usize) -> Option<(usize, usize)> {
         if self.bytes < len {
@@ -492,18 +475,12 @@ impl Shelf {
         }
         let mut best: Option<usize> = None;
         for (i, r) in self.runs.iter().enumerate() {
-            if r.1 >= len && best.map_or(true, |b| r.1 < self.runs[b].1) {
+            if r.1 >= len && r.1 <= max && best.map_or(true, |b| r.1 < self.runs[b].1) {
                 best = Some(i);
             }
         }
         let i = best?;
-        let (s, l) = self.runs[i];
-        if l <= max {
-            return Some(self.remove(i));
-        }
-        self.runs[i] = (s + len, l - len);
-        self.bytes -= len;
-        Some((s, len))
+        Some(self.remove(i))
     }
 
     /// Takes any run (to empty the shelf).
@@ -517,7 +494,7 @@ impl Shelf {
     pub fn check(&self) -> Result<(), &'static str> {
         let mut sum = 0;
         for &(start, len) in &self.runs {
-            if len != 0 && (start % PAGE != 0 || len % PAGE != 0 || len > SHELF_BYTES) {
+            if len != 0 && (start % PAGE != 0 || len % PAGE != 0 || len > SHELF_BLOCK_MAX) {
                 return Err("shelf run misaligned or too long");
             }
             sum += len;

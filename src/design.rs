@@ -171,14 +171,9 @@
 //! The **shelf** does for pool blocks what the cache does for chunks: a pool
 //! block a thread frees (up to a run of 264 KiB, plain: 16-aligned, no guard
 //! page) stays in that thread's arena, up to 8 blocks and 1 MiB
-//! (`SHELF_SLOTS`, `SHELF_BYTES`, `SHELF_BLOCK_MAX`; shelved runs that touch
-//! are merged), and the thread's next pool block is the shortest shelved run
-//! that holds it, whole if the block's run is within a quarter of it, else
-//! cut from its front (the rest stays shelved), taken without the pool lock.
-//! (Taking only runs within a quarter, a thread that freed and made blocks of
-//! 128 to 256 KiB at random took the pool lock for seven in ten of them; cut,
-//! for a quarter fewer, and at 2 threads waited on it half as long.) A
-//! request the shelf cannot serve (a miss, a
+//! (`SHELF_SLOTS`, `SHELF_BYTES`, `SHELF_BLOCK_MAX`), and the thread's next
+//! pool block of the same run length or up to a quarter more is that one,
+//! taken without the pool lock. A request the shelf cannot serve (a miss, a
 //! pool block's growth by `realloc`) gives the whole shelf back to the pool
 //! in the lock acquisition that serves it, so shelved runs merge with their
 //! neighbours and serve other sizes instead of making the pool map more; so
@@ -466,7 +461,7 @@
 //! | `CACHE_GROW`, `CACHE_GROWN_MAX` | 128, 16 MiB | how far a class that overflows may grow (times its first limit), and the growth of all classes together | |
 //! | `ARENA_MAX_CHUNK` | 128 KiB | arena chunks / pool blocks | `ARENAPOOL_ARENA_MAX` (1K..128K) |
 //! | `SPAN` | 256 KiB | arena span size and alignment | |
-//! | `SHELF_SLOTS`, `SHELF_BYTES`, `SHELF_BLOCK_MAX` | 8, 1 MiB, 264 KiB | how many runs of freed pool blocks (touching ones merged), how many bytes of them, and how long a block a thread's shelf takes | |
+//! | `SHELF_SLOTS`, `SHELF_BYTES`, `SHELF_BLOCK_MAX` | 8, 1 MiB, 264 KiB | how many freed pool blocks, how many bytes of them, and how long a run a thread's shelf keeps | |
 //! | `HUGE_MIN` | 32 MiB | pool blocks / huge blocks with a mapping of their own | `ARENAPOOL_HUGE_MIN` (1M..1G) |
 //! | `RETAIN` | 32 MiB | free pool memory always kept for reuse; the bound grows to twice the largest pool block freed per live thread (at most 64 MiB each), or the bytes in live pool blocks (`WARM_SHARE`), 256 MiB in all | `ARENAPOOL_RETAIN` |
 //! | `REGION` | 4 MiB | how much the pool maps at a time | |

@@ -193,9 +193,8 @@ unsafe fn shelve(p: *mut u8, start: *mut u8, len: usize, flags: u64) -> bool {
     }
 }
 
-/// A pool block of run length `len` (or up to a quarter more: a shelved run
-/// taken whole), 16-aligned, off the calling thread's shelf; null if no
-/// shelved run is that long.
+/// A pool block of run length `len` or up to a quarter more, 16-aligned, off
+/// the calling thread's shelf; null if none fits.
 #[inline]
 unsafe fn unshelve(len: usize) -> *mut u8 {
     let Some((start, rlen)) = my_arena().and_then(|a| (*a).shelf.take(len, len + len / 4)) else {

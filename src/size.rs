@@ -53,10 +53,10 @@ pub const MEDIUM_BYTES: usize = 256 * 1024;
 /// The medium tier may hold `1 / MEDIUM_SHARE` of the arena's chunks in use.
 pub const MEDIUM_SHARE: usize = 4;
 
-/// The shelf: pool blocks a thread frees are kept, up to [`SHELF_SLOTS`] runs
-/// (blocks that touch merged) and [`SHELF_BYTES`] bytes, of blocks of runs up
-/// to [`SHELF_BLOCK_MAX`] each, for its next pool-block allocations, which
-/// take them (or their front) without the pool lock (see `large`).
+/// The shelf: pool blocks a thread frees are kept, up to [`SHELF_SLOTS`] blocks
+/// and [`SHELF_BYTES`] bytes of runs up to [`SHELF_BLOCK_MAX`] each, for its
+/// next pool-block allocations of about their size, which take them without
+/// the pool lock (see `large`).
 pub const SHELF_SLOTS: usize = 8;
 pub const SHELF_BYTES: usize = 1024 * 1024;
 pub const SHELF_BLOCK_MAX: usize = 264 * 1024;

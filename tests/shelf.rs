@@ -2,8 +2,7 @@
 //! The shelf (a binary of its own: it counts the pool lock's acquisitions,
 //! which other tests' threads would add to). A pool block a thread frees stays
 //! on that thread's shelf; its next pool block of about that size is that one,
-//! and a smaller one that block's front, taken without the pool lock (the
-//! block's free joins the two again); a request no shelved block fits gives the shelf
+//! taken without the pool lock; a request no shelved block fits gives the shelf
 //! back to the pool; so do the thread's exit and its arena's need for a span;
 //! blocks past the shelf's bounds and blocks `realloc` moved out of go straight
 //! back to the pool. The statistics count shelved blocks as cached, not in use.
@@ -18,15 +17,10 @@ const KIB: usize = 1024;
 /// A request the arena does not serve and the shelf may (its run: 192 KiB and
 /// a page).
 const BLOCK: usize = 192 * KIB;
-/// A smaller one, by more than a quarter (its run: the payload's 16-byte
-/// offset and 130 KiB, in pages).
+/// A smaller one (its run: the payload's 16-byte offset and 130 KiB, in pages).
 const SMALL: usize = 130 * KIB;
 const SMALL_RUN: usize = 132 * KIB;
-/// A bigger one (its run: 240 KiB and a page).
-const BIG: usize = 240 * KIB;
-const BIG_RUN: usize = BIG + 4096;
-const _: () = assert!(BIG_RUN <= SHELF_BLOCK_MAX && SHELF_SLOTS >= 2);
-const _: () = assert!(SMALL_RUN * 5 < (BLOCK + 4096) * 4);
+const _: () = assert!(BLOCK + 4096 <= SHELF_BLOCK_MAX && SHELF_SLOTS >= 2);
 
 fn fill(p: *mut u8, n: usize, v: u8) {
     // SAFETY: `p` is a live block of at least `n` bytes.
@@ -106,35 +100,16 @@ fn the_shelf_keeps_a_threads_pool_blocks_for_its_next_ones() {
         assert_eq!(n, 0, "the pool lock was taken {n} times to shelve a block");
         assert_eq!(shelved(), BLOCK + 4096);
 
-        // A block more than a quarter smaller: the front of the shelved run,
-        // with no pool lock taken; the rest stays shelved, and the block's
-        // free joins the two again.
-        let mut r = std::ptr::null_mut();
-        let n = locks_taken(|| r = raw::malloc(SMALL));
-        assert_eq!(r, p, "a shorter block is not the shelved run's front");
-        assert_eq!(
-            n, 0,
-            "the pool lock was taken {n} times to split a shelved run"
-        );
-        assert_eq!(shelved(), BLOCK + 4096 - SMALL_RUN);
-        fill(r, SMALL, 2);
-        pool_ok();
-        raw::free(r);
-        assert_eq!(shelved(), BLOCK + 4096);
-        let mut q = std::ptr::null_mut();
-        locks_taken(|| q = raw::malloc(BLOCK));
-        assert_eq!(q, p, "the split run did not come back whole");
-        raw::free(q);
-
-        // A request it does not fit (a bigger block): the shelf goes back to
-        // the pool, and the request is served there.
-        let r = raw::malloc(BIG);
+        // A request it does not fit (a smaller block; one more than a
+        // quarter bigger would not fit either): the shelf goes back to the
+        // pool, and the request is served there.
+        let r = raw::malloc(SMALL);
         assert!(!r.is_null());
-        fill(r, BIG, 2);
+        fill(r, SMALL, 2);
         assert_eq!(shelved(), 0, "a miss gives the shelf back");
         pool_ok();
         raw::free(r);
-        assert_eq!(shelved(), BIG_RUN);
+        assert_eq!(shelved(), SMALL_RUN);
 
         // Bounds: a block past SHELF_BLOCK_MAX goes straight to the pool
         // (its allocation missed, and emptied the shelf).
