@@ -623,6 +623,48 @@
 //!
 //! ## Tried and not kept
 //!
+//! - **Cutting a pool block from the front of a longer shelved run, and
+//!   merging shelved runs that touch** (2026-12-03, the AMD VM; bd5ded1,
+//!   reverted by 9601db8). The form below ("More from the shelf") cut only
+//!   when the rest could hold a pool block, and never did; this one cut any
+//!   run more than a quarter longer than the request, the rest staying
+//!   shelved, and a freed block merged with the shelved runs beside it, so
+//!   a cut run came back whole. `churn-medium`'s pool lock: 36,888 ->
+//!   28,174 acquisitions at 1 thread (one rep; seven in ten pool-block
+//!   requests had missed the shelf), 221,785 -> 170,300 at 2 threads, 18.8-
+//!   43.6 ms -> 4.3-24.4 ms waited (`ARENAPOOL_SHOW_STATS=1 suite --worker
+//!   churn-medium T 3`). Wall time, the two builds in turn (`suite --worker
+//!   churn-medium T 3`, medians of 7 and 9 runs): 0.138 -> 0.141 and 0.159
+//!   -> 0.172 s at 1 thread, 0.169 -> 0.164 and 0.182 -> 0.173 s at 2,
+//!   0.924 -> 0.917 s at 8 (5 runs): no gain the host's noise does not
+//!   cover. Peak RSS rose 0.5 MB at 1 thread, 2.6 MB (5%) at 2 and 4.7 MB
+//!   (3%) at 8: a shelf that rarely misses keeps its megabyte, which a miss
+//!   used to give back to the pool, to serve spans and other sizes or be
+//!   purged. Estimated cycles (cachegrind): `churn-medium` 354 -> 349 M, the
+//!   other 17 within 0.3%. A 2 MiB, 16-run shelf on top took 113 k
+//!   acquisitions at 2 threads, at another megabyte per thread.
+//! - **Placing a block that `realloc` moves as it grows where it can grow
+//!   again** (2026-12-03, the AMD VM): the new pool block taken from the
+//!   front of a free run at least twice its length (a new region mapped that
+//!   long when none was), so that the next doubling finds the free run after
+//!   it (`PoolInner::take_at`) instead of copying. A C program doubling a
+//!   buffer from 200 KB to 12.8 MB, three rounds, moved it 3 times in the
+//!   first round and once in each other (glibc: 6, then none) but peaked at
+//!   17.4 MB against glibc's 13.9. In the suite (two builds in turn, medians
+//!   of 5-9): `regex` at 2 threads 13.2-13.8 -> 17.1 MB peak RSS, at 1
+//!   thread 9.5 -> 10.3 MB, `vec-grow` unchanged in time (0.71 / 0.73 s at
+//!   1 / 2 threads) and peak (43 / 72 MB): the room came from fresh, clean
+//!   runs while freed, resident ones stayed free. Taking the room only from
+//!   resident runs (else best fit, no new region): `regex` 15.2 -> 16.5 MB,
+//!   `vec-grow` 43.1 -> 45.2 MB at 1 thread, 74.3 -> 72.5 MB at 2, time
+//!   within noise. Not kept.
+//! - **Where `churn-fifo`'s memory is not** (2026-12-03, the AMD VM):
+//!   cache classes of 32 KiB (`CACHE_BYTES`, was 64) or no class growth at
+//!   all (`CACHE_GROW` 1) left its peak RSS as it was at 4 threads (9.6-9.7
+//!   MB against glibc's 6.8-7.4 MB; `churn-random`, `mixed-sizes`,
+//!   `thread-churn`, `larson`, `live-100k` the same, medians of 3-5 runs):
+//!   neither the base limits nor the growth makes the gap to glibc there
+//!   (Open, below).
 //! - **Giving idle cache chunks back by a low-water mark** (2026-12-03,
 //!   the AMD VM). In `churn-fifo` the classes' caches held 650 KiB against
 //!   490 KiB of live data: each class keeps what its live count's highest
