@@ -658,6 +658,15 @@
 //!   resident runs (else best fit, no new region): `regex` 15.2 -> 16.5 MB,
 //!   `vec-grow` 43.1 -> 45.2 MB at 1 thread, 74.3 -> 72.5 MB at 2, time
 //!   within noise. Not kept.
+//! - **Prefetching the next chunk of a medium-tier list when one is taken**
+//!   (2026-12-03, the AMD VM): `churn-medium`, the two builds in turn
+//!   (`suite --worker churn-medium T R`), medians of 7-9 runs: 0.141 ->
+//!   0.131 s (1 thread, 3 reps), 0.432 -> 0.425 s (1 thread, 10 reps),
+//!   0.194 -> 0.178 s (2 threads), within the host's spread. In `perf`,
+//!   `malloc_slow` fell from 21.3% to 18.2% of the samples while the
+//!   workload's own code rose from 14.4% to 15.7%: the miss on the chunk's
+//!   line moved to the program's first touch of its block more than it went
+//!   away. Not kept.
 //! - **Where `churn-fifo`'s memory is not** (2026-12-03, the AMD VM):
 //!   cache classes of 32 KiB (`CACHE_BYTES`, was 64) or no class growth at
 //!   all (`CACHE_GROW` 1) left its peak RSS as it was at 4 threads (9.6-9.7
