@@ -648,16 +648,19 @@
 //!   front of a free run at least twice its length (a new region mapped that
 //!   long when none was), so that the next doubling finds the free run after
 //!   it (`PoolInner::take_at`) instead of copying. A C program doubling a
-//!   buffer from 200 KB to 12.8 MB, three rounds, moved it 3 times in the
-//!   first round and once in each other (glibc: 6, then none) but peaked at
-//!   17.4 MB against glibc's 13.9. In the suite (two builds in turn, medians
-//!   of 5-9): `regex` at 2 threads 13.2-13.8 -> 17.1 MB peak RSS, at 1
-//!   thread 9.5 -> 10.3 MB, `vec-grow` unchanged in time (0.71 / 0.73 s at
-//!   1 / 2 threads) and peak (43 / 72 MB): the room came from fresh, clean
-//!   runs while freed, resident ones stayed free. Taking the room only from
-//!   resident runs (else best fit, no new region): `regex` 15.2 -> 16.5 MB,
-//!   `vec-grow` 43.1 -> 45.2 MB at 1 thread, 74.3 -> 72.5 MB at 2, time
-//!   within noise. Not kept.
+//!   buffer from 200 KB to 12.8 MB, three rounds (`LD_PRELOAD`), moved it 3
+//!   times in the first round and once in each other, and peaked at 17.4
+//!   MB, where the build before moves it 4 times, then once, and peaks at
+//!   23.6 MB (glibc: 6 moves, then none; 13.9 MB). But in the suite (two
+//!   builds in turn, medians of 5-9 runs) `regex`'s peak RSS rose, 13.2-13.8
+//!   -> 17.1 MB at 2 threads and 9.5 -> 10.3 MB at 1, and `vec-grow` gained
+//!   nothing: 0.714 -> 0.721 s and 0.731 -> 0.804 s at 1 / 2 threads (runs
+//!   spread 0.63-1.12 s), peak 43.2 -> 43.7 MB and 71.8 -> 73.7 MB. The
+//!   guess was that the room came from fresh runs while freed, resident ones
+//!   stayed free; taking the room only from resident runs (else best fit,
+//!   no new region) did no better: `regex` 15.2 -> 16.5 MB, `vec-grow` 43.1
+//!   -> 45.2 MB at 1 thread and 74.3 -> 72.5 MB at 2, time within noise. Not
+//!   kept.
 //! - **Prefetching the next chunk of a medium-tier list when one is taken**
 //!   (2026-12-03, the AMD VM): `churn-medium`, the two builds in turn
 //!   (`suite --worker churn-medium T R`), medians of 7-9 runs: 0.141 ->

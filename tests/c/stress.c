@@ -9,11 +9,11 @@
  * (dead threads' blocks are freed by the next round's threads). Every block's
  * pattern is verified before it is freed or reallocated.
  *
- * The run is split into 4 phases of 5 rounds; each ends with the main thread
+ * The run is split into 5 phases of 4 rounds; each ends with the main thread
  * verifying and freeing every block left. The peak (VmHWM) and the RSS (VmRSS)
  * before and after those final frees are printed. Fails (exit 1) on a wrong
  * pattern, or when the RSS after a final free exceeds RSS_BOUND_MIB or grew by
- * more than RSS_GROWTH_MIB from the first phase to a later one (see below).
+ * more than RSS_GROWTH_MIB from the second phase to a later one (see below).
  *
  * Usage: stress [rounds] [ops-per-thread-per-round]
  */
@@ -55,14 +55,29 @@
  * One final free could leak everything it frees and stay under that bound (RSS
  * before it is ~120-140 MiB), so the rounds run in NPHASES identical phases that each end by freeing
  * everything: each phase must reuse what the one before left behind, and the RSS
- * after a phase's final free may exceed the first phase's by at most
- * RSS_GROWTH_MIB (measured: -5 .. +40 MiB, mostly under +20). Leaking the ~40 MiB
- * left in the slots at each phase's end (+120 MiB after 4 phases), or memory per
- * round or per thread (640 threads), breaks one of the two bounds.
+ * after a phase's final free may exceed BASE_PHASE's by at most RSS_GROWTH_MIB.
+ * Leaking the ~40 MiB left in the slots at each phase's end (+120 MiB over the
+ * three phases after BASE_PHASE), or memory per round or per thread (640
+ * threads), breaks one of the two bounds.
+ *
+ * BASE_PHASE is the second phase, not the first: the first starts from an empty
+ * process and ends before the allocator holds what it keeps once warm (the
+ * parked arenas' caches, the pool's retained runs), so its RSS after the final
+ * free is the lowest of all, and the one that moves most with the host. Measured
+ * against the first phase, with 4 phases of 5 rounds: +26 .. +47 MiB over twelve
+ * runs, and +70 MiB in a CI run whose first phase peaked at 69.5 MiB (87-96 in
+ * the others) and ended at 44.8 (59-64): a failure of the baseline, not of the
+ * reuse (every later phase ended within the usual range). Against the second
+ * phase, eight other such runs read -6 .. +39 MiB, the CI run +24. With 5
+ * phases of 4 rounds (as now), against the second: 0 .. +40 MiB over 24 runs
+ * (a later phase's RSS below the second's counts as 0), 0 .. +25 MiB over 6
+ * in secure mode; a program that frees nothing at the phases' ends grows by
+ * 146-155 MiB.
  */
 #define RSS_BOUND_MIB 192
 #define RSS_GROWTH_MIB 64
-#define NPHASES 4
+#define NPHASES 5
+#define BASE_PHASE 1
 
 static void *volatile slots[NSLOTS];
 
@@ -334,13 +349,13 @@ int main(int argc, char **argv) {
         }
         if (after[ph] > worst)
             worst = after[ph];
-        if (after[ph] - after[0] > growth)
-            growth = after[ph] - after[0];
+        if (ph > BASE_PHASE && after[ph] - after[BASE_PHASE] > growth)
+            growth = after[ph] - after[BASE_PHASE];
     }
     printf("stress: peak RSS (VmHWM) %.1f MiB; RSS after freeing everything: at most %.1f MiB "
-           "(bound %d MiB), grew by at most %.1f MiB after phase 1 (bound %d MiB); after "
+           "(bound %d MiB), grew by at most %.1f MiB after phase %d (bound %d MiB); after "
            "malloc_trim(0) %.1f MiB\n", hwm / 1024.0, worst / 1024.0, RSS_BOUND_MIB,
-           growth / 1024.0, RSS_GROWTH_MIB, trimmed / 1024.0);
+           growth / 1024.0, BASE_PHASE + 1, RSS_GROWTH_MIB, trimmed / 1024.0);
     if (worst > RSS_BOUND_MIB * 1024L) {
         fprintf(stderr, "FAIL stress: RSS after freeing every block is %.1f MiB, above the "
                 "bound of %d MiB\n", worst / 1024.0, RSS_BOUND_MIB);
@@ -348,8 +363,8 @@ int main(int argc, char **argv) {
     }
     if (growth > RSS_GROWTH_MIB * 1024L) {
         fprintf(stderr, "FAIL stress: RSS after freeing every block grew by %.1f MiB from phase "
-                "1 to a later phase (bound %d MiB): memory is not reused\n", growth / 1024.0,
-                RSS_GROWTH_MIB);
+                "%d to a later phase (bound %d MiB): memory is not reused\n", growth / 1024.0,
+                BASE_PHASE + 1, RSS_GROWTH_MIB);
         return 1;
     }
     printf("stress: ok\n");
