@@ -924,7 +924,7 @@ fn full_medium_tier_gives_back_its_biggest_classes() {
     for &p in bigs.iter().step_by(2) {
         given += 1;
         let before = t.a().medium_bytes;
-        let bound = MEDIUM_BYTES.max(t.a().used / MEDIUM_SHARE);
+        let bound = t.a().medium_bound();
         give(p);
         t.check();
         if t.a().medium_bytes < before {

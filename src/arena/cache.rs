@@ -128,10 +128,7 @@ impl Arena {
                     // a parked arena draining remote frees must keep it off.)
                     self.set_uncached(true, src);
                     if crate::config::secure() {
-                        let sp = self.free_chunk(c);
-                        if !sp.is_null() {
-                            src.give_span(sp as *mut u8);
-                        }
+                        self.free_chunk_to(c, src);
                     } else {
                         self.loosen(c, src);
                     }
@@ -145,10 +142,7 @@ impl Arena {
         if s <= ARENA_MAX_CHUNK && !self.uncached {
             return self.medium_put(p, s, src);
         }
-        let sp = self.free_chunk(c);
-        if !sp.is_null() {
-            src.give_span(sp as *mut u8);
-        }
+        self.free_chunk_to(c, src);
         self.maybe_purge();
     }
 
@@ -168,8 +162,7 @@ impl Arena {
             let c = p.sub(HDR);
             let cs = span::size(c, self.key);
             if cs >= s && cs <= s + s / 8 {
-                self.medium[b] = decode_link(p, self.link_key as usize);
-                self.medium_bytes -= cs;
+                self.medium_unlink(b, p, cs);
                 span::toggle_cached(c);
                 return Some(p);
             }
@@ -220,8 +213,15 @@ impl Arena {
 
     /// Most bytes the medium tier may hold (see [`MEDIUM_BYTES`]).
     #[inline(always)]
-    fn medium_bound(&self) -> usize {
+    pub(crate) fn medium_bound(&self) -> usize {
         MEDIUM_BYTES.max(self.used / MEDIUM_SHARE)
+    }
+
+    /// Takes head `p` (chunk size `cs`) off medium list `b`.
+    #[inline(always)]
+    unsafe fn medium_unlink(&mut self, b: usize, p: *mut u8, cs: usize) {
+        self.medium[b] = decode_link(p, self.link_key as usize);
+        self.medium_bytes -= cs;
     }
 
     /// Pushes payload `p` (chunk size `s`) onto its medium list.
@@ -252,10 +252,7 @@ impl Arena {
                 let c = p.sub(HDR);
                 self.medium_bytes -= span::size(c, self.key);
                 // (`free_chunk` rewrites the header, CACHED flag and all.)
-                let sp = self.free_chunk(c);
-                if !sp.is_null() {
-                    src.give_span(sp as *mut u8);
-                }
+                self.free_chunk_to(c, src);
                 p = next;
             }
         }
@@ -282,12 +279,9 @@ impl Arena {
             if cs < s {
                 continue;
             }
-            self.medium[b] = decode_link(p, self.link_key as usize);
-            self.medium_bytes -= cs;
-            let sp = self.free_chunk(c);
-            if !sp.is_null() {
+            self.medium_unlink(b, p, cs);
+            if self.free_chunk_to(c, src) {
                 // Its span was otherwise free: it went back whole.
-                src.give_span(sp as *mut u8);
                 return null_mut();
             }
             return self.find_fit(s);
@@ -504,10 +498,7 @@ impl Arena {
                 }
                 c
             };
-            let sp = self.free_chunk(c);
-            if !sp.is_null() {
-                src.give_span(sp as *mut u8);
-            }
+            self.free_chunk_to(c, src);
         }
     }
 

@@ -104,6 +104,20 @@ impl Arena {
         }
     }
 
+    /// [`Arena::free_chunk`], then gives `src` the span that left wholly free,
+    /// if it did. True if a span went back.
+    ///
+    /// # Safety
+    /// As [`Arena::free_chunk`].
+    pub(super) unsafe fn free_chunk_to(&mut self, c: *mut u8, src: &mut impl SpanSource) -> bool {
+        let sp = self.free_chunk(c);
+        if sp.is_null() {
+            return false;
+        }
+        src.give_span(sp as *mut u8);
+        true
+    }
+
     /// Returns in-use chunk `c` to the store, merging it with free neighbours.
     /// Returns a span that became wholly free and must go back to the pool (already
     /// unlinked from this arena), or null.
@@ -677,10 +691,7 @@ impl Arena {
                 let tail = c.add(s);
                 span::set_hdr(tail, cs - s, s, self.key);
                 span::set_prev_size(c.add(cs), cs - s, self.key);
-                let sp = self.free_chunk(tail);
-                if !sp.is_null() {
-                    src.give_span(sp as *mut u8);
-                }
+                self.free_chunk_to(tail, src);
             }
             return true;
         }
