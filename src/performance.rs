@@ -693,6 +693,43 @@
 //!   and a third of the instructions were the passes. A true low-water mark
 //!   needs a compare on the fast path's pop (over the 60-instruction
 //!   budget).
+//! - **Trimming the cache's cold classes when the arena would touch more
+//!   memory** (2026-12-03, a later session, the AMD VM). Where the
+//!   low-water pass above ran on a count of refills, this ran only when
+//!   the store had no fit (before a new span) or a refill was about to
+//!   carve a chunk of 16 KiB or more, and only while the cache held at
+//!   least 64 KiB and a quarter of the arena's used bytes. A 1-thread
+//!   program shaped like `churn-fifo` (2,000 live blocks, 8 B to 1 KiB,
+//!   freed oldest first) gained 590 KiB of resident memory over its churn
+//!   without it; its classes ended holding 9-20 chunks each of the larger
+//!   sizes, about twice their live counts. Four forms, each against the
+//!   same base build (`suite --worker W T 3`, builds in turn, medians of
+//!   3-5; estimated cycles from cachegrind):
+//!   - half of every class, before a new span only: peak RSS `churn-fifo`
+//!     -5% at 4 threads, `churn-random` -6% at 2, `regex` -6% at 2;
+//!     `churn-fifo` +1.9% cycles;
+//!   - the same also before a big carve: `churn-fifo` -6% at 1 thread but
+//!     0.26 -> 0.39 s, +13% cycles (`churn-random` +9%). Refills went from
+//!     54 k to 365 k in the program above: what a trim sent to the store
+//!     was carved again at once;
+//!   - only classes not refilled since the last trim, at most one trim per
+//!     1,024 refills: cycles within 0.5% on all 20 workloads (geometric
+//!     mean 1.0007). Peak RSS over 30 cells at 1 and 2 threads (medians
+//!     of 5): `churn-fifo` -2.6 / -3.5%, `churn-random` -3.4 / -7.4%,
+//!     `churn-lifo` -0.8 / -2.8%; but `mixed-sizes` +3.9 / +6.6% (it took
+//!     a fourth span), `churn-medium` +4.6% and `vec-push` +3.3% at 2
+//!     threads; the rest within 2%;
+//!   - that, counting only the small classes (not the medium tier or loose
+//!     chunks) toward the quarter and not before a new span:
+//!     `mixed-sizes` level (5,144 -> 5,160 KiB), `churn-random` -3% at 2
+//!     threads, `churn-fifo` -1% at 1.
+//!
+//!   A few percent on the churn workloads, taken back elsewhere; not kept.
+//!   Seen on the way: `regex`'s peak at 2 threads is bimodal run to run
+//!   (12.8-14.0 MB, once 17.0 MB, over eight runs; glibc 10.9-12.2 MB),
+//!   and `vec-grow`'s falls from 42.4-43.1 to 37.2-40.0 MB with
+//!   `ARENAPOOL_PURGE_DELAY=0` (0.79-0.89 s -> 0.94-0.99 s; glibc 34.3
+//!   MB): freed pool memory waiting for its purge is part of that gap.
 //! - **Giving an unused arena's spans back whole** (2026-12-03, the AMD
 //!   VM). An arena none of whose blocks is live (all freed, cached or not)
 //!   gave every span back at once at its parked pass, its cache, medium
